@@ -1,0 +1,92 @@
+"""The citizen's side of granting and revoking: sign locally, let the operator relay.
+
+The operator only ever sees the consent id, the salted commitment, the expiry and
+the signature; the record and its salt stay in the citizen's wallet.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from . import eip712, receipt, record
+from .registry import Registry
+from .wallet import Wallet
+
+
+class OperatorError(Exception):
+    """The operator refused or failed; carries its RFC 9457 problem."""
+
+    def __init__(self, problem: dict):
+        super().__init__(f"{problem.get('title', 'operator error')}: {problem.get('detail', '')}".rstrip(": "))
+        self.problem = problem
+
+
+class OperatorClient:
+    def __init__(self, url: str, timeout: float = 120):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _check(self, resp: requests.Response) -> requests.Response:
+        if resp.status_code >= 400:
+            try:
+                problem = resp.json()
+            except ValueError:
+                problem = {"title": f"HTTP {resp.status_code}", "detail": resp.text[:200]}
+            raise OperatorError(problem)
+        return resp
+
+    def get(self, path: str, **kw) -> requests.Response:
+        try:
+            return self._check(self.session.get(self.url + path, timeout=self.timeout, **kw))
+        except requests.RequestException as exc:
+            raise OperatorError({"title": "operator unreachable", "detail": str(exc)}) from None
+
+    def post(self, path: str, body: dict, **kw) -> dict:
+        try:
+            return self._check(self.session.post(self.url + path, json=body, timeout=self.timeout, **kw)).json()
+        except requests.RequestException as exc:
+            raise OperatorError({"title": "operator unreachable", "detail": str(exc)}) from None
+
+    def info(self) -> dict:
+        return self.get("/ledger/info").json()
+
+
+def grant(wallet: Wallet, operator: OperatorClient, rec: dict) -> dict:
+    """Sign and submit a consent record; store record, salt and receipt in the wallet."""
+    info = operator.info()
+    chain_id, contract = info["chain_id"], info["contract"]
+    salt = record.new_salt()
+    cid = bytes.fromhex(rec["record_id"][2:])
+    commitment = record.commitment(rec, salt)
+    expires_at = record.expires_at_unix(rec)
+    account = wallet.keys.consent_account(cid)
+    sig = eip712.sign(account, "Grant", eip712.grant_message(cid, commitment, expires_at), chain_id, contract)
+    wallet.remember(rec["record_id"], rec, salt)  # before submitting: the salt must never be lost
+    grant_body = {
+        "consent_id": rec["record_id"],
+        "commitment": "0x" + commitment.hex(),
+        "expires_at": expires_at,
+        "signature": "0x" + sig.hex(),
+    }
+    outcome = operator.post("/ledger/grants", {"grants": [grant_body]})
+    evidence = operator.get(f"/ledger/consents/{rec['record_id']}/evidence").json()
+    chain = {"chain_id": chain_id, "contract": contract, "tx": outcome["tx"], "block": outcome["block"]}
+    rcpt = receipt.build(rec, salt, {**grant_body, "signer": account.address}, chain, evidence)
+    wallet.remember(rec["record_id"], rec, salt, rcpt)
+    return rcpt
+
+
+def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: str) -> dict:
+    info = operator.info()
+    cid = bytes.fromhex(consent_id[2:])
+    account = wallet.keys.consent_account(cid)
+    sig = eip712.sign(account, "Revoke", eip712.revoke_message(cid), info["chain_id"], info["contract"])
+    return operator.post("/ledger/revocations", {"consent_id": consent_id, "signature": "0x" + sig.hex()})
+
+
+def revoke_on_chain(wallet: Wallet, registry: Registry, consent_id: str) -> dict:
+    """Revoke without the operator: the per-consent key sends the transaction itself."""
+    account = wallet.keys.consent_account(bytes.fromhex(consent_id[2:]))
+    registry.client.fund_from_dev_account(account.address, minimum=10**16)
+    return registry.revoke(bytes.fromhex(consent_id[2:]), account)

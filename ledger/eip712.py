@@ -1,0 +1,46 @@
+"""EIP-712 typed data of the ConsentRegistry: the published domain and the Grant and Revoke types."""
+
+from __future__ import annotations
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+
+from .contract import artifact
+
+
+def typed_data(primary: str, message: dict, chain_id: int, contract: str) -> dict:
+    """The full EIP-712 message, as a wallet's `eth_signTypedData_v4` takes it."""
+    spec = artifact()["eip712"]
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary: spec["types"][primary],
+        },
+        "primaryType": primary,
+        "domain": {**spec["domain"], "chainId": chain_id, "verifyingContract": contract},
+        "message": message,
+    }
+
+
+def grant_message(consent_id: bytes, commitment: bytes, expires_at: int) -> dict:
+    return {"consentId": consent_id, "commitment": commitment, "expiresAt": expires_at}
+
+
+def revoke_message(consent_id: bytes) -> dict:
+    return {"consentId": consent_id}
+
+
+def sign(account: LocalAccount, primary: str, message: dict, chain_id: int, contract: str) -> bytes:
+    signable = encode_typed_data(full_message=typed_data(primary, message, chain_id, contract))
+    return bytes(account.sign_message(signable).signature)
+
+
+def recover(signature: bytes, primary: str, message: dict, chain_id: int, contract: str) -> str:
+    signable = encode_typed_data(full_message=typed_data(primary, message, chain_id, contract))
+    return Account.recover_message(signable, signature=signature)

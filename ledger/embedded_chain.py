@@ -1,0 +1,237 @@
+"""The embedded EVM chain: py-evm (through eth-tester) persisted in SQLite, served as JSON-RPC.
+
+py-evm keeps all chain data in a key-value database; here that database is a
+SQLite table, and the changes of every JSON-RPC request commit as one fsynced
+transaction, so after a crash or restart every mined block, consent and anchor is
+still there. Requests are answered through web3.py's eth-tester endpoint table,
+which maps Ethereum JSON-RPC onto eth-tester, plus the `evm_increaseTime` and
+`evm_mine` methods that Hardhat also offers (used to test expiry).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from eth.db.atomic import AtomicDB
+from eth.db.backends.base import BaseDB
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.backends.pyevm.main import (
+    generate_genesis_state_for_keys,
+    get_default_genesis_params,
+    setup_tester_chain,
+)
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from .sqlite_util import connect
+
+log = logging.getLogger(__name__)
+
+CHAIN_ID = 131277322940537  # eth-tester's chain id
+
+
+class SqliteKV(BaseDB):
+    """py-evm key-value store in SQLite; writes become durable on `commit()`."""
+
+    def __init__(self, path: str | Path):
+        self.conn = connect(path)
+        self.conn.executescript(
+            "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        )
+        self.conn.execute("BEGIN")
+
+    def __getitem__(self, key: bytes) -> bytes:
+        row = self.conn.execute("SELECT v FROM kv WHERE k=?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return row[0]
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)", (key, value))
+
+    def __delitem__(self, key: bytes) -> None:
+        if self.conn.execute("DELETE FROM kv WHERE k=?", (key,)).rowcount == 0:
+            raise KeyError(key)
+
+    def _exists(self, key: bytes) -> bool:
+        return self.conn.execute("SELECT 1 FROM kv WHERE k=?", (key,)).fetchone() is not None
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+        self.conn.execute("BEGIN")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.execute("BEGIN")
+
+    def close(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+class PersistentPyEVMBackend(PyEVMBackend):
+    """eth-tester's py-evm backend over a SqliteKV, reopened from its canonical head."""
+
+    def __init__(self, kv: SqliteKV):
+        self.kv = kv
+        super().__init__()
+
+    def reset_to_genesis(self, genesis_params=None, genesis_state=None, num_accounts=None, *args, **kwargs):
+        # A throw-away in-memory chain gives the dev account keys and the chain class.
+        self.account_keys, template = setup_tester_chain(genesis_params, genesis_state, num_accounts)
+        chain_class = type(template)
+        base_db = AtomicDB(self.kv)
+        if self.kv.get_meta("genesis") is None:
+            params = get_default_genesis_params()
+            genesis_state = generate_genesis_state_for_keys(self.account_keys)
+            self.chain = chain_class.from_genesis(base_db, params, genesis_state)
+            self.kv.set_meta("genesis", self.chain.get_canonical_head().hash.hex())
+            self.kv.commit()
+        else:
+            self.chain = chain_class(base_db)
+
+    def refresh_pending_timestamp(self, now: int) -> None:
+        """Date the (empty) pending block at chain time `now`, not when the last block was mined."""
+        parent = self.chain.get_canonical_head()
+        self.chain.header = self.chain.header.copy(timestamp=max(parent.timestamp + 1, now))
+
+
+class EmbeddedChain:
+    """A persistent dev chain answering Ethereum JSON-RPC requests, one at a time."""
+
+    MUTATING = {"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine", "evm_increaseTime"}
+
+    def __init__(self, data_dir: str | Path):
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self.kv = SqliteKV(Path(data_dir) / "chain.sqlite")
+        self.backend = PersistentPyEVMBackend(self.kv)
+        self.tester = EthereumTester(self.backend)
+        self.w3 = Web3(EthereumTesterProvider(self.tester), middleware=[])
+        self._lock = threading.Lock()
+
+    @property
+    def time_offset(self) -> int:
+        return int(self.kv.get_meta("time_offset") or 0)
+
+    def now(self) -> int:
+        return int(time.time()) + self.time_offset
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        rid = request.get("id")
+        method = request.get("method")
+        params = request.get("params") or []
+        if not isinstance(method, str):
+            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32600, "message": "invalid request"}}
+        with self._lock:
+            try:
+                result = self._dispatch(method, params)
+                self.kv.commit()
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON-RPC error
+                self.kv.rollback()
+                self.backend.chain = type(self.backend.chain)(AtomicDB(self.kv))
+                return {"jsonrpc": "2.0", "id": rid, "error": _rpc_error(exc)}
+        return {"jsonrpc": "2.0", "id": rid, **result}
+
+    def _dispatch(self, method: str, params: list) -> dict[str, Any]:
+        if method == "evm_increaseTime":
+            seconds = int(params[0], 16) if isinstance(params[0], str) else int(params[0])
+            self.kv.set_meta("time_offset", str(self.time_offset + seconds))
+            return {"result": hex(seconds)}
+        if method in self.MUTATING:
+            self.backend.refresh_pending_timestamp(self.now())
+        if method == "evm_mine":
+            self.tester.mine_blocks(1)
+            return {"result": "0x0"}
+        if method == "web3_clientVersion":
+            return {"result": "mydata-embedded-chain/py-evm"}
+        response = self.w3.manager._make_request(method, params)  # noqa: SLF001 - raw JSON-RPC passthrough
+        return {k: to_rpc(v) for k, v in response.items() if k in ("result", "error")}
+
+    def close(self) -> None:
+        with self._lock:
+            self.kv.close()
+
+
+def _revert_data(exc: BaseException | None) -> bytes | None:
+    """The raw revert data eth-tester attaches somewhere in the exception chain."""
+    while exc is not None:
+        if exc.args and isinstance(exc.args[0], bytes):
+            return exc.args[0]
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _rpc_error(exc: Exception) -> dict[str, Any]:
+    """Errors as geth reports them: code 3 with the revert data for reverts."""
+    data = _revert_data(exc)
+    if data is not None:
+        return {"code": 3, "message": "execution reverted", "data": "0x" + data.hex()}
+    return {"code": -32000, "message": str(exc) or type(exc).__name__}
+
+
+def wsgi_app(chain: EmbeddedChain):
+    """A WSGI app answering single and batched JSON-RPC POSTs."""
+
+    def app(environ, start_response):
+        req = Request(environ)
+        if req.method != "POST":
+            return Response("JSON-RPC over POST\n", status=405)(environ, start_response)
+        try:
+            body = json.loads(req.get_data())
+        except ValueError:
+            body = None
+        if isinstance(body, list):
+            reply: Any = [chain.handle(r) if isinstance(r, dict) else _bad() for r in body]
+        elif isinstance(body, dict):
+            reply = chain.handle(body)
+        else:
+            reply = _bad()
+        return Response(json.dumps(reply), mimetype="application/json")(environ, start_response)
+
+    return app
+
+
+def _bad() -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}}
+
+
+def to_rpc(value: Any) -> Any:
+    """Encode eth-tester's Python values the way Ethereum JSON-RPC does: hex quantities and data."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if hasattr(value, "items"):
+        return {k: to_rpc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_rpc(v) for v in value]
+    return value
+
+
+def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8545, ready=None) -> None:
+    """Run the chain's JSON-RPC server until interrupted."""
+    chain = EmbeddedChain(data_dir)
+    server = make_server(host, port, wsgi_app(chain), threaded=True)
+    if ready:
+        ready(server.server_port)
+    try:
+        server.serve_forever()
+    finally:
+        chain.close()

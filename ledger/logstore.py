@@ -1,0 +1,184 @@
+"""The durable audit log: entries, interior hashes and signed checkpoints in SQLite.
+
+Every perfect subtree hash is stored as it completes, so the root at any size and
+any inclusion or consistency proof are O(log n) indexed reads. An append batch,
+its new nodes, the new signed checkpoint and any caller metadata commit in one
+fsynced WAL transaction: after a crash the log is either before or after the batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import merkle
+from .checkpoint import Checkpoint, sign_checkpoint
+from .note import Signer
+from .sqlite_util import ThreadLocalConnections, connect
+
+_LEVEL_SHIFT = 48  # node key = level << 48 | index
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entry_index (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID;
+"""
+
+
+def node_key(level: int, index: int) -> int:
+    return (level << _LEVEL_SHIFT) | index
+
+
+class LogError(Exception):
+    """A request the log cannot answer (size or index out of range)."""
+
+
+class LogStore:
+    """An append-only RFC 9162 log with C2SP checkpoints signed by `signer`."""
+
+    def __init__(self, path: str | Path, origin: str, signer: Signer):
+        self.path = Path(path)
+        self.origin = origin
+        self.signer = signer
+        self._lock = threading.Lock()
+        self._writer = connect(self.path)
+        self._writer.executescript(SCHEMA)
+        self._readers = ThreadLocalConnections(self.path)
+        self._range = self._load_range()
+        if self.latest_checkpoint() is None:
+            self._write(lambda conn, first: None, [])
+
+    # ---- reads -----------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._range.size
+
+    def _db(self):
+        return self._readers.get()
+
+    def _node(self, level: int, index: int) -> bytes:
+        row = self._db().execute("SELECT hash FROM nodes WHERE id=?", (node_key(level, index),)).fetchone()
+        if row is None:
+            raise LogError(f"no stored node at level {level} index {index}")
+        return row[0]
+
+    def _load_range(self) -> merkle.CompactRange:
+        row = self._writer.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()
+        size = row[0]
+        hashes = []
+        for level, index in merkle.perfect_subtrees(0, size):
+            r = self._writer.execute("SELECT hash FROM nodes WHERE id=?", (node_key(level, index),)).fetchone()
+            hashes.append(r[0])
+        return merkle.CompactRange(size, hashes)
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) from stored perfect subtrees (end <= size)."""
+        return merkle.fold_right([self._node(lvl, i) for lvl, i in merkle.perfect_subtrees(start, end)])
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size if size is None else size
+        self._check_size(size)
+        return self.subtree(0, size) if size else merkle.EMPTY_ROOT
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self.size:
+            raise LogError(f"tree size {size} is beyond the log size {self.size}")
+
+    def entry(self, index: int) -> bytes:
+        row = self._db().execute("SELECT data FROM entries WHERE idx=?", (index,)).fetchone()
+        if row is None:
+            raise LogError(f"no entry at index {index}")
+        return row[0]
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        rows = self._db().execute("SELECT data FROM entries WHERE idx>=? AND idx<? ORDER BY idx", (start, end))
+        return [r[0] for r in rows]
+
+    def level_hashes(self, level: int, start: int, end: int) -> list[bytes]:
+        """Stored node hashes at one tree level for indices [start, end)."""
+        lo, hi = node_key(level, start), node_key(level, end)
+        rows = self._db().execute("SELECT hash FROM nodes WHERE id>=? AND id<? ORDER BY id", (lo, hi))
+        return [r[0] for r in rows]
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        size = self.size if size is None else size
+        self._check_size(size)
+        return merkle.inclusion_path(index, size, self.subtree)
+
+    def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        new = self.size if new is None else new
+        self._check_size(new)
+        return merkle.consistency_path(old, new, self.subtree)
+
+    def latest_checkpoint(self) -> str | None:
+        row = self._db().execute("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def checkpoint_at(self, size: int) -> str | None:
+        row = self._db().execute("SELECT note FROM checkpoints WHERE size=?", (size,)).fetchone()
+        return row[0] if row else None
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    # ---- writes ----------------------------------------------------------------
+    def find(self, key: str) -> list[int]:
+        """Indices of the entries appended under lookup key `key`, oldest first."""
+        rows = self._db().execute("SELECT idx FROM entry_index WHERE key=? ORDER BY idx", (key,))
+        return [r[0] for r in rows]
+
+    def append(
+        self,
+        entries: Sequence[bytes],
+        meta: dict[str, str] | None = None,
+        keys: Sequence[Sequence[str]] | None = None,
+    ) -> int:
+        """Durably append entries, their lookup keys and meta values in one transaction.
+
+        `keys[i]` lists the lookup keys of `entries[i]` (see `find`). Returns the first index.
+        """
+
+        def extra(conn, first):
+            for k, v in (meta or {}).items():
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (k, v))
+            rows = ((k, first + i) for i, ks in enumerate(keys or ()) for k in ks)
+            conn.executemany("INSERT INTO entry_index(key, idx) VALUES (?, ?)", rows)
+
+        return self._write(extra, entries)
+
+    def _write(self, extra: Callable, entries: Sequence[bytes]) -> int:
+        with self._lock:
+            first = self._range.size
+            new_range = self._range.copy()
+            nodes: list[tuple[int, bytes]] = []
+            for data in entries:
+                new_range.append(merkle.leaf_hash(data), lambda lvl, i, h: nodes.append((node_key(lvl, i), h)))
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO entries(idx, data) VALUES (?, ?)", ((first + i, d) for i, d in enumerate(entries))
+                )
+                conn.executemany("INSERT INTO nodes(id, hash) VALUES (?, ?)", nodes)
+                if entries or first == 0:
+                    self._store_checkpoint(conn, new_range)
+                extra(conn, first)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._range = new_range
+            return first
+
+    def _store_checkpoint(self, conn, rng: merkle.CompactRange) -> None:
+        cp = Checkpoint(self.origin, rng.size, rng.root())
+        conn.execute(
+            "INSERT OR IGNORE INTO checkpoints(size, root, note, created_at) VALUES (?, ?, ?, ?)",
+            (cp.size, cp.root, sign_checkpoint(cp, self.signer), time.time()),
+        )

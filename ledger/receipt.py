@@ -1,0 +1,154 @@
+"""Consent receipts: an offline bundle a service keeps as proof of consent, verifiable with
+nothing but a chain node (no operator online).
+
+It carries the record and its salt, the citizen's EIP-712 signature, the grant's
+chain transaction, the grant's log entry with a C2SP tlog-proof against a signed
+checkpoint, and the transaction that anchored that checkpoint on chain.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from . import eip712, events, merkle, record
+from .checkpoint import CheckpointError, open_checkpoint
+from .note import NoteError, Verifier
+from .registry import Registry
+from .tlog_proof import TlogProof, TlogProofError
+
+RECEIPT_TYPE = "mydata-consent-receipt/1"
+
+
+class ReceiptError(ValueError):
+    """A receipt does not verify; `check` names the failing part."""
+
+    def __init__(self, check: str, detail: str):
+        super().__init__(f"{check}: {detail}")
+        self.check = check
+
+
+@dataclass
+class ReceiptReport:
+    consent_id: str
+    status: str  # active, revoked or expired
+    checks: list[str] = field(default_factory=list)
+
+
+def build(rec: dict, salt: bytes, grant: dict, chain: dict, evidence: dict) -> dict:
+    """Assemble a receipt from the citizen's side (record, salt, signed grant) and the operator's evidence."""
+    return {
+        "type": RECEIPT_TYPE,
+        "record": rec,
+        "salt": "0x" + salt.hex(),
+        "grant": grant,
+        "chain": chain,
+        "log": {
+            "origin": evidence["log"]["origin"],
+            "vkey": evidence["log"]["vkey"],
+            "index": evidence["log_index"],
+            "entry": evidence["entry"],
+            "tlog_proof": evidence["tlog_proof"],
+        },
+        "anchor": evidence["anchor"],
+    }
+
+
+def _b(hex_str: str) -> bytes:
+    return bytes.fromhex(hex_str[2:] if hex_str.startswith("0x") else hex_str)
+
+
+def _expect(ok: bool, check: str, detail: str) -> None:
+    if not ok:
+        raise ReceiptError(check, detail)
+
+
+def verify(receipt: dict, registry_for, vkey: str | None = None) -> ReceiptReport:
+    """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry."""
+    try:
+        return _verify(receipt, registry_for, vkey)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ReceiptError):
+            raise
+        raise ReceiptError("format", f"malformed receipt ({exc!r})") from None
+
+
+def _verify(receipt: dict, registry_for, vkey: str | None) -> ReceiptReport:
+    _expect(receipt.get("type") == RECEIPT_TYPE, "format", f"not a {RECEIPT_TYPE} receipt")
+    rec, grant, chain, log, anchor = (receipt[k] for k in ("record", "grant", "chain", "log", "anchor"))
+    checks = []
+
+    try:
+        canonical_ok = record.commitment(rec, _b(receipt["salt"]))
+    except record.RecordError as exc:
+        raise ReceiptError("record", str(exc)) from None
+    cid = _b(grant["consent_id"])
+    _expect(rec["record_id"] == grant["consent_id"].lower(), "record", "record_id differs from the consent id")
+    _expect(canonical_ok == _b(grant["commitment"]), "commitment", "H(salt || record) differs from the commitment")
+    _expect(record.expires_at_unix(rec) == grant["expires_at"], "record", "expires_at differs from the signed expiry")
+    checks.append("record and salt match the commitment")
+
+    message = eip712.grant_message(cid, _b(grant["commitment"]), grant["expires_at"])
+    signer = eip712.recover(_b(grant["signature"]), "Grant", message, chain["chain_id"], chain["contract"])
+    _expect(signer == grant["signer"], "signature", f"Grant signature is by {signer}, not {grant['signer']}")
+    checks.append("citizen's EIP-712 signature is valid")
+
+    reg: Registry = registry_for(chain["chain_id"], chain["contract"])
+    w3 = reg.client.w3
+    _expect(reg.chain_id == chain["chain_id"], "chain", f"node is chain {reg.chain_id}, receipt is for {chain['chain_id']}")
+    tx_receipt = w3.eth.get_transaction_receipt(chain["tx"])
+    _expect(tx_receipt["status"] == 1 and tx_receipt["blockNumber"] == chain["block"], "chain", "grant transaction failed or is in another block")
+    granted = [e["args"] for e in reg.contract.events.ConsentGranted().process_receipt(tx_receipt) if e["address"] == reg.address]
+    _expect(
+        any(a["consentId"] == cid and a["commitment"] == _b(grant["commitment"]) and a["signer"] == signer for a in granted),
+        "chain",
+        "grant transaction did not record this consent",
+    )
+    onchain = reg.consent(cid)
+    _expect(onchain.commitment == _b(grant["commitment"]) and onchain.signer == signer, "chain", "registry holds another consent under this id")
+    checks.append(f"grant recorded on chain in block {chain['block']}")
+
+    entry = base64.b64decode(log["entry"])
+    try:
+        ev = events.decode(entry)
+    except events.EntryError as exc:
+        raise ReceiptError("log entry", str(exc)) from None
+    _expect(
+        ev["type"] == events.CONSENT_GRANTED
+        and ev["consent_id"] == grant["consent_id"].lower()
+        and ev["commitment"] == grant["commitment"].lower()
+        and ev["tx"] == chain["tx"].lower()
+        and ev["block"] == chain["block"],
+        "log entry",
+        "log entry does not describe this grant",
+    )
+
+    pinned = vkey or log["vkey"]
+    _expect(pinned == log["vkey"], "checkpoint", "receipt's log key differs from the pinned key")
+    try:
+        proof = TlogProof.parse(log["tlog_proof"])
+        cp = open_checkpoint(proof.checkpoint, Verifier.from_vkey(pinned), log["origin"])
+    except (TlogProofError, CheckpointError, NoteError) as exc:
+        raise ReceiptError("checkpoint", str(exc)) from None
+    _expect(proof.index == log["index"], "inclusion", "proof is for another log index")
+    try:
+        merkle.verify_inclusion(proof.index, cp.size, merkle.leaf_hash(entry), proof.path, cp.root)
+    except merkle.ProofError as exc:
+        raise ReceiptError("inclusion", str(exc)) from None
+    checks.append(f"log entry {proof.index} is included in the signed checkpoint of size {cp.size}")
+
+    _expect(cp.size == anchor["size"] and cp.root == _b(anchor["root"]), "anchor", "checkpoint is not the anchored one")
+    onchain_anchor = reg.contract.functions.anchorAt(anchor["index"]).call()
+    _expect(onchain_anchor[0] == cp.size and onchain_anchor[1] == cp.root, "anchor", "registry holds another anchor at that index")
+    anchor_receipt = w3.eth.get_transaction_receipt(anchor["tx"])
+    anchored = reg.contract.events.CheckpointAnchored().process_receipt(anchor_receipt)
+    _expect(
+        any(a["args"]["size"] == cp.size and a["args"]["root"] == cp.root for a in anchored),
+        "anchor",
+        "anchor transaction did not anchor this checkpoint",
+    )
+    checks.append(f"checkpoint anchored on chain in block {anchor_receipt['blockNumber']}")
+
+    head_time = w3.eth.get_block("latest")["timestamp"]
+    status = "revoked" if onchain.revoked_at else ("expired" if head_time >= onchain.expires_at else "active")
+    return ReceiptReport(grant["consent_id"].lower(), status, checks)

@@ -1,0 +1,121 @@
+"""Typed access to a deployed ConsentRegistry: grants, revocations, anchors and their events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from .chain import ChainClient
+from .contract import Deployment, artifact
+
+
+@dataclass(frozen=True)
+class SignedGrant:
+    consent_id: bytes
+    commitment: bytes
+    expires_at: int
+    signature: bytes
+
+    def as_tuple(self):
+        return (self.consent_id, self.commitment, self.expires_at, self.signature)
+
+
+@dataclass(frozen=True)
+class OnChainConsent:
+    commitment: bytes
+    expires_at: int
+    granted_at: int
+    revoked_at: int
+    signer: str
+
+    @property
+    def exists(self) -> bool:
+        return int(self.signer, 16) != 0
+
+
+@dataclass(frozen=True)
+class Anchor:
+    index: int
+    size: int
+    root: bytes
+    block: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """A ConsentGranted, ConsentRevoked or CheckpointAnchored event, in chain order."""
+
+    name: str
+    args: dict
+    block: int
+    tx: str
+    log_index: int
+
+
+class Registry:
+    EVENTS = ("ConsentGranted", "ConsentRevoked", "CheckpointAnchored")
+
+    def __init__(self, client: ChainClient, deployment: Deployment):
+        self.client = client
+        self.deployment = deployment
+        self.contract = client.w3.eth.contract(address=deployment.address, abi=artifact()["abi"])
+
+    @property
+    def chain_id(self) -> int:
+        return self.client.chain_id
+
+    @property
+    def address(self) -> str:
+        return self.deployment.address
+
+    # ---- transactions ------------------------------------------------------------
+    def grant(self, grant: SignedGrant, sender: LocalAccount | None = None) -> dict:
+        return self.client.transact(self.contract.functions.grant(grant.as_tuple()), sender)
+
+    def grant_batch(self, grants: list[SignedGrant], sender: LocalAccount | None = None) -> dict:
+        return self.client.transact(self.contract.functions.grantBatch([g.as_tuple() for g in grants]), sender)
+
+    def revoke_by_sig(self, consent_id: bytes, signature: bytes, sender: LocalAccount | None = None) -> dict:
+        return self.client.transact(self.contract.functions.revokeBySig(consent_id, signature), sender)
+
+    def revoke(self, consent_id: bytes, signer: LocalAccount) -> dict:
+        """Revoke directly from the per-consent key (which must hold gas)."""
+        return self.client.transact(self.contract.functions.revoke(consent_id), signer)
+
+    def anchor(self, size: int, root: bytes, sender: LocalAccount | None = None) -> dict:
+        return self.client.transact(self.contract.functions.anchor(size, root), sender)
+
+    # ---- reads -------------------------------------------------------------------
+    def is_active(self, consent_id: bytes, block: int | str = "latest") -> bool:
+        return self.contract.functions.isActive(consent_id).call(block_identifier=block)
+
+    def consent(self, consent_id: bytes, block: int | str = "latest") -> OnChainConsent:
+        return OnChainConsent(*self.contract.functions.getConsent(consent_id).call(block_identifier=block))
+
+    def anchors(self) -> list[Anchor]:
+        f = self.contract.functions
+        return [Anchor(i, *f.anchorAt(i).call()) for i in range(f.anchorCount().call())]
+
+    def events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+        """All registry events in [from_block, to_block], in chain order."""
+        if to_block < from_block:
+            return []
+        logs = self.client.w3.eth.get_logs(
+            {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
+        )
+        out = []
+        for raw in logs:
+            for name in self.EVENTS:
+                event = getattr(self.contract.events, name)()
+                try:
+                    decoded = event.process_log(raw)
+                except Exception:  # noqa: BLE001 - not this event's signature
+                    continue
+                out.append(
+                    ChainEvent(name, dict(decoded["args"]), raw["blockNumber"], "0x" + bytes(raw["transactionHash"]).hex(), raw["logIndex"])
+                )
+                break
+        out.sort(key=lambda e: (e.block, e.log_index))
+        return out

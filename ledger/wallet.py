@@ -1,0 +1,60 @@
+"""The citizen's wallet file: recovery phrase plus each consent's record and salt.
+
+Kept on the citizen's side only (mode 0600, written atomically). Losing a salt
+is how a citizen crypto-shreds a consent: the on-chain commitment stays but can
+no longer be linked to its record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .durable import write_atomic
+from .keys import CitizenKeys
+
+
+class WalletError(ValueError):
+    """The wallet file is missing or unreadable."""
+
+
+class Wallet:
+    def __init__(self, path: str | Path, data: dict):
+        self.path = Path(path)
+        self.data = data
+        self.keys = CitizenKeys.from_phrase(data["phrase"])
+
+    @classmethod
+    def create(cls, path: str | Path, phrase: str | None = None) -> Wallet:
+        path = Path(path)
+        if path.exists():
+            raise WalletError(f"{path} already exists")
+        phrase = phrase or CitizenKeys.new_phrase()
+        CitizenKeys.from_phrase(phrase)  # validate before writing
+        wallet = cls(path, {"phrase": phrase, "consents": {}})
+        wallet.save()
+        return wallet
+
+    @classmethod
+    def open(cls, path: str | Path) -> Wallet:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise WalletError(f"cannot read wallet {path}: {exc}") from exc
+        if not isinstance(data, dict) or "phrase" not in data:
+            raise WalletError(f"{path} is not a wallet")
+        data.setdefault("consents", {})
+        return cls(path, data)
+
+    def save(self) -> None:
+        write_atomic(self.path, json.dumps(self.data, indent=2).encode())
+
+    def remember(self, consent_id: str, record: dict, salt: bytes, receipt: dict | None = None) -> None:
+        self.data["consents"][consent_id] = {"record": record, "salt": salt.hex(), "receipt": receipt}
+        self.save()
+
+    def consent(self, consent_id: str) -> dict:
+        try:
+            return self.data["consents"][consent_id.lower()]
+        except KeyError:
+            raise WalletError(f"no consent {consent_id} in this wallet") from None

@@ -1,0 +1,18 @@
+"""Flask app factory of the operator."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import log_api, ledger_api, problems
+from .config import OperatorConfig
+from .runtime import OperatorRuntime
+
+
+def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -> Flask:
+    app = Flask("consent_operator")
+    app.extensions["operator"] = runtime or OperatorRuntime(config)
+    problems.install(app)
+    app.register_blueprint(log_api.bp)
+    app.register_blueprint(ledger_api.bp)
+    return app

@@ -1,0 +1,23 @@
+"""Operator settings, with embedded defaults so `mydata up` needs no configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    data_dir: Path
+    chain_url: str
+    deployment_file: Path
+    log_origin: str = "mydata.localhost/consent-log"
+    anchor_every_entries: int = 100
+    anchor_every_seconds: float = 30.0
+    poll_seconds: float = 1.0
+    confirmations: int = 0
+    background: bool = True  # follow the chain and anchor in background threads
+
+    @property
+    def log_db(self) -> Path:
+        return self.data_dir / "log.sqlite"

@@ -1,0 +1,207 @@
+"""The ledger over HTTP: relay signed grants and revocations, consent status, receipt evidence, anchors.
+
+Grants and revocations carry the citizen's EIP-712 signature; the operator only
+relays them, so it can neither forge nor replay one (the contract refuses a
+duplicate id and a second revocation).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ledger import events
+from ledger.chain import ChainError, ContractReverted
+from ledger.contract import artifact
+from ledger.eip712 import typed_data
+from ledger.follower import consent_key
+from ledger.registry import SignedGrant
+from ledger.tlog_proof import TlogProof
+
+from .problems import Problem, bad_request
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+_HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
+MAX_BATCH = 100
+
+
+def _rt():
+    return current_app.extensions["operator"]
+
+
+def _json() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise bad_request("request body must be a JSON object")
+    return body
+
+
+def _hex(body: dict, name: str, pattern=_HEX32, where: str = "") -> bytes:
+    value = body.get(name)
+    if not isinstance(value, str) or not pattern.match(value):
+        raise bad_request(f"{where}{name} must be 0x-prefixed hex of the right length", field=where + name)
+    return bytes.fromhex(value[2:])
+
+
+def _chain_problem(exc: ChainError) -> Problem:
+    if isinstance(exc, ContractReverted):
+        slug = re.sub(r"(?<!^)(?=[A-Z])", "-", exc.name).lower()
+        return Problem(409, slug, f"The registry refused: {exc.name}", str(exc))
+    return Problem(502, "chain-unavailable", "The chain did not accept the request", str(exc))
+
+
+def _relay(fn):
+    rt = _rt()
+    try:
+        with rt.tx_lock:
+            receipt = fn()
+    except ChainError as exc:
+        raise _chain_problem(exc) from None
+    rt.follower.sync(receipt["blockNumber"])
+    return receipt
+
+
+@bp.get("/info")
+def info():
+    rt = _rt()
+    dep = rt.registry.deployment
+    return jsonify(
+        {
+            "chain_id": dep.chain_id,
+            "contract": dep.address,
+            "deployment_block": dep.block,
+            "anchorer": dep.anchorer,
+            "eip712": {
+                "domain": typed_data("Grant", {}, dep.chain_id, dep.address)["domain"],
+                "types": artifact()["eip712"]["types"],
+            },
+            "log": {"origin": rt.log.origin, "vkey": rt.signer.verifier.vkey, "size": rt.log.size},
+        }
+    )
+
+
+@bp.post("/grants")
+def grants():
+    items = _json().get("grants")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise bad_request(f"grants must be a list of 1 to {MAX_BATCH} signed grants", field="grants")
+    signed = []
+    for i, g in enumerate(items):
+        where = f"grants[{i}]."
+        if not isinstance(g, dict):
+            raise bad_request(f"grants[{i}] must be an object", field=f"grants[{i}]")
+        exp = g.get("expires_at")
+        if not isinstance(exp, int) or isinstance(exp, bool) or not 0 < exp < 2**64:
+            raise bad_request(f"{where}expires_at must be a unix time in seconds", field=where + "expires_at")
+        signed.append(
+            SignedGrant(_hex(g, "consent_id", where=where), _hex(g, "commitment", where=where), exp, _hex(g, "signature", _SIG, where))
+        )
+    reg = _rt().registry
+    receipt = _relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
+    return jsonify(_outcome(receipt, [g.consent_id for g in signed])), 201
+
+
+@bp.post("/revocations")
+def revocations():
+    body = _json()
+    cid, sig = _hex(body, "consent_id"), _hex(body, "signature", _SIG)
+    receipt = _relay(lambda: _rt().registry.revoke_by_sig(cid, sig))
+    return jsonify(_outcome(receipt, [cid])), 201
+
+
+def _outcome(receipt: dict, consent_ids: list[bytes]) -> dict:
+    log = _rt().log
+    return {
+        "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
+        "block": receipt["blockNumber"],
+        "consents": [
+            {"consent_id": "0x" + c.hex(), "log_indices": log.find(consent_key("0x" + c.hex()))} for c in consent_ids
+        ],
+    }
+
+
+def _consent_id(raw: str) -> str:
+    if not _HEX32.match(raw):
+        raise bad_request("consent id must be 0x-prefixed 32-byte hex")
+    return raw.lower()
+
+
+@bp.get("/consents/<raw_id>")
+def consent(raw_id: str):
+    cid = _consent_id(raw_id)
+    rt = _rt()
+    c = rt.registry.consent(bytes.fromhex(cid[2:]))
+    if not c.exists:
+        raise Problem(404, "unknown-consent", "No such consent on chain", cid)
+    return jsonify(
+        {
+            "consent_id": cid,
+            "commitment": "0x" + c.commitment.hex(),
+            "expires_at": c.expires_at,
+            "granted_at": c.granted_at,
+            "revoked_at": c.revoked_at or None,
+            "signer": c.signer,
+            "active": rt.registry.is_active(bytes.fromhex(cid[2:])),
+            "log_indices": rt.log.find(consent_key(cid)),
+        }
+    )
+
+
+@bp.get("/consents/<raw_id>/evidence")
+def evidence(raw_id: str):
+    """What a receipt needs from the operator: the grant's log entry, its inclusion proof
+    against an anchored checkpoint, and the anchoring transaction (anchoring now if needed)."""
+    cid = _consent_id(raw_id)
+    rt = _rt()
+    rt.follower.sync()
+    grant_index = next(
+        (i for i in rt.log.find(consent_key(cid)) if events.decode(rt.log.entry(i))["type"] == events.CONSENT_GRANTED),
+        None,
+    )
+    if grant_index is None:
+        raise Problem(404, "unknown-consent", "No grant for this consent in the log", cid)
+    try:
+        with rt.tx_lock:
+            anchor = rt.anchorer.ensure_covers(grant_index)
+    except ChainError as exc:
+        raise _chain_problem(exc) from None
+    checkpoint = rt.log.checkpoint_at(anchor.size)
+    proof = TlogProof(grant_index, rt.log.inclusion_proof(grant_index, anchor.size), checkpoint)
+    entry = rt.log.entry(grant_index)
+    return jsonify(
+        {
+            "log_index": grant_index,
+            "entry": base64.b64encode(entry).decode(),
+            "tlog_proof": proof.text(),
+            "anchor": {
+                "size": anchor.size,
+                "root": "0x" + anchor.root.hex(),
+                "tx": anchor.tx,
+                "block": anchor.block,
+                "index": anchor.anchor_index,
+            },
+            "log": {"origin": rt.log.origin, "vkey": rt.signer.verifier.vkey},
+        }
+    )
+
+
+@bp.post("/anchor")
+def anchor_now():
+    """Anchor the latest checkpoint now (admin only: it spends the operator's gas)."""
+    rt = _rt()
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if not hmac.compare_digest(given.encode(), rt.admin_token.encode()):
+        raise Problem(401, "unauthorized", "Admin token required", "send Authorization: Bearer <admin token>")
+    try:
+        with rt.tx_lock:
+            rec = rt.anchorer.anchor_now()
+    except ChainError as exc:
+        raise _chain_problem(exc) from None
+    if rec is None:
+        raise Problem(409, "nothing-to-anchor", "The log is empty")
+    return jsonify({"size": rec.size, "root": "0x" + rec.root.hex(), "tx": rec.tx, "block": rec.block, "index": rec.anchor_index})

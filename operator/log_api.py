@@ -1,0 +1,96 @@
+"""The audit log over HTTP in the C2SP tlog-tiles layout, plus its vkey, anchors and proofs."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ledger import tiles
+from ledger.logstore import LogError
+
+from .problems import Problem, bad_request
+
+bp = Blueprint("log", __name__, url_prefix="/log")
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _rt():
+    return current_app.extensions["operator"]
+
+
+def _int_arg(name: str, default: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None and default is not None:
+        return default
+    if raw is None or not raw.isdigit():
+        raise bad_request(f"query parameter {name!r} must be a non-negative integer")
+    return int(raw)
+
+
+@bp.get("/checkpoint")
+def checkpoint():
+    return Response(
+        _rt().log.latest_checkpoint(),
+        mimetype="text/plain",
+        headers={"Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8"},
+    )
+
+
+@bp.get("/vkey")
+def vkey():
+    return Response(_rt().signer.verifier.vkey + "\n", mimetype="text/plain")
+
+
+@bp.get("/tile/<path:rest>")
+def tile(rest: str):
+    try:
+        t = tiles.parse_path(rest)
+    except tiles.TileError as exc:
+        raise Problem(404, "tile-not-found", "No such tile", str(exc)) from None
+    log = _rt().log
+    level = 0 if t.level is None else t.level
+    available = tiles.tile_width_at(level, t.index, log.size)
+    if t.width > available:  # a full tile needs all 256 hashes; a partial one a prefix
+        raise Problem(404, "tile-not-found", "No such tile", f"tile {rest} does not exist at tree size {log.size}")
+    start = t.index * tiles.TILE_WIDTH
+    if t.level is None:
+        body = tiles.encode_bundle(log.entries(start, start + t.width))
+    else:
+        body = b"".join(log.level_hashes(tiles.TILE_HEIGHT * t.level, start, start + t.width))
+    return Response(body, mimetype="application/octet-stream", headers={"Cache-Control": IMMUTABLE})
+
+
+@bp.get("/anchors")
+def anchors():
+    return jsonify(
+        [
+            {"size": a.size, "root": "0x" + a.root.hex(), "tx": a.tx, "block": a.block, "index": a.anchor_index}
+            for a in _rt().anchorer.all()
+        ]
+    )
+
+
+def _b64(hashes: list[bytes]) -> list[str]:
+    return [base64.b64encode(h).decode() for h in hashes]
+
+
+@bp.get("/proof/inclusion")
+def inclusion():
+    log = _rt().log
+    index, size = _int_arg("index"), _int_arg("size", log.size)
+    try:
+        return jsonify({"index": index, "size": size, "proof": _b64(log.inclusion_proof(index, size))})
+    except (LogError, ValueError) as exc:
+        raise bad_request(str(exc)) from None
+
+
+@bp.get("/proof/consistency")
+def consistency():
+    log = _rt().log
+    old, new = _int_arg("old"), _int_arg("new", log.size)
+    try:
+        return jsonify({"old": old, "new": new, "proof": _b64(log.consistency_proof(old, new))})
+    except (LogError, ValueError) as exc:
+        raise bad_request(str(exc)) from None

@@ -1,0 +1,36 @@
+"""RFC 9457 problem details: every operator error is application/problem+json with a stable type."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+TYPE_BASE = "https://mydata.localhost/problems/"
+
+
+class Problem(Exception):
+    def __init__(self, status: int, slug: str, title: str, detail: str = "", **extra):
+        super().__init__(detail or title)
+        self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
+
+    def response(self):
+        body = {"type": TYPE_BASE + self.slug, "title": self.title, "status": self.status, **self.extra}
+        if self.detail:
+            body["detail"] = self.detail
+        resp = jsonify(body)
+        resp.status_code = self.status
+        resp.mimetype = "application/problem+json"
+        return resp
+
+
+def bad_request(detail: str, **extra) -> Problem:
+    return Problem(400, "bad-request", "Bad request", detail, **extra)
+
+
+def install(app: Flask) -> None:
+    app.register_error_handler(Problem, lambda p: p.response())
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        slug = (exc.name or "error").lower().replace(" ", "-")
+        return Problem(exc.code or 500, slug, exc.name or "Error", exc.description or "").response()

@@ -1,0 +1,59 @@
+"""Wires the operator's parts together: log, chain client, registry, follower and anchorer.
+
+Background threads follow new blocks (to log direct-on-chain revocations) and
+anchor checkpoints on the configured schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ledger.anchoring import Anchorer
+from ledger.chain import ChainClient, ChainError
+from ledger.contract import Deployment
+from ledger.follower import ChainFollower
+from ledger.logstore import LogStore
+from ledger.registry import Registry
+
+from . import keystore
+from .config import OperatorConfig
+
+log = logging.getLogger(__name__)
+
+
+class OperatorRuntime:
+    def __init__(self, config: OperatorConfig):
+        self.config = config
+        self.account = keystore.chain_account(config.data_dir)
+        self.signer = keystore.log_signer(config.data_dir, config.log_origin)
+        self.admin_token = keystore.admin_token(config.data_dir)
+        self.log = LogStore(config.log_db, config.log_origin, self.signer)
+        self.client = ChainClient(config.chain_url, self.account)
+        deployment = Deployment.load(config.deployment_file)
+        deployment.check(self.client)
+        self.registry = Registry(self.client, deployment)
+        self.follower = ChainFollower(self.registry, self.log, config.confirmations)
+        self.anchorer = Anchorer(
+            self.log, self.registry, self.account, config.anchor_every_entries, config.anchor_every_seconds
+        )
+        self.tx_lock = threading.Lock()  # one operator account: serialise its nonces
+        self.anchorer.reconcile()
+        self.follower.sync()
+        self._stop = threading.Event()
+        if config.background:
+            threading.Thread(target=self._loop, name="chain-follower", daemon=True).start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.config.poll_seconds):
+            try:
+                self.follower.sync()
+                with self.tx_lock:
+                    self.anchorer.tick()
+            except ChainError as exc:
+                log.warning("background chain work failed: %s", exc)
+            except Exception:  # noqa: BLE001 - keep following; the next tick retries
+                log.exception("background chain work failed")
+
+    def stop(self) -> None:
+        self._stop.set()
