@@ -98,7 +98,7 @@ class Anchorer:
         """Record anchors that reached the chain but not our table (a crash between the two)."""
         with self._lock:
             head = self.registry.client.block_number()
-            for ev in self.registry.events(self.registry.deployment.block, head):
+            for ev in self.registry.events(self.registry.from_block, head):
                 if ev.name == "CheckpointAnchored":
                     a = ev.args
                     self._record(AnchorRecord(a["size"], a["root"], ev.tx, ev.block, a["index"]))

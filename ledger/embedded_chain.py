@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -31,8 +33,6 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .sqlite_util import connect
-
-log = logging.getLogger(__name__)
 
 CHAIN_ID = 131277322940537  # eth-tester's chain id
 
@@ -227,11 +227,14 @@ def to_rpc(value: Any) -> Any:
 
 def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8545, ready=None) -> None:
     """Run the chain's JSON-RPC server until interrupted."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     chain = EmbeddedChain(data_dir)
     server = make_server(host, port, wsgi_app(chain), threaded=True)
     if ready:
         ready(server.server_port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the database cleanly
     try:
         server.serve_forever()
     finally:
+        server.server_close()
         chain.close()

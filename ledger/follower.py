@@ -57,7 +57,7 @@ class ChainFollower:
 
     @property
     def last_block(self) -> int:
-        return int(self.log.get_meta(CURSOR_KEY, str(self.registry.deployment.block - 1)))
+        return int(self.log.get_meta(CURSOR_KEY, str(self.registry.from_block - 1)))
 
     def sync(self, up_to: int | None = None) -> int:
         """Log every registry event up to `up_to` (default: head - confirmations); returns entries added."""

@@ -57,18 +57,20 @@ class ChainEvent:
 class Registry:
     EVENTS = ("ConsentGranted", "ConsentRevoked", "CheckpointAnchored")
 
-    def __init__(self, client: ChainClient, deployment: Deployment):
+    def __init__(self, client: ChainClient, address: str, from_block: int = 0):
+        """`from_block` is the deployment block: no registry event is older."""
         self.client = client
-        self.deployment = deployment
-        self.contract = client.w3.eth.contract(address=deployment.address, abi=artifact()["abi"])
+        self.address = client.w3.to_checksum_address(address)
+        self.from_block = from_block
+        self.contract = client.w3.eth.contract(address=self.address, abi=artifact()["abi"])
+
+    @classmethod
+    def of(cls, client: ChainClient, deployment: Deployment) -> Registry:
+        return cls(client, deployment.address, deployment.block)
 
     @property
     def chain_id(self) -> int:
         return self.client.chain_id
-
-    @property
-    def address(self) -> str:
-        return self.deployment.address
 
     # ---- transactions ------------------------------------------------------------
     def grant(self, grant: SignedGrant, sender: LocalAccount | None = None) -> dict:

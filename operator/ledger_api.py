@@ -69,7 +69,7 @@ def _relay(fn):
 @bp.get("/info")
 def info():
     rt = _rt()
-    dep = rt.registry.deployment
+    dep = rt.deployment
     return jsonify(
         {
             "chain_id": dep.chain_id,
@@ -81,6 +81,7 @@ def info():
                 "types": artifact()["eip712"]["types"],
             },
             "log": {"origin": rt.log.origin, "vkey": rt.signer.verifier.vkey, "size": rt.log.size},
+            "followed_block": rt.follower.last_block,
         }
     )
 

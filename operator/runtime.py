@@ -32,7 +32,8 @@ class OperatorRuntime:
         self.client = ChainClient(config.chain_url, self.account)
         deployment = Deployment.load(config.deployment_file)
         deployment.check(self.client)
-        self.registry = Registry(self.client, deployment)
+        self.deployment = deployment
+        self.registry = Registry.of(self.client, deployment)
         self.follower = ChainFollower(self.registry, self.log, config.confirmations)
         self.anchorer = Anchorer(
             self.log, self.registry, self.account, config.anchor_every_entries, config.anchor_every_seconds

@@ -1,0 +1,35 @@
+"""`mydata`: one command line for every part of the consent ledger."""
+
+from __future__ import annotations
+
+import click
+
+from ..audit import AuditFailure
+from ..chain import ChainError
+from ..citizen import OperatorError
+from ..keys import PhraseError
+from ..note import NoteError
+from ..receipt import ReceiptError
+from ..record import RecordError
+from ..wallet import WalletError
+
+EXPECTED_ERRORS = (AuditFailure, ChainError, OperatorError, PhraseError, NoteError, ReceiptError, RecordError, WalletError, OSError)
+
+
+class MydataGroup(click.Group):
+    """Turns expected failures into a one-line message and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as exc:
+            raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+@click.group(cls=MydataGroup)
+@click.version_option(package_name="mydata-consent-ledger")
+def main() -> None:
+    """MyData consent ledger: chain, operator, citizen, receipts and audits."""
+
+
+from . import chain_cmds, citizen_cmds, operator_cmds, up_cmd, verify_cmds  # noqa: E402,F401 - register commands

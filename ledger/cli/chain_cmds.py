@@ -1,0 +1,59 @@
+"""`mydata chain` and `mydata contract …`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .. import embedded_chain
+from ..chain import ChainClient, ChainError
+from ..contract import Deployment, artifact, deploy
+from ..eip712 import typed_data
+from . import main, options
+
+
+@main.command("chain")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=options.DEFAULT_DATA / "chain", show_default=True)
+@click.option("--port", default=8545, show_default=True)
+def chain_cmd(data_dir: Path, port: int) -> None:
+    """Serve the persistent embedded EVM chain (py-evm) as JSON-RPC on 127.0.0.1."""
+    embedded_chain.serve(data_dir, "127.0.0.1", port, ready=lambda p: click.echo(f"chain: http://127.0.0.1:{p}", err=True))
+
+
+@main.group("contract")
+def contract_group() -> None:
+    """Deploy and describe the ConsentRegistry contract."""
+
+
+def deploy_registry(chain_url: str, data_dir: Path) -> tuple[Deployment, bool]:
+    from consent_operator.keystore import chain_account
+
+    account = chain_account(data_dir)
+    client = ChainClient(chain_url, account)
+    if not client.fund_from_dev_account(account.address):
+        raise ChainError(f"operator account {account.address} has no funds and the node has no dev account")
+    return deploy(client, data_dir / "deployment.json", account.address)
+
+
+@contract_group.command("deploy")
+@options.chain_url
+@options.data_dir
+def deploy_cmd(chain_url: str, data_dir: Path) -> None:
+    """Deploy the registry (idempotent: a live deployment in DATA_DIR/deployment.json is kept)."""
+    dep, fresh = deploy_registry(chain_url, data_dir)
+    click.echo(f"{'deployed' if fresh else 'already deployed'}: ConsentRegistry at {dep.address} (chain {dep.chain_id}, block {dep.block})")
+
+
+@contract_group.command("info")
+@click.option("--deployment", type=click.Path(dir_okay=False, path_type=Path), help="Fill in chainId and verifyingContract.")
+def info_cmd(deployment: Path | None) -> None:
+    """Print the published EIP-712 domain and types for wallets (ethers.js, MetaMask)."""
+    art = artifact()
+    out = {"contract": art["contractName"], "compiler": art["compiler"]["version"], "eip712": art["eip712"]}
+    if deployment:
+        dep = Deployment.load(deployment)
+        out["address"] = dep.address
+        out["eip712"] = {p: typed_data(p, {}, dep.chain_id, dep.address) for p in art["eip712"]["types"]}
+    click.echo(json.dumps(out, indent=2))

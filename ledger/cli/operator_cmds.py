@@ -1,0 +1,62 @@
+"""`mydata operator` and `mydata anchor`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import requests
+
+from . import main, options
+
+
+def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_seconds: float):
+    from consent_operator.config import OperatorConfig
+
+    return OperatorConfig(
+        data_dir=data_dir,
+        chain_url=chain_url,
+        deployment_file=data_dir / "deployment.json",
+        anchor_every_entries=anchor_every,
+        anchor_every_seconds=anchor_seconds,
+    )
+
+
+def serve_operator(config, port: int) -> None:
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from consent_operator import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", port, create_app(config), threaded=True)
+    click.echo(f"operator: http://127.0.0.1:{server.server_port}", err=True)
+    server.serve_forever()
+
+
+@main.command("operator")
+@options.chain_url
+@options.data_dir
+@click.option("--port", default=8600, show_default=True)
+@click.option("--anchor-every", default=100, show_default=True, help="Anchor after this many new entries.")
+@click.option("--anchor-seconds", default=30.0, show_default=True, help="…or after this many seconds with new entries.")
+def operator_cmd(chain_url: str, data_dir: Path, port: int, anchor_every: int, anchor_seconds: float) -> None:
+    """Serve the operator (audit log and ledger API) on 127.0.0.1."""
+    serve_operator(operator_config(chain_url, data_dir, anchor_every, anchor_seconds), port)
+
+
+@main.command("anchor")
+@options.operator_url
+@options.data_dir
+def anchor_cmd(operator_url: str, data_dir: Path) -> None:
+    """Anchor the operator's latest checkpoint on chain now (uses the admin token in DATA_DIR)."""
+    from consent_operator.keystore import admin_token
+
+    resp = requests.post(
+        operator_url.rstrip("/") + "/ledger/anchor", headers={"Authorization": f"Bearer {admin_token(data_dir)}"}, timeout=120
+    )
+    body = resp.json()
+    if resp.status_code != 200:
+        raise click.ClickException(f"{body.get('title')}: {body.get('detail', '')}")
+    click.echo(f"anchored size {body['size']} root {body['root']} in block {body['block']} (tx {body['tx']})")

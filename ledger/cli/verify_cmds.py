@@ -1,0 +1,68 @@
+"""`mydata verify-receipt` and `mydata audit`: verification needing no trust in the operator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .. import audit, receipt
+from ..chain import ChainClient
+from ..registry import Registry
+from . import main, options
+
+
+def registry_factory(chain_url: str):
+    client = ChainClient(chain_url)
+
+    def registry_for(chain_id: int, contract: str) -> Registry:
+        return Registry(client, contract)
+
+    return registry_for
+
+
+@main.command("verify-receipt")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@options.chain_url
+@click.option("--vkey", help="Pin the log's verifier key instead of trusting the receipt's.")
+def verify_receipt_cmd(file: Path, chain_url: str, vkey: str | None) -> None:
+    """Verify a consent receipt offline, against a chain node only."""
+    try:
+        data = json.loads(file.read_text())
+    except ValueError as exc:
+        raise click.ClickException(f"{file} is not JSON: {exc}") from None
+    report = receipt.verify(data, registry_factory(chain_url), vkey)
+    for line in report.checks:
+        click.echo(f"ok  {line}")
+    click.echo(f"receipt valid; consent {report.consent_id} is {report.status}")
+
+
+@main.command("audit")
+@options.operator_url
+@options.chain_url
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), default=options.DEFAULT_DATA / "auditor" / "state.json", show_default=True)
+@click.option("--vkey", help="Pin the log's verifier key (otherwise trusted on first use).")
+def audit_cmd(operator_url: str, chain_url: str, state_path: Path, vkey: str | None) -> None:
+    """Verify the operator's log, its consistency since last time, and its chain anchors."""
+    console = Console(stderr=True)
+    with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("entries", total=None)
+        report = audit.run_audit(
+            operator_url,
+            registry_factory(chain_url),
+            state_path,
+            vkey,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    table = Table(title=f"audit of {report.origin}: OK", show_header=False)
+    table.add_row("log size", f"{report.size} (verified before: {report.previous_size})")
+    table.add_row("root", report.root)
+    table.add_row("anchors checked", str(report.anchors_checked))
+    table.add_row("chain grants/revocations matched", str(report.chain_events_checked))
+    for kind, n in sorted(report.entries_by_type.items()):
+        table.add_row(f"entries {kind}", str(n))
+    Console().print(table)
