@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 
-DEV_FUNDING_WEI = 10**21  # 1000 ETH, only on dev chains with unlocked accounts
+DEV_FUNDING_WEI = 10**19  # 10 ETH, only on dev chains with unlocked accounts
 
 
 class ChainError(Exception):

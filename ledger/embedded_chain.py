@@ -4,16 +4,15 @@ py-evm keeps all chain data in a key-value database; here that database is a
 SQLite table, and the changes of every JSON-RPC request commit as one fsynced
 transaction, so after a crash or restart every mined block, consent and anchor is
 still there. Requests are answered through web3.py's eth-tester endpoint table,
-which maps Ethereum JSON-RPC onto eth-tester, plus the `evm_increaseTime` and
-`evm_mine` methods that Hardhat also offers (used to test expiry).
+which maps Ethereum JSON-RPC onto eth-tester, plus the `evm_increaseTime`,
+`evm_setNextBlockTimestamp` and `evm_mine` methods that Hardhat also offers
+(used to test expiry).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -114,7 +113,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
 class EmbeddedChain:
     """A persistent dev chain answering Ethereum JSON-RPC requests, one at a time."""
 
-    MUTATING = {"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine", "evm_increaseTime"}
+    MUTATING = {"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine"}
 
     def __init__(self, data_dir: str | Path):
         Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -149,9 +148,12 @@ class EmbeddedChain:
 
     def _dispatch(self, method: str, params: list) -> dict[str, Any]:
         if method == "evm_increaseTime":
-            seconds = int(params[0], 16) if isinstance(params[0], str) else int(params[0])
+            seconds = _quantity(params[0])
             self.kv.set_meta("time_offset", str(self.time_offset + seconds))
             return {"result": hex(seconds)}
+        if method == "evm_setNextBlockTimestamp":
+            self.kv.set_meta("time_offset", str(_quantity(params[0]) - int(time.time())))
+            return {"result": None}
         if method in self.MUTATING:
             self.backend.refresh_pending_timestamp(self.now())
         if method == "evm_mine":
@@ -165,6 +167,10 @@ class EmbeddedChain:
     def close(self) -> None:
         with self._lock:
             self.kv.close()
+
+
+def _quantity(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
 
 
 def _revert_data(exc: BaseException | None) -> bytes | None:
@@ -232,7 +238,6 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8545, ready
     server = make_server(host, port, wsgi_app(chain), threaded=True)
     if ready:
         ready(server.server_port)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the database cleanly
     try:
         server.serve_forever()
     finally:

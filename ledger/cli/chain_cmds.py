@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -19,6 +21,7 @@ from . import main, options
 @click.option("--port", default=8545, show_default=True)
 def chain_cmd(data_dir: Path, port: int) -> None:
     """Serve the persistent embedded EVM chain (py-evm) as JSON-RPC on 127.0.0.1."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the database cleanly
     embedded_chain.serve(data_dir, "127.0.0.1", port, ready=lambda p: click.echo(f"chain: http://127.0.0.1:{p}", err=True))
 
 

@@ -1,0 +1,92 @@
+"""The durable log store: proofs from stored nodes, restart, atomic batches, lookup keys."""
+
+import os
+import sqlite3
+
+import pytest
+
+from ledger import merkle, note
+from ledger.checkpoint import open_checkpoint
+from ledger.logstore import LogError, LogStore
+
+ORIGIN = "test.example/log"
+
+
+@pytest.fixture
+def signer():
+    return note.Signer(ORIGIN, os.urandom(32))
+
+
+@pytest.fixture
+def store(tmp_path, signer):
+    return LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+
+
+def test_roots_and_proofs_agree_with_recomputation_at_every_size(store):
+    leaves = [os.urandom(i % 7) for i in range(67)]
+    store.append(leaves[:10])
+    store.append(leaves[10:11])
+    store.append(leaves[11:])
+    for size in range(len(leaves) + 1):
+        assert store.root(size) == merkle.root_of(leaves[:size])
+    for index in range(0, 67, 5):
+        for size in (index + 1, 33, 67):
+            if index < size:
+                path = store.inclusion_proof(index, size)
+                merkle.verify_inclusion(index, size, merkle.leaf_hash(leaves[index]), path, merkle.root_of(leaves[:size]))
+    for old in (1, 7, 32, 66):
+        merkle.verify_consistency(old, 67, store.root(old), store.root(), store.consistency_proof(old, 67))
+
+
+def test_every_append_leaves_a_signed_checkpoint(store, signer):
+    store.append([b"a", b"b"])
+    cp = open_checkpoint(store.latest_checkpoint(), signer.verifier, ORIGIN)
+    assert (cp.size, cp.root) == (2, store.root())
+    assert open_checkpoint(store.checkpoint_at(0), signer.verifier, ORIGIN).root == merkle.EMPTY_ROOT
+
+
+def test_reopened_store_keeps_every_entry_node_and_checkpoint(tmp_path, signer):
+    path = tmp_path / "log.sqlite"
+    first = LogStore(path, ORIGIN, signer)
+    first.append([b"x%d" % i for i in range(300)], keys=[["k"]] * 300)
+    root, checkpoint = first.root(), first.latest_checkpoint()
+    reopened = LogStore(path, ORIGIN, signer)
+    assert reopened.size == 300 and reopened.root() == root
+    assert reopened.latest_checkpoint() == checkpoint
+    reopened.append([b"more"])
+    assert reopened.root() == merkle.root_of([b"x%d" % i for i in range(300)] + [b"more"])
+    assert len(reopened.find("k")) == 300
+
+
+def test_a_failed_batch_leaves_no_trace(store, monkeypatch):
+    store.append([b"kept"], meta={"cursor": "1"})
+    real = store._store_checkpoint
+
+    def crash(*args):
+        real(*args)
+        raise sqlite3.OperationalError("disk gone")
+
+    monkeypatch.setattr(store, "_store_checkpoint", crash)
+    with pytest.raises(sqlite3.OperationalError):
+        store.append([b"lost"], meta={"cursor": "2"})
+    monkeypatch.undo()
+    assert store.size == 1 and store.get_meta("cursor") == "1"
+    reopened = LogStore(store.path, ORIGIN, store.signer)
+    assert reopened.size == 1 and reopened.root() == merkle.root_of([b"kept"])
+
+
+def test_lookup_keys_find_their_entries(store):
+    store.append([b"a", b"b", b"c"], keys=[["consent:1"], ["consent:2"], ["consent:1", "svc:x"]])
+    assert store.find("consent:1") == [0, 2]
+    assert store.find("svc:x") == [2]
+    assert store.find("nothing") == []
+
+
+def test_out_of_range_requests_are_refused(store):
+    store.append([b"a"])
+    with pytest.raises(LogError):
+        store.root(2)
+    with pytest.raises(LogError):
+        store.entry(5)
+    with pytest.raises(merkle.ProofError):
+        store.inclusion_proof(1, 1)
