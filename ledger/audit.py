@@ -47,6 +47,7 @@ class AuditState:
     vkey: str
     contract: str
     chain_id: int
+    deployment_block: int
     size: int = 0
     root: str = base64.b64encode(merkle.EMPTY_ROOT).decode()
     followed_block: int = -1
@@ -108,7 +109,9 @@ def run_audit(
     info = fetch.json("ledger/info")
     state = AuditState.load(state_path)
     if state is None:  # first visit: trust on first use, unless pinned by the caller
-        state = AuditState(info["log"]["origin"], vkey or info["log"]["vkey"], info["contract"], info["chain_id"])
+        state = AuditState(
+            info["log"]["origin"], vkey or info["log"]["vkey"], info["contract"], info["chain_id"], info["deployment_block"]
+        )
     if vkey and vkey != state.vkey:
         raise AuditFailure("the pinned log key differs from the one verified before")
     if (info["contract"], info["chain_id"]) != (state.contract, state.chain_id):
@@ -125,6 +128,8 @@ def run_audit(
         raise AuditFailure(f"operator's followed block went back from {state.followed_block} to {followed}")
 
     registry = registry_for(state.chain_id, state.contract)
+    _check_creation_block(registry, state.deployment_block)
+    registry.from_block = state.deployment_block
     anchors = registry.anchors()
     sizes_of_interest = {state.size} | {a.size for a in anchors if a.size <= cp.size}
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
@@ -178,6 +183,14 @@ def run_audit(
     return AuditReport(
         cp.origin, cp.size, base64.b64encode(cp.root).decode(), previous.size if previous else 0, len(anchors), checked, by_type
     )
+
+
+def _check_creation_block(registry: Registry, block: int) -> None:
+    """The contract has code at `block` and none before, so no registry event predates it."""
+    w3 = registry.client.w3
+    before = w3.eth.get_code(registry.address, block - 1) if block > 0 else b""
+    if len(before) or not len(w3.eth.get_code(registry.address, block)):
+        raise AuditFailure(f"the registry {registry.address} was not created in block {block}")
 
 
 def _check_hash_tiles(fetch: LogFetcher, size: int, level_nodes: dict[int, list[bytes]]) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
+from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
+from eth.vm.spoof import SpoofTransaction
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import (
     generate_genesis_state_for_keys,
@@ -28,7 +30,7 @@ from eth_tester.backends.pyevm.main import (
 )
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .sqlite_util import connect
@@ -37,9 +39,14 @@ CHAIN_ID = 131277322940537  # eth-tester's chain id
 
 
 class SqliteKV(BaseDB):
-    """py-evm key-value store in SQLite; writes become durable on `commit()`."""
+    """py-evm key-value store in SQLite; writes become durable on `commit()`.
+
+    Reads are cached in memory (chain data is content-addressed and small for a dev
+    chain); the cache is dropped on rollback.
+    """
 
     def __init__(self, path: str | Path):
+        self._cache: dict[bytes, bytes | None] = {}
         self.conn = connect(path)
         self.conn.executescript(
             "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
@@ -47,21 +54,31 @@ class SqliteKV(BaseDB):
         )
         self.conn.execute("BEGIN")
 
+    def _read(self, key: bytes) -> bytes | None:
+        try:
+            return self._cache[key]
+        except KeyError:
+            row = self.conn.execute("SELECT v FROM kv WHERE k=?", (key,)).fetchone()
+            value = self._cache[key] = row[0] if row else None
+            return value
+
     def __getitem__(self, key: bytes) -> bytes:
-        row = self.conn.execute("SELECT v FROM kv WHERE k=?", (key,)).fetchone()
-        if row is None:
+        value = self._read(key)
+        if value is None:
             raise KeyError(key)
-        return row[0]
+        return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.conn.execute("INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)", (key, value))
+        self._cache[key] = value
 
     def __delitem__(self, key: bytes) -> None:
         if self.conn.execute("DELETE FROM kv WHERE k=?", (key,)).rowcount == 0:
             raise KeyError(key)
+        self._cache[key] = None
 
     def _exists(self, key: bytes) -> bool:
-        return self.conn.execute("SELECT 1 FROM kv WHERE k=?", (key,)).fetchone() is not None
+        return self._read(key) is not None
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -75,12 +92,37 @@ class SqliteKV(BaseDB):
         self.conn.execute("BEGIN")
 
     def rollback(self) -> None:
+        self._cache.clear()
         self.conn.execute("ROLLBACK")
         self.conn.execute("BEGIN")
 
     def close(self) -> None:
         self.conn.execute("ROLLBACK")
         self.conn.close()
+
+
+def estimate_gas_once(state, transaction) -> int:
+    """Gas estimate from one execution at the block gas limit, confirmed by a second run.
+
+    eth-tester's default binary search executes a transaction about a dozen times;
+    this keeps `eth_estimateGas` cheap. Falls back to the search if the margin fails.
+    """
+    at_limit = SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0)
+    snapshot = state.snapshot()
+    try:
+        computation = state.apply_transaction(at_limit)
+    finally:
+        state.revert(snapshot)
+    if computation.is_error:
+        raise computation.error
+    used = state.gas_limit - computation.get_gas_remaining()
+    estimate = min(state.gas_limit, used + used // 63 + 5_000)
+    snapshot = state.snapshot()
+    try:
+        ok = not state.apply_transaction(SpoofTransaction(transaction, gas=estimate, gas_price=0)).is_error
+    finally:
+        state.revert(snapshot)
+    return estimate if ok else binary_gas_search_intrinsic_tolerance(state, transaction)
 
 
 class PersistentPyEVMBackend(PyEVMBackend):
@@ -103,6 +145,12 @@ class PersistentPyEVMBackend(PyEVMBackend):
             self.kv.commit()
         else:
             self.chain = chain_class(base_db)
+        self.chain.gas_estimator = estimate_gas_once
+
+    def reopen(self) -> None:
+        """Rebuild the chain object from the database (after a rolled-back request)."""
+        self.chain = type(self.chain)(AtomicDB(self.kv))
+        self.chain.gas_estimator = estimate_gas_once
 
     def refresh_pending_timestamp(self, now: int) -> None:
         """Date the (empty) pending block at chain time `now`, not when the last block was mined."""
@@ -142,7 +190,7 @@ class EmbeddedChain:
                 self.kv.commit()
             except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON-RPC error
                 self.kv.rollback()
-                self.backend.chain = type(self.backend.chain)(AtomicDB(self.kv))
+                self.backend.reopen()
                 return {"jsonrpc": "2.0", "id": rid, "error": _rpc_error(exc)}
         return {"jsonrpc": "2.0", "id": rid, **result}
 
@@ -231,11 +279,17 @@ def to_rpc(value: Any) -> Any:
     return value
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 keeps client connections open between JSON-RPC calls."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8545, ready=None) -> None:
     """Run the chain's JSON-RPC server until interrupted."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     chain = EmbeddedChain(data_dir)
-    server = make_server(host, port, wsgi_app(chain), threaded=True)
+    server = make_server(host, port, wsgi_app(chain), threaded=True, request_handler=KeepAliveHandler)
     if ready:
         ready(server.server_port)
     try:

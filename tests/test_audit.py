@@ -1,0 +1,107 @@
+"""The auditor accepts an honest operator and names the first inconsistency of a dishonest one."""
+
+import json
+import os
+
+import pytest
+
+from ledger import events
+from ledger.audit import AuditFailure, run_audit
+from ledger.chain import ChainClient
+from ledger.follower import CURSOR_KEY
+from ledger.note import Signer
+from ledger.registry import Registry
+
+from .helpers import signed_grant
+
+
+@pytest.fixture
+def audit(operator, tmp_path):
+    client = ChainClient(operator.config.chain_url)
+    state = tmp_path / "auditor.json"
+
+    def run(**kw):
+        return run_audit(operator.url, lambda chain_id, contract: Registry(client, contract), state, **kw)
+
+    run.state = state
+    return run
+
+
+def grant_n(operator, n, batch=50):
+    reg = operator.runtime.registry
+    while n > 0:
+        reg.grant_batch([signed_grant(reg)[0] for _ in range(min(n, batch))], operator.account)
+        n -= batch
+    operator.runtime.follower.sync()
+
+
+def test_honest_log_passes_and_later_audits_check_consistency(operator, audit):
+    grant_n(operator, 3)
+    operator.runtime.anchorer.anchor_now()
+    first = audit()
+    assert (first.size, first.previous_size, first.anchors_checked, first.chain_events_checked) == (3, 0, 1, 3)
+    grant_n(operator, 300)  # crosses a full tile
+    operator.runtime.anchorer.anchor_now()
+    second = audit()
+    assert (second.size, second.previous_size, second.anchors_checked) == (303, 3, 2)
+    assert second.entries_by_type == {events.CONSENT_GRANTED: 303}
+
+
+def test_rollback_is_caught(operator, audit):
+    grant_n(operator, 2)
+    audit()
+    state = json.loads(audit.state.read_text())
+    state["size"] = 5
+    audit.state.write_text(json.dumps(state))
+    with pytest.raises(AuditFailure, match="rolled back"):
+        audit()
+
+
+def test_fork_is_caught(operator, audit):
+    grant_n(operator, 2)
+    audit()
+    state = json.loads(audit.state.read_text())
+    state["root"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    audit.state.write_text(json.dumps(state))
+    grant_n(operator, 1)
+    with pytest.raises(AuditFailure, match="forked"):
+        audit()
+
+
+def test_tampered_entry_is_caught(operator, audit):
+    grant_n(operator, 2)
+    log = operator.runtime.log
+    forged = log.entry(0).replace(b'"block":', b'"block":9')
+    log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
+    with pytest.raises(AuditFailure, match="do not hash to the checkpoint root"):
+        audit()
+
+
+def test_anchor_that_does_not_match_the_log_is_caught(operator, audit):
+    grant_n(operator, 2)
+    operator.runtime.registry.anchor(2, os.urandom(32), operator.account)
+    with pytest.raises(AuditFailure, match="does not match the log's root"):
+        audit()
+
+
+def test_grant_missing_from_the_log_is_caught(operator, audit):
+    reg = operator.runtime.registry
+    receipt = reg.grant(signed_grant(reg)[0], operator.account)
+    operator.runtime.log.append([], {CURSOR_KEY: str(receipt["blockNumber"])})  # skipped, not logged
+    with pytest.raises(AuditFailure, match="missing from the log"):
+        audit()
+
+
+def test_log_entry_without_its_chain_event_is_caught(operator, audit):
+    grant_n(operator, 1)
+    real = events.decode(operator.runtime.log.entry(0))
+    fake = {**real, "consent_id": "0x" + os.urandom(32).hex(), "tx": "0x" + os.urandom(32).hex()}
+    operator.runtime.log.append([events.encode(fake)])
+    with pytest.raises(AuditFailure, match="no such chain event"):
+        audit()
+
+
+def test_checkpoint_signed_by_another_key_is_caught(operator, audit):
+    grant_n(operator, 1)
+    with pytest.raises(AuditFailure, match="checkpoint signature"):
+        audit(vkey=Signer(operator.runtime.log.origin, b"\x05" * 32).verifier.vkey)

@@ -1,0 +1,157 @@
+"""The operator over HTTP on both chains: relaying, logging, evidence, tiles and refusals."""
+
+import base64
+import os
+
+import pytest
+import requests
+
+from ledger import citizen, events, merkle, tiles
+from ledger.checkpoint import open_checkpoint
+from ledger.note import Verifier
+from ledger.registry import Registry
+from ledger.wallet import Wallet
+
+from .helpers import revoke_signature, signed_grant
+
+
+@pytest.fixture
+def wallet(tmp_path):
+    return Wallet.create(tmp_path / "wallet.json")
+
+
+def grant_via_operator(operator, wallet, **kw):
+    from .test_record_keys import make
+
+    rec = make(record_id="0x" + os.urandom(32).hex(), **kw)
+    rec["granted_at"], rec["expires_at"] = "2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
+    rec["subject"] = wallet.keys.pseudonym(rec["controller"]["id"])
+    return citizen.grant(wallet, citizen.OperatorClient(operator.url), rec)
+
+
+def test_grant_is_relayed_logged_anchored_and_proven(operator, wallet):
+    rcpt = grant_via_operator(operator, wallet)
+    log = operator.runtime.log
+    entry = events.decode(base64.b64decode(rcpt["log"]["entry"]))
+    assert entry["type"] == events.CONSENT_GRANTED and entry["consent_id"] == rcpt["grant"]["consent_id"]
+    assert operator.runtime.registry.anchors()[-1].root == log.root(rcpt["anchor"]["size"])
+    # the wallet kept record and salt before anything was sent
+    assert wallet.consent(rcpt["record"]["record_id"])["salt"] == rcpt["salt"][2:]
+
+
+def test_checkpoint_and_tiles_verify_independently(operator, wallet):
+    for _ in range(3):
+        grant_via_operator(operator, wallet)
+    info = requests.get(operator.url + "/ledger/info").json()
+    cp = open_checkpoint(requests.get(operator.url + "/log/checkpoint").text, Verifier.from_vkey(info["log"]["vkey"]), info["log"]["origin"])
+    assert requests.get(operator.url + "/log/checkpoint").headers["Content-Type"] == "text/plain; charset=utf-8"
+    bundle = requests.get(f"{operator.url}/log/{tiles.Tile(None, 0, cp.size).path}").content
+    entries = tiles.decode_bundle(bundle)
+    assert merkle.root_of(entries) == cp.root
+    level0 = requests.get(f"{operator.url}/log/{tiles.Tile(0, 0, cp.size).path}").content
+    assert level0 == b"".join(merkle.leaf_hash(e) for e in entries)
+    missing = requests.get(f"{operator.url}/log/tile/0/000")  # a full tile does not exist yet
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
+    assert missing.json()["type"].endswith("/tile-not-found")
+
+
+def test_revocation_through_the_operator_is_logged(operator, wallet):
+    rcpt = grant_via_operator(operator, wallet)
+    cid = rcpt["grant"]["consent_id"]
+    out = citizen.revoke_via_operator(wallet, citizen.OperatorClient(operator.url), cid)
+    [indices] = [c["log_indices"] for c in out["consents"]]
+    kinds = [events.decode(operator.runtime.log.entry(i))["type"] for i in indices]
+    assert kinds == [events.CONSENT_GRANTED, events.CONSENT_REVOKED]
+    status = requests.get(f"{operator.url}/ledger/consents/{cid}").json()
+    assert status["active"] is False and status["revoked_at"]
+    with pytest.raises(citizen.OperatorError) as replay:  # the same signed revocation, replayed
+        citizen.revoke_via_operator(wallet, citizen.OperatorClient(operator.url), cid)
+    assert replay.value.problem["type"].endswith("/already-revoked") and replay.value.problem["status"] == 409
+    garbage = requests.post(operator.url + "/ledger/revocations", json={"consent_id": cid, "signature": "0x" + "11" * 65})
+    assert garbage.status_code == 409 and garbage.json()["type"].endswith("/invalid-signature")
+
+
+def test_direct_on_chain_revocation_is_logged_by_the_follower(operator, wallet, node):
+    rcpt = grant_via_operator(operator, wallet)
+    cid = rcpt["grant"]["consent_id"]
+    registry = Registry(operator.runtime.client, rcpt["chain"]["contract"])
+    citizen.revoke_on_chain(wallet, registry, cid)
+    assert operator.runtime.follower.sync() == 1
+    last = events.decode(operator.runtime.log.entry(operator.runtime.log.size - 1))
+    assert last["type"] == events.CONSENT_REVOKED and last["consent_id"] == cid
+    assert last["relayer"] == last["signer"]  # sent by the citizen's own key
+
+
+def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):
+    grant, *_ = signed_grant(operator.runtime.registry)
+    body = {"grants": [{"consent_id": "0x" + grant.consent_id.hex(), "commitment": "0x" + grant.commitment.hex(), "expires_at": grant.expires_at, "signature": "0x" + grant.signature.hex()}]}
+    assert requests.post(operator.url + "/ledger/grants", json=body).status_code == 201
+    replay = requests.post(operator.url + "/ledger/grants", json=body)
+    assert replay.status_code == 409 and replay.json()["type"].endswith("/consent-exists")
+    assert len(operator.runtime.log.find("consent:0x" + grant.consent_id.hex())) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/ledger/grants", {"grants": []}, "grants"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x12"}]}, "grants[0].expires_at"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": 5, "signature": "0xzz"}]}, "grants[0].signature"),
+        ("/ledger/revocations", {"consent_id": "nope"}, "consent_id"),
+    ],
+)
+def test_bad_requests_get_problem_json_naming_the_field(operator, path, body, field):
+    size = operator.runtime.log.size
+    resp = requests.post(operator.url + path, json=body)
+    assert resp.status_code == 400 and resp.headers["Content-Type"] == "application/problem+json"
+    assert resp.json()["type"].endswith("/bad-request") and resp.json()["field"] == field
+    assert operator.runtime.log.size == size
+
+
+def test_non_json_body_and_unknown_consent_are_refused(operator):
+    assert requests.post(operator.url + "/ledger/grants", data="x").json()["type"].endswith("/bad-request")
+    resp = requests.get(f"{operator.url}/ledger/consents/0x{'ab' * 32}")
+    assert resp.status_code == 404 and resp.json()["type"].endswith("/unknown-consent")
+    assert requests.get(f"{operator.url}/ledger/consents/0x{'ab' * 32}/evidence").status_code == 404
+
+
+def test_signature_by_another_key_cannot_revoke(operator, wallet):
+    rcpt = grant_via_operator(operator, wallet)
+    cid = bytes.fromhex(rcpt["grant"]["consent_id"][2:])
+    from eth_account import Account
+
+    sig = revoke_signature(operator.runtime.registry, Account.create(), cid)
+    resp = requests.post(operator.url + "/ledger/revocations", json={"consent_id": "0x" + cid.hex(), "signature": "0x" + sig.hex()})
+    assert resp.status_code == 409 and resp.json()["type"].endswith("/not-signer")
+    assert operator.runtime.registry.is_active(cid)
+
+
+def test_anchor_on_demand_needs_the_admin_token(operator, wallet):
+    grant_via_operator(operator, wallet)
+    grant, *_ = signed_grant(operator.runtime.registry)
+    operator.runtime.registry.grant(grant, operator.account)
+    operator.runtime.follower.sync()
+    assert requests.post(operator.url + "/ledger/anchor").status_code == 401
+    bad = requests.post(operator.url + "/ledger/anchor", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.json()["type"].endswith("/unauthorized")
+    ok = requests.post(operator.url + "/ledger/anchor", headers={"Authorization": f"Bearer {operator.runtime.admin_token}"})
+    assert ok.status_code == 200 and ok.json()["size"] == operator.runtime.log.size
+
+
+def test_scheduled_anchoring_every_n_entries(node, tmp_path):
+    from .conftest import LiveOperator
+
+    op = LiveOperator(node, tmp_path / "op", anchor_every_entries=2, anchor_every_seconds=3600)
+    try:
+        reg = op.runtime.registry
+        for _ in range(2):
+            reg.grant(signed_grant(reg)[0], op.account)
+        op.runtime.follower.sync()
+        op.runtime.anchorer.tick()
+        assert op.runtime.anchorer.latest().size == 2
+        reg.grant(signed_grant(reg)[0], op.account)
+        op.runtime.follower.sync()
+        op.runtime.anchorer.tick()
+        assert op.runtime.anchorer.latest().size == 2  # one new entry is not yet due
+    finally:
+        op.close()
