@@ -29,7 +29,7 @@ class Wallet:
         path = Path(path)
         if path.exists():
             raise WalletError(f"{path} already exists")
-        phrase = phrase or CitizenKeys.new_phrase()
+        phrase = CitizenKeys.new_phrase() if phrase is None else phrase
         CitizenKeys.from_phrase(phrase)  # validate before writing
         wallet = cls(path, {"phrase": phrase, "consents": {}})
         wallet.save()

@@ -10,7 +10,7 @@ import logging
 import threading
 
 from ledger.anchoring import Anchorer
-from ledger.chain import ChainClient, ChainError
+from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.follower import ChainFollower
 from ledger.logstore import LogStore
@@ -51,10 +51,8 @@ class OperatorRuntime:
                 self.follower.sync()
                 with self.tx_lock:
                     self.anchorer.tick()
-            except ChainError as exc:
-                log.warning("background chain work failed: %s", exc)
-            except Exception:  # noqa: BLE001 - keep following; the next tick retries
-                log.exception("background chain work failed")
+            except Exception as exc:  # noqa: BLE001 - chain unreachable or busy: the next tick retries
+                log.warning("background chain work failed (will retry): %s", exc)
 
     def stop(self) -> None:
         self._stop.set()

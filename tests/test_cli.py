@@ -1,0 +1,104 @@
+"""The `mydata` command line across real processes: the quick-start system and the citizen's tools."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from .conftest import ROOT, free_port
+
+
+def mydata(*args, check=True, **kw):
+    proc = subprocess.run([sys.executable, "-m", "ledger.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    """`mydata up` on free loopback ports with its own data directory."""
+    data = tmp_path_factory.mktemp("system")
+    chain_port, operator_port = free_port(), free_port()
+    log = open(data / "up.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "up", "--data-dir", str(data / "var"), "--chain-port", str(chain_port), "--operator-port", str(operator_port)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    operator = f"http://127.0.0.1:{operator_port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            requests.get(operator + "/ledger/info", timeout=2).raise_for_status()
+            break
+        except requests.RequestException:
+            assert proc.poll() is None and time.monotonic() < deadline, (data / "up.log").read_text()
+            time.sleep(0.3)
+    env = {**os.environ, "MYDATA_OPERATOR": operator, "MYDATA_CHAIN": f"http://127.0.0.1:{chain_port}"}
+    yield env, data
+    proc.terminate()
+    proc.wait(timeout=30)
+    assert b"Traceback" not in (data / "up.log").read_bytes()
+
+
+def test_citizen_grants_verifies_revokes_and_auditor_agrees(system):
+    env, data = system
+    wallet, receipt = str(data / "wallet.json"), str(data / "receipt.json")
+    phrase = mydata("citizen", "create", "--wallet", wallet, env=env).stdout.split()
+    assert len(phrase) == 24
+    out = mydata(
+        "consent", "grant", "--wallet", wallet, "--controller-id", "cv-builder", "--controller-name", "CV Builder",
+        "--purpose", "dpv:ServiceProvision", "--area", "work:read", "--area", "skills", "--days", "30",
+        "--notice-url", "https://cv.example/notice", "--receipt-out", receipt, env=env,
+    )
+    consent_id = out.stdout.strip()
+    assert "consent " + consent_id + " is active" in mydata("verify-receipt", receipt, env=env).stdout
+    assert "revoked on chain" in mydata("consent", "revoke", "--wallet", wallet, "--direct", consent_id, env=env).stdout
+    assert "is revoked" in mydata("verify-receipt", receipt, env=env).stdout
+    time.sleep(2.5)  # the operator follows new blocks every second
+    audit = mydata("audit", "--state", str(data / "audit.json"), env=env)
+    assert "OK" in audit.stdout and "consent.revoked" in audit.stdout
+
+    restored = str(data / "restored.json")
+    mydata("citizen", "restore", "--wallet", restored, input=" ".join(phrase), env=env)
+    assert json.loads(open(restored).read())["phrase"] == " ".join(phrase)
+
+
+def test_errors_are_one_line_and_exit_non_zero(system, tmp_path):
+    env, data = system
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for args, words in [
+        (["verify-receipt", str(bad)], "not JSON"),
+        (["audit", "--operator", "http://127.0.0.1:9", "--state", str(tmp_path / "s.json")], "operator unreachable"),
+        (["consent", "grant", "--wallet", str(tmp_path / "none.json"), "--controller-id", "x", "--controller-name", "X", "--purpose", "p", "--area", "work", "--notice-url", "https://x/n"], "cannot read wallet"),
+        (["citizen", "restore", "--wallet", str(tmp_path / "w.json")], "recovery phrase"),
+    ]:
+        proc = mydata(*args, check=False, env=env, input="")
+        assert proc.returncode == 1, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and words in lines[0], proc.stderr
+
+
+def test_a_bad_area_is_refused_naming_the_field(system, tmp_path):
+    env, _ = system
+    wallet = str(tmp_path / "w.json")
+    mydata("citizen", "create", "--wallet", wallet, env=env)
+    proc = mydata(
+        "consent", "grant", "--wallet", wallet, "--controller-id", "cv", "--controller-name", "CV", "--purpose", "p",
+        "--area", "work:delete", "--notice-url", "https://x/n", check=False, env=env,
+    )
+    assert proc.returncode == 1 and "data_areas[0].access" in proc.stderr
+
+
+def test_tampered_receipt_is_refused_by_the_cli(system):
+    env, data = system
+    receipt = json.loads((data / "receipt.json").read_text())
+    receipt["salt"] = "0x" + "00" * 32
+    (data / "tampered.json").write_text(json.dumps(receipt))
+    proc = mydata("verify-receipt", str(data / "tampered.json"), check=False, env=env)
+    assert proc.returncode == 1 and proc.stderr.startswith("Error: commitment:")
