@@ -14,12 +14,12 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from chain_env import running_node
 from consent_operator import create_app
 from consent_operator.config import OperatorConfig
 from ledger import events
 from ledger.audit import run_audit
 from ledger.chain import ChainClient
+from ledger.devnodes import DevNode
 from ledger.cli.chain_cmds import deploy_registry
 from ledger.registry import Registry
 
@@ -28,7 +28,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=1_000_000)
     args = ap.parse_args()
-    with running_node("embedded") as chain_url, tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, DevNode("embedded", Path(tmp) / "chain") as node:
+        chain_url = node.url
         data = Path(tmp) / "operator"
         deploy_registry(chain_url, data)
         config = OperatorConfig(data_dir=data, chain_url=chain_url, deployment_file=data / "deployment.json", background=False)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from eth_account import Account
 
-from chain_env import running_node
 from ledger import eip712, record
 from ledger.chain import ChainClient
+from ledger.devnodes import DevNode
 from ledger.contract import deploy
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
@@ -43,7 +43,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=50)
     args = ap.parse_args()
     for kind in ("embedded", "hardhat"):
-        with running_node(kind) as url, tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, DevNode(kind, Path(tmp) / "chain") as node:
+            url = node.url
             key = Account.create()
             client = ChainClient(url, key)
             client.fund_from_dev_account(key.address)

@@ -102,3 +102,11 @@ def test_tampered_receipt_is_refused_by_the_cli(system):
     (data / "tampered.json").write_text(json.dumps(receipt))
     proc = mydata("verify-receipt", str(data / "tampered.json"), check=False, env=env)
     assert proc.returncode == 1 and proc.stderr.startswith("Error: commitment:")
+
+
+def test_contract_info_publishes_typed_data_for_wallets(system):
+    env, data = system
+    info = json.loads(mydata("contract", "info", "--deployment", str(data / "var" / "operator" / "deployment.json"), env=env).stdout)
+    grant = info["eip712"]["Grant"]
+    assert grant["primaryType"] == "Grant" and grant["domain"]["verifyingContract"] == info["address"]
+    assert [f["name"] for f in grant["types"]["EIP712Domain"]] == ["name", "version", "chainId", "verifyingContract"]

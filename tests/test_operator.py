@@ -155,3 +155,19 @@ def test_scheduled_anchoring_every_n_entries(node, tmp_path):
         assert op.runtime.anchorer.latest().size == 2  # one new entry is not yet due
     finally:
         op.close()
+
+
+def test_scheduled_anchoring_after_t_seconds(node, tmp_path):
+    from .conftest import LiveOperator
+
+    op = LiveOperator(node, tmp_path / "op", anchor_every_entries=1000, anchor_every_seconds=0)
+    try:
+        reg = op.runtime.registry
+        op.runtime.anchorer.tick()
+        assert op.runtime.anchorer.latest() is None  # nothing logged, nothing to anchor
+        reg.grant(signed_grant(reg)[0], op.account)
+        op.runtime.follower.sync()
+        op.runtime.anchorer.tick()
+        assert op.runtime.anchorer.latest().size == 1
+    finally:
+        op.close()

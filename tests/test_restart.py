@@ -8,13 +8,14 @@ from ledger.chain import ChainClient
 from ledger.contract import deploy
 from ledger.registry import Registry
 
-from .conftest import LiveOperator, Node
+from ledger.devnodes import DevNode
+
+from .conftest import LiveOperator
 from .helpers import signed_grant
 
 
 def test_embedded_chain_keeps_every_block_consent_and_anchor_after_a_kill(tmp_path):
-    (tmp_path / "chain").mkdir()
-    node = Node("embedded", tmp_path / "chain").start()
+    node = DevNode("embedded", tmp_path / "chain", log_file=tmp_path / "chain.log").start()
     try:
         key = Account.create()
         client = ChainClient(node.url, key)

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
 
-from ..chain import ChainClient, ChainError
+from ..chain import ChainError
+from ..devnodes import DevNode
 from . import main, options
 from .chain_cmds import deploy_registry
 from .operator_cmds import operator_config, serve_operator
-
-
-def wait_for_chain(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            ChainClient(url)
-            return
-        except ChainError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 @main.command("up")
@@ -36,20 +23,18 @@ def wait_for_chain(url: str, timeout: float = 60) -> None:
 def up_cmd(data_dir: Path, chain_url: str | None, chain_port: int, operator_port: int) -> None:
     """Run the embedded chain, deploy the registry once, and serve the operator."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally below on SIGTERM too
-    chain_proc = None
+    node = None
     if chain_url is None:
-        chain_url = f"http://127.0.0.1:{chain_port}"
-        chain_proc = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "chain", "--data-dir", str(data_dir / "chain"), "--port", str(chain_port)]
-        )
+        node = DevNode("embedded", data_dir / "chain", port=chain_port)
+        try:
+            node.start()
+        except ChainError:
+            raise click.ClickException(f"the embedded chain did not start (is port {chain_port} taken?)") from None
+        chain_url = node.url
     try:
-        wait_for_chain(chain_url)
-        if chain_proc and chain_proc.poll() is not None:
-            raise click.ClickException(f"the embedded chain could not start (is port {chain_port} taken?)")
         dep, _ = deploy_registry(chain_url, data_dir / "operator")
         click.echo(f"chain:    {chain_url}\nregistry: {dep.address}\noperator: http://127.0.0.1:{operator_port}")
         serve_operator(operator_config(chain_url, data_dir / "operator", 100, 30.0), operator_port)
     finally:
-        if chain_proc:
-            chain_proc.terminate()
-            chain_proc.wait(timeout=30)
+        if node:
+            node.stop()

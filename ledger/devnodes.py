@@ -1,0 +1,79 @@
+"""Local development chain nodes: the embedded chain or a Hardhat node, as child processes.
+
+Used by `mydata up`, the tests and the benches; both bind to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .chain import ChainClient, ChainError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_chain(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:
+    """Wait until `url` answers JSON-RPC; fail early if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ChainClient(url)
+            return
+        except ChainError:
+            if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class DevNode:
+    """A chain node process on a loopback port; `start` again after `stop` keeps its data."""
+
+    def __init__(self, kind: str, data_dir: Path, port: int | None = None, log_file: Path | None = None):
+        if kind not in ("embedded", "hardhat"):
+            raise ValueError(f"unknown node kind {kind!r}")
+        self.kind, self.data_dir, self.port = kind, Path(data_dir), port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> DevNode:
+        if self.kind == "embedded":
+            cmd = [sys.executable, "-m", "ledger.cli", "chain", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+            cwd = ROOT
+        else:
+            cmd = ["npx", "--no-install", "hardhat", "node", "--hostname", "127.0.0.1", "--port", str(self.port)]
+            cwd = ROOT / "contracts"
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_chain(self.url, self.proc)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def increase_time(self, seconds: int) -> None:
+        """Mine a block `seconds` after the latest one (blocks may run ahead of the wall clock)."""
+        w3 = ChainClient(self.url).w3
+        latest = w3.eth.get_block("latest")["timestamp"]
+        w3.provider.make_request("evm_setNextBlockTimestamp", [latest + seconds])
+        w3.provider.make_request("evm_mine", [])
+
+    def __enter__(self) -> DevNode:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
