@@ -9,8 +9,11 @@ and every on-chain grant or revocation against its log entry and back.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,50 +134,25 @@ def run_audit(
     _check_creation_block(registry, state.deployment_block)
     registry.from_block = state.deployment_block
     anchors = registry.anchors()
-    sizes_of_interest = {state.size} | {a.size for a in anchors if a.size <= cp.size}
-    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-    level_nodes: dict[int, list[bytes]] = {}
-    cr = merkle.CompactRange()
-
-    def on_node(level: int, index: int, h: bytes) -> None:
-        if level % tiles.TILE_HEIGHT == 0:
-            level_nodes.setdefault(level // tiles.TILE_HEIGHT, []).append(h)
-
-    logged: dict[tuple, dict] = {}
-    by_type: dict[str, int] = {}
-    for index, width in _tile_widths(cp.size, 0):
-        bundle = tiles.decode_bundle(fetch.tile(None, index, width))
-        if len(bundle) != width:
-            raise AuditFailure(f"entry bundle {index} has {len(bundle)} entries, expected {width}")
-        for offset, data in enumerate(bundle):
-            cr.append(merkle.leaf_hash(data), on_node)
-            if cr.size in sizes_of_interest:
-                roots[cr.size] = cr.root()
-            try:
-                ev = json.loads(data)
-                kind = ev["type"]
-            except (ValueError, KeyError, TypeError):
-                raise AuditFailure(f"log entry {index * 256 + offset} is not a typed event") from None
-            by_type[kind] = by_type.get(kind, 0) + 1
-            key = events.chain_key(ev) if kind in events.CHAIN_TYPES else None
-            if key:
-                if key in logged:
-                    raise AuditFailure(f"chain event {key} is logged twice")
-                logged[key] = ev
+    interesting = {state.size} | {a.size for a in anchors if a.size <= cp.size}
+    tree = _TreeCheck(cp.size, interesting)
+    for index, bundle, level0 in _fetch_level0(fetch, cp.size):
+        tree.add_tile(index, bundle, level0)
         if progress:
-            progress(cr.size, cp.size)
+            progress(tree.range.size, cp.size)
 
-    if cr.root() != cp.root:
+    if tree.range.root() != cp.root:
         raise AuditFailure(f"entries do not hash to the checkpoint root at size {cp.size}")
-    if roots[state.size] != base64.b64decode(state.root):
+    if tree.roots[state.size] != base64.b64decode(state.root):
         raise AuditFailure(f"log forked: the tree at the verified size {state.size} has another root")
-    _check_hash_tiles(fetch, cp.size, level_nodes)
+    tree.check_upper_tiles(fetch)
 
     for a in anchors:
         if a.size > cp.size:
             raise AuditFailure(f"anchor {a.index} covers size {a.size}, beyond the log's size {cp.size}")
-        if roots[a.size] != a.root:
+        if tree.roots[a.size] != a.root:
             raise AuditFailure(f"anchor {a.index} at size {a.size} does not match the log's root")
+    logged, by_type = tree.logged, tree.by_type
 
     checked = _check_chain_events(registry, logged, followed)
     state.size, state.root, state.followed_block = cp.size, base64.b64encode(cp.root).decode(), followed
@@ -193,16 +171,87 @@ def _check_creation_block(registry: Registry, block: int) -> None:
         raise AuditFailure(f"the registry {registry.address} was not created in block {block}")
 
 
-def _check_hash_tiles(fetch: LogFetcher, size: int, level_nodes: dict[int, list[bytes]]) -> None:
-    """Every served hash tile must equal the hashes recomputed from the entries."""
-    level = 0
-    while size >> (tiles.TILE_HEIGHT * level):
-        nodes = level_nodes.get(level, [])
-        for index, width in _tile_widths(size, level):
-            want = b"".join(nodes[index * tiles.TILE_WIDTH : index * tiles.TILE_WIDTH + width])
-            if fetch.tile(level, index, width) != want:
-                raise AuditFailure(f"hash tile {level}/{index} does not match the entries")
-        level += 1
+_TYPE = re.compile(rb'"type":"([a-z]+\.[a-z]+)"')
+
+
+def _fetch_level0(fetch: LogFetcher, size: int):
+    """Yield (index, entry bundle, level-0 hash tile) in order, fetched a few tiles ahead."""
+    widths = list(_tile_widths(size, 0))
+
+    def get(iw):
+        index, width = iw
+        bundle = tiles.decode_bundle(fetch.tile(None, index, width))
+        if len(bundle) != width:
+            raise AuditFailure(f"entry bundle {index} has {len(bundle)} entries, expected {width}")
+        return index, bundle, fetch.tile(0, index, width)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        yield from pool.map(get, widths)
+
+
+class _TreeCheck:
+    """Rebuilds the tree tile by tile, keeping roots at the sizes of interest and the
+    level-8 hashes needed to check the upper hash tiles."""
+
+    def __init__(self, size: int, interesting: set[int]):
+        self.size = size
+        self.interesting = interesting
+        self.range = merkle.CompactRange()
+        self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+        self.level1: list[bytes] = []  # roots of full level-0 tiles
+        self.logged: dict[tuple, dict] = {}
+        self.by_type: dict[str, int] = {}
+
+    def add_tile(self, index: int, bundle: list[bytes], level0: bytes) -> None:
+        start = index * tiles.TILE_WIDTH
+        leaves = [hashlib.sha256(b"\x00" + data).digest() for data in bundle]
+        if b"".join(leaves) != level0:
+            raise AuditFailure(f"hash tile 0/{index} does not match the entries")
+        full = len(leaves) == tiles.TILE_WIDTH
+        inside = any(start < s < start + len(leaves) for s in self.interesting)
+        if full:
+            self.level1.append(merkle.perfect_root(leaves))
+        if full and not inside:
+            self.range.append_subtree(tiles.TILE_HEIGHT, self.level1[-1])
+            self._remember_root()
+        else:
+            for leaf in leaves:
+                self.range.append(leaf)
+                self._remember_root()
+        for offset, data in enumerate(bundle):
+            self._read_entry(start + offset, data)
+
+    def _remember_root(self) -> None:
+        if self.range.size in self.interesting:
+            self.roots[self.range.size] = self.range.root()
+
+    def _read_entry(self, index: int, data: bytes) -> None:
+        m = _TYPE.search(data)
+        kind = m.group(1).decode() if m else None
+        if kind not in events.TYPES:
+            raise AuditFailure(f"log entry {index} is not a typed event")
+        self.by_type[kind] = self.by_type.get(kind, 0) + 1
+        if kind in events.CHAIN_TYPES:
+            try:
+                ev = events.decode(data)
+            except events.EntryError as exc:
+                raise AuditFailure(f"log entry {index}: {exc}") from None
+            key = events.chain_key(ev)
+            if key in self.logged:
+                raise AuditFailure(f"chain event {key} is logged twice")
+            self.logged[key] = ev
+
+    def check_upper_tiles(self, fetch: LogFetcher) -> None:
+        """Every served hash tile above level 0 must equal the hashes recomputed from the entries."""
+        hashes, level = self.level1, 1
+        while self.size >> (tiles.TILE_HEIGHT * level):
+            for index, width in _tile_widths(self.size, level):
+                want = b"".join(hashes[index * tiles.TILE_WIDTH : index * tiles.TILE_WIDTH + width])
+                if fetch.tile(level, index, width) != want:
+                    raise AuditFailure(f"hash tile {level}/{index} does not match the entries")
+            full = len(hashes) // tiles.TILE_WIDTH * tiles.TILE_WIDTH
+            hashes = [merkle.perfect_root(hashes[i : i + tiles.TILE_WIDTH]) for i in range(0, full, tiles.TILE_WIDTH)]
+            level += 1
 
 
 def _check_chain_events(registry: Registry, logged: dict[tuple, dict], followed: int) -> int:

@@ -12,7 +12,6 @@ which maps Ethereum JSON-RPC onto eth-tester, plus the `evm_increaseTime`,
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from pathlib import Path
@@ -30,9 +29,9 @@ from eth_tester.backends.pyevm.main import (
 )
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .serving import loopback_server
 from .sqlite_util import connect
 
 CHAIN_ID = 131277322940537  # eth-tester's chain id
@@ -279,17 +278,10 @@ def to_rpc(value: Any) -> Any:
     return value
 
 
-class KeepAliveHandler(WSGIRequestHandler):
-    """HTTP/1.1 keeps client connections open between JSON-RPC calls."""
-
-    protocol_version = "HTTP/1.1"
-
-
-def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8545, ready=None) -> None:
+def serve(data_dir: str | Path, port: int = 8545, ready=None) -> None:
     """Run the chain's JSON-RPC server until interrupted."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     chain = EmbeddedChain(data_dir)
-    server = make_server(host, port, wsgi_app(chain), threaded=True, request_handler=KeepAliveHandler)
+    server = loopback_server(wsgi_app(chain), port)
     if ready:
         ready(server.server_port)
     try:

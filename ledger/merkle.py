@@ -54,36 +54,50 @@ def fold_right(hashes: Sequence[bytes]) -> bytes:
 
 
 class CompactRange:
-    """The right edge of a growing tree: one hash per perfect subtree of [0, size)."""
+    """The right edge of a growing tree: one hash per perfect subtree of [0, size), left to right."""
 
-    __slots__ = ("size", "hashes")
+    __slots__ = ("size", "hashes", "levels")
 
     def __init__(self, size: int = 0, hashes: Iterable[bytes] = ()):
         self.size = size
         self.hashes = list(hashes)
+        self.levels = [level for level, _ in perfect_subtrees(0, size)]
 
     def append(self, leaf: bytes, on_node: Callable[[int, int, bytes], None] | None = None) -> None:
         """Add one leaf hash; `on_node(level, index, hash)` sees every completed node."""
-        index = self.size
-        self.hashes.append(leaf)
+        self.append_subtree(0, leaf, on_node)
+
+    def append_subtree(self, level: int, h: bytes, on_node: Callable[[int, int, bytes], None] | None = None) -> None:
+        """Add the hash of a perfect subtree of 2**level leaves; the size must be a multiple of that."""
+        if self.size % (1 << level):
+            raise ValueError(f"a level-{level} subtree cannot start at {self.size}")
+        self.size += 1 << level
+        hashes, levels = self.hashes, self.levels
+        hashes.append(h)
+        levels.append(level)
         if on_node:
-            on_node(0, index, leaf)
-        level, n = 0, index + 1
-        while not n & 1:
-            right = self.hashes.pop()
-            parent = node_hash(self.hashes.pop(), right)
-            self.hashes.append(parent)
-            level += 1
-            n >>= 1
+            on_node(level, (self.size >> level) - 1, h)
+        while len(levels) > 1 and levels[-1] == levels[-2]:
+            right = hashes.pop()
+            levels.pop()
+            hashes[-1] = node_hash(hashes[-1], right)
+            levels[-1] += 1
             if on_node:
-                on_node(level, ((index + 1) >> level) - 1, parent)
-        self.size = index + 1
+                on_node(levels[-1], (self.size >> levels[-1]) - 1, hashes[-1])
 
     def root(self) -> bytes:
         return fold_right(self.hashes) if self.hashes else EMPTY_ROOT
 
     def copy(self) -> CompactRange:
         return CompactRange(self.size, self.hashes)
+
+
+def perfect_root(hashes: list[bytes]) -> bytes:
+    """Root of a perfect subtree from its 2**k leaf (or node) hashes."""
+    while len(hashes) > 1:
+        it = iter(hashes)
+        hashes = [node_hash(a, b) for a, b in zip(it, it)]
+    return hashes[0]
 
 
 def root_of(leaves: Iterable[bytes]) -> bytes:

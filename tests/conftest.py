@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from werkzeug.serving import make_server
 
 from ledger.chain import ChainClient
 from ledger.contract import deploy
 from ledger.devnodes import ROOT, DevNode, free_port  # noqa: F401 - re-exported for tests
 from ledger.registry import Registry
+from ledger.serving import loopback_server
 
 CHAINS = ["embedded", "hardhat"]
 
@@ -56,7 +56,7 @@ class LiveOperator:
         self.app = create_app(self.config)
         self.runtime = self.app.extensions["operator"]
         self.account = chain_account(data_dir)
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = loopback_server(self.app)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -73,7 +73,7 @@ def test_tampered_entry_is_caught(operator, audit):
     log = operator.runtime.log
     forged = log.entry(0).replace(b'"block":', b'"block":9')
     log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
-    with pytest.raises(AuditFailure, match="do not hash to the checkpoint root"):
+    with pytest.raises(AuditFailure, match="hash tile 0/0 does not match the entries"):
         audit()
 
 
@@ -105,3 +105,16 @@ def test_checkpoint_signed_by_another_key_is_caught(operator, audit):
     grant_n(operator, 1)
     with pytest.raises(AuditFailure, match="checkpoint signature"):
         audit(vkey=Signer(operator.runtime.log.origin, b"\x05" * 32).verifier.vkey)
+
+
+def test_entries_rewritten_with_their_tiles_are_caught_by_the_checkpoint(operator, audit):
+    grant_n(operator, 2)
+    log = operator.runtime.log
+    forged = log.entry(0).replace(b'"block":', b'"block":9')
+    from ledger import merkle
+    from ledger.logstore import node_key
+
+    log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
+    log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (merkle.leaf_hash(forged), node_key(0, 0)))
+    with pytest.raises(AuditFailure, match="do not hash to the checkpoint root"):
+        audit()

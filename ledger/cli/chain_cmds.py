@@ -22,7 +22,7 @@ from . import main, options
 def chain_cmd(data_dir: Path, port: int) -> None:
     """Serve the persistent embedded EVM chain (py-evm) as JSON-RPC on 127.0.0.1."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the database cleanly
-    embedded_chain.serve(data_dir, "127.0.0.1", port, ready=lambda p: click.echo(f"chain: http://127.0.0.1:{p}", err=True))
+    embedded_chain.serve(data_dir, port, ready=lambda p: click.echo(f"chain: http://127.0.0.1:{p}", err=True))
 
 
 @main.group("contract")

@@ -23,14 +23,11 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
 
 
 def serve_operator(config, port: int) -> None:
-    import logging
-
-    from werkzeug.serving import make_server
-
     from consent_operator import create_app
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", port, create_app(config), threaded=True)
+    from ..serving import loopback_server
+
+    server = loopback_server(create_app(config), port)
     click.echo(f"operator: http://127.0.0.1:{server.server_port}", err=True)
     server.serve_forever()
 
