@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import merkle
@@ -34,6 +35,18 @@ def node_key(level: int, index: int) -> int:
     return (level << _LEVEL_SHIFT) | index
 
 
+@dataclass
+class _Pending:
+    """One caller's append request, waiting for a group commit."""
+
+    entries: list[bytes]
+    meta: dict[str, str]
+    keys: list[list[str]]
+    first: int = -1
+    done: bool = False
+    error: BaseException | None = None
+
+
 class LogError(Exception):
     """A request the log cannot answer (size or index out of range)."""
 
@@ -45,13 +58,15 @@ class LogStore:
         self.path = Path(path)
         self.origin = origin
         self.signer = signer
-        self._lock = threading.Lock()
         self._writer = connect(self.path)
         self._writer.executescript(SCHEMA)
         self._readers = ThreadLocalConnections(self.path)
         self._range = self._load_range()
+        self._queue: list[_Pending] = []
+        self._queue_cond = threading.Condition()
+        self._committing = False
         if self.latest_checkpoint() is None:
-            self._write(lambda conn, first: None, [])
+            self.append([])
 
     # ---- reads -----------------------------------------------------------------
     @property
@@ -142,39 +157,66 @@ class LogStore:
         """Durably append entries, their lookup keys and meta values in one transaction.
 
         `keys[i]` lists the lookup keys of `entries[i]` (see `find`). Returns the first index.
+        Concurrent callers are group-committed: while one commit is being fsynced, new
+        requests queue up, and the next leader commits them all in one transaction. Each
+        caller returns once its own request is durable (or raises that transaction's error).
         """
+        request = _Pending(list(entries), dict(meta or {}), [list(k) for k in keys or ()])
+        with self._queue_cond:
+            self._queue.append(request)
+            while not request.done:
+                if self._committing:
+                    self._queue_cond.wait()
+                    continue
+                self._committing = True  # this caller leads the next group commit
+                batch, self._queue = self._queue, []
+                self._queue_cond.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._queue_cond.acquire()
+                    self._committing = False
+                    self._queue_cond.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.first
 
-        def extra(conn, first):
-            for k, v in (meta or {}).items():
-                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (k, v))
-            rows = ((k, first + i) for i, ks in enumerate(keys or ()) for k in ks)
-            conn.executemany("INSERT INTO entry_index(key, idx) VALUES (?, ?)", rows)
-
-        return self._write(extra, entries)
-
-    def _write(self, extra: Callable, entries: Sequence[bytes]) -> int:
-        with self._lock:
-            first = self._range.size
-            new_range = self._range.copy()
-            nodes: list[tuple[int, bytes]] = []
-            for data in entries:
+    def _commit(self, batch: list[_Pending]) -> None:
+        """Write a batch of requests as one transaction (only the commit leader calls this)."""
+        first = self._range.size
+        new_range = self._range.copy()
+        nodes: list[tuple[int, bytes]] = []
+        rows: list[tuple[int, bytes]] = []
+        for req in batch:
+            req.first = first + len(rows)
+            for data in req.entries:
+                rows.append((first + len(rows), data))
                 new_range.append(merkle.leaf_hash(data), lambda lvl, i, h: nodes.append((node_key(lvl, i), h)))
-            conn = self._writer
+        conn = self._writer
+        try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    "INSERT INTO entries(idx, data) VALUES (?, ?)", ((first + i, d) for i, d in enumerate(entries))
-                )
+                conn.executemany("INSERT INTO entries(idx, data) VALUES (?, ?)", rows)
                 conn.executemany("INSERT INTO nodes(id, hash) VALUES (?, ?)", nodes)
-                if entries or first == 0:
+                if rows or first == 0:
                     self._store_checkpoint(conn, new_range)
-                extra(conn, first)
+                for req in batch:
+                    conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", req.meta.items())
+                    conn.executemany(
+                        "INSERT INTO entry_index(key, idx) VALUES (?, ?)",
+                        ((k, req.first + i) for i, ks in enumerate(req.keys) for k in ks),
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             self._range = new_range
-            return first
+        except BaseException as exc:  # every request of the batch fails with the transaction
+            for req in batch:
+                req.error = exc
+        finally:
+            for req in batch:
+                req.done = True
 
     def _store_checkpoint(self, conn, rng: merkle.CompactRange) -> None:
         cp = Checkpoint(self.origin, rng.size, rng.root())
