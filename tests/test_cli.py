@@ -110,3 +110,12 @@ def test_contract_info_publishes_typed_data_for_wallets(system):
     grant = info["eip712"]["Grant"]
     assert grant["primaryType"] == "Grant" and grant["domain"]["verifyingContract"] == info["address"]
     assert [f["name"] for f in grant["types"]["EIP712Domain"]] == ["name", "version", "chainId", "verifyingContract"]
+
+
+def test_contract_deploy_is_idempotent_for_its_deployment_file(system):
+    env, data = system
+    operator_dir = str(data / "var" / "operator")
+    before = (data / "var" / "operator" / "deployment.json").read_text()
+    out = mydata("contract", "deploy", "--data-dir", operator_dir, env=env).stdout
+    assert out.startswith("already deployed: ConsentRegistry at ")
+    assert (data / "var" / "operator" / "deployment.json").read_text() == before
