@@ -49,11 +49,12 @@ def entry_for(event: ChainEvent, block_time: int) -> dict | None:
 
 
 class ChainFollower:
-    def __init__(self, registry: Registry, log: LogStore, confirmations: int = 0):
+    def __init__(self, registry: Registry, log: LogStore, confirmations: int = 0, lock=None):
+        """`lock` must exclude every other follower of the same log (see ledger.locks)."""
         self.registry = registry
         self.log = log
         self.confirmations = confirmations
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     @property
     def last_block(self) -> int:

@@ -71,7 +71,9 @@ class LogStore:
     # ---- reads -----------------------------------------------------------------
     @property
     def size(self) -> int:
-        return self._range.size
+        """The committed tree size (other processes may append to the same database)."""
+        row = self._db().execute("SELECT MAX(size) FROM checkpoints").fetchone()
+        return row[0] or 0
 
     def _db(self):
         return self._readers.get()
@@ -83,8 +85,8 @@ class LogStore:
         return row[0]
 
     def _load_range(self) -> merkle.CompactRange:
-        row = self._writer.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()
-        size = row[0]
+        """The right edge of the committed tree, read through the writer connection."""
+        size = self._writer.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
         hashes = []
         for level, index in merkle.perfect_subtrees(0, size):
             r = self._writer.execute("SELECT hash FROM nodes WHERE id=?", (node_key(level, index),)).fetchone()
@@ -183,19 +185,21 @@ class LogStore:
 
     def _commit(self, batch: list[_Pending]) -> None:
         """Write a batch of requests as one transaction (only the commit leader calls this)."""
-        first = self._range.size
-        new_range = self._range.copy()
-        nodes: list[tuple[int, bytes]] = []
-        rows: list[tuple[int, bytes]] = []
-        for req in batch:
-            req.first = first + len(rows)
-            for data in req.entries:
-                rows.append((first + len(rows), data))
-                new_range.append(merkle.leaf_hash(data), lambda lvl, i, h: nodes.append((node_key(lvl, i), h)))
         conn = self._writer
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0] != self._range.size:
+                    self._range = self._load_range()  # another process appended meanwhile
+                first = self._range.size
+                new_range = self._range.copy()
+                nodes: list[tuple[int, bytes]] = []
+                rows: list[tuple[int, bytes]] = []
+                for req in batch:
+                    req.first = first + len(rows)
+                    for data in req.entries:
+                        rows.append((first + len(rows), data))
+                        new_range.append(merkle.leaf_hash(data), lambda lvl, i, h: nodes.append((node_key(lvl, i), h)))
                 conn.executemany("INSERT INTO entries(idx, data) VALUES (?, ?)", rows)
                 conn.executemany("INSERT INTO nodes(id, hash) VALUES (?, ?)", nodes)
                 if rows or first == 0:

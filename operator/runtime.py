@@ -13,6 +13,7 @@ from ledger.anchoring import Anchorer
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.follower import ChainFollower
+from ledger.locks import InterProcessLock, try_hold
 from ledger.logstore import LogStore
 from ledger.registry import Registry
 
@@ -34,11 +35,14 @@ class OperatorRuntime:
         deployment.check(self.client)
         self.deployment = deployment
         self.registry = Registry.of(self.client, deployment)
-        self.follower = ChainFollower(self.registry, self.log, config.confirmations)
+        self.follower = ChainFollower(
+            self.registry, self.log, config.confirmations, InterProcessLock(config.data_dir / "follower.lock")
+        )
         self.anchorer = Anchorer(
             self.log, self.registry, self.account, config.anchor_every_entries, config.anchor_every_seconds
         )
-        self.tx_lock = threading.Lock()  # one operator account: serialise its nonces
+        # One operator account shared by every worker process: serialise its nonces.
+        self.tx_lock = InterProcessLock(config.data_dir / "chain-tx.lock")
         self.anchorer.reconcile()
         self.follower.sync()
         self._stop = threading.Event()
@@ -46,7 +50,12 @@ class OperatorRuntime:
             threading.Thread(target=self._loop, name="chain-follower", daemon=True).start()
 
     def _loop(self) -> None:
+        """Follow the chain and anchor, in one process only (the holder of background.lock)."""
+        leader = None
         while not self._stop.wait(self.config.poll_seconds):
+            leader = leader or try_hold(self.config.data_dir / "background.lock")
+            if leader is None:
+                continue
             try:
                 self.follower.sync()
                 with self.tx_lock:

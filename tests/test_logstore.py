@@ -107,3 +107,13 @@ def test_concurrent_appends_are_group_committed_without_loss(store):
     assert all(len(store.find("thread:%d" % t)) == 40 for t in range(8))
     reopened = LogStore(store.path, ORIGIN, store.signer)
     assert reopened.root() == store.root()
+
+
+def test_two_writers_on_one_database_stay_consistent(store):
+    other = LogStore(store.path, ORIGIN, store.signer)  # as a second operator process would
+    store.append([b"a"])
+    other.append([b"b", b"c"])
+    store.append([b"d"])
+    assert store.size == other.size == 4
+    assert store.entries(0, 4) == [b"a", b"b", b"c", b"d"]
+    assert store.root() == other.root() == merkle.root_of([b"a", b"b", b"c", b"d"])

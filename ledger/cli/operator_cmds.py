@@ -22,14 +22,12 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
     )
 
 
-def serve_operator(config, port: int) -> None:
-    from consent_operator import create_app
+def serve_operator(config, port: int, workers: int = 2, threads: int = 8) -> None:
+    """Serve the operator under gunicorn on 127.0.0.1:port until stopped."""
+    from consent_operator.gunicorn_app import OperatorServer
 
-    from ..serving import loopback_server
-
-    server = loopback_server(create_app(config), port)
-    click.echo(f"operator: http://127.0.0.1:{server.server_port}", err=True)
-    server.serve_forever()
+    click.echo(f"operator: http://127.0.0.1:{port} ({workers} workers x {threads} threads)", err=True)
+    OperatorServer(config, port, workers, threads).run()
 
 
 @main.command("operator")
@@ -38,9 +36,11 @@ def serve_operator(config, port: int) -> None:
 @click.option("--port", default=8600, show_default=True)
 @click.option("--anchor-every", default=100, show_default=True, help="Anchor after this many new entries.")
 @click.option("--anchor-seconds", default=30.0, show_default=True, help="…or after this many seconds with new entries.")
-def operator_cmd(chain_url: str, data_dir: Path, port: int, anchor_every: int, anchor_seconds: float) -> None:
-    """Serve the operator (audit log and ledger API) on 127.0.0.1."""
-    serve_operator(operator_config(chain_url, data_dir, anchor_every, anchor_seconds), port)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, help="Threads per worker.")
+def operator_cmd(chain_url: str, data_dir: Path, port: int, anchor_every: int, anchor_seconds: float, workers: int, threads: int) -> None:
+    """Serve the operator (audit log and ledger API) on 127.0.0.1 under gunicorn."""
+    serve_operator(operator_config(chain_url, data_dir, anchor_every, anchor_seconds), port, workers, threads)
 
 
 @main.command("anchor")

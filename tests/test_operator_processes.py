@@ -1,0 +1,68 @@
+"""The operator under gunicorn with several worker processes: concurrent relays from
+different workers share one chain account and one log without losing or doubling anything."""
+
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from ledger import events
+from ledger.audit import run_audit
+from ledger.chain import ChainClient
+from ledger.cli.chain_cmds import deploy_registry
+from ledger.contract import Deployment
+from ledger.devnodes import ROOT, free_port
+from ledger.registry import Registry
+
+from .helpers import signed_grant
+
+
+@pytest.fixture
+def gunicorn_operator(node, tmp_path):
+    data = tmp_path / "operator"
+    deploy_registry(node.url, data)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "operator", "--chain", node.url, "--data-dir", str(data),
+         "--port", str(port), "--workers", "2", "--threads", "4", "--anchor-seconds", "3600"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "operator.log", "wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(url + "/ledger/info", timeout=2).raise_for_status()
+            break
+        except requests.RequestException:
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "operator.log").read_text()
+            time.sleep(0.2)
+    yield url, data
+    proc.terminate()
+    proc.wait(timeout=30)
+    assert "Traceback" not in (tmp_path / "operator.log").read_text()
+
+
+def test_concurrent_relays_across_workers_are_each_logged_once(node, gunicorn_operator, tmp_path):
+    url, data = gunicorn_operator
+    client = ChainClient(node.url)
+    registry = Registry.of(client, Deployment.load(data / "deployment.json"))
+    grants = [signed_grant(registry)[0] for _ in range(16)]
+
+    def relay(g):
+        body = {"grants": [{"consent_id": "0x" + g.consent_id.hex(), "commitment": "0x" + g.commitment.hex(),
+                            "expires_at": g.expires_at, "signature": "0x" + g.signature.hex()}]}
+        return requests.post(url + "/ledger/grants", json=body, timeout=120).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(relay, grants)) == [201] * len(grants)
+    assert all(registry.is_active(g.consent_id) for g in grants)
+    for g in grants:
+        status = requests.get(f"{url}/ledger/consents/0x{g.consent_id.hex()}").json()
+        assert len(status["log_indices"]) == 1
+    evidence = requests.get(f"{url}/ledger/consents/0x{grants[-1].consent_id.hex()}/evidence").json()
+    assert evidence["anchor"]["size"] > evidence["log_index"]
+    report = run_audit(url, lambda c, a: Registry(client, a), tmp_path / "audit.json")
+    assert report.entries_by_type == {events.CONSENT_GRANTED: 16} and report.chain_events_checked == 16
