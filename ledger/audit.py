@@ -185,7 +185,7 @@ def _fetch_level0(fetch: LogFetcher, size: int):
             raise AuditFailure(f"entry bundle {index} has {len(bundle)} entries, expected {width}")
         return index, bundle, fetch.tile(0, index, width)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         yield from pool.map(get, widths)
 
 
