@@ -1,0 +1,118 @@
+"""RFC 9421 signed requests: accepted once, and every way of getting them wrong is refused."""
+
+import datetime as dt
+import os
+import threading
+
+import pytest
+import requests
+from flask import Flask, jsonify, request
+
+from ledger.request_auth import NonceStore, RequestAuthError, RequestSigner, RequestVerifier
+from ledger.serving import loopback_server
+
+
+@pytest.fixture
+def keys():
+    return {"service:cv": RequestSigner("service:cv", os.urandom(32)), "citizen:anna": RequestSigner("citizen:anna", os.urandom(32))}
+
+
+@pytest.fixture
+def verifier(keys, tmp_path):
+    registered = {k: s.public_key() for k, s in keys.items()}
+    return RequestVerifier(registered.get, NonceStore(tmp_path / "nonces.sqlite"))
+
+
+def prepared(signer, method="POST", url="http://127.0.0.1/pds/v1/areas/work?version=2", body=b'{"a":1}', **sign):
+    req = requests.Request(method, url, data=body, headers={"Content-Type": "application/json"}).prepare()
+    return signer.sign(req, **sign)
+
+
+def check(verifier, req, body=None, method=None, url=None):
+    return verifier.verify(method or req.method, url or req.url, req.headers, req.body if body is None else body)
+
+
+class refused:  # noqa: N801 - reads like pytest.raises
+    """Expect a RequestAuthError with this problem slug."""
+
+    def __init__(self, slug):
+        self.slug = slug
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        assert kind is RequestAuthError, f"expected refusal {self.slug}, got {kind}"
+        assert exc.slug == self.slug, f"expected {self.slug}, got {exc.slug}: {exc}"
+        return True
+
+
+def test_a_signed_request_is_accepted_once(keys, verifier):
+    req = prepared(keys["service:cv"])
+    assert check(verifier, req) == "service:cv"
+    with refused("replayed-request"):
+        check(verifier, req)
+
+
+def test_replay_is_refused_by_another_process_sharing_the_store(keys, verifier, tmp_path):
+    req = prepared(keys["citizen:anna"])
+    check(verifier, req)
+    other = RequestVerifier(verifier.public_key_for, NonceStore(tmp_path / "nonces.sqlite"))
+    with refused("replayed-request"):
+        check(other, req)
+
+
+@pytest.mark.parametrize("offset", [-600, 600])
+def test_stale_or_future_requests_are_refused(keys, verifier, offset):
+    req = prepared(keys["service:cv"], created=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset))
+    with refused("stale-request"):
+        check(verifier, req)
+
+
+def test_tampered_body_method_path_or_query_is_refused(keys, verifier):
+    req = prepared(keys["service:cv"])
+    with refused("bad-signature"):
+        check(verifier, req, body=b'{"a":2}')
+    with refused("bad-signature"):
+        check(verifier, req, method="PUT")
+    with refused("bad-signature"):
+        check(verifier, req, url="http://127.0.0.1/pds/v1/areas/skills?version=2")
+    with refused("bad-signature"):
+        check(verifier, req, url="http://127.0.0.1/pds/v1/areas/work?version=3")
+
+
+def test_a_key_claiming_another_identity_is_refused(verifier):
+    impostor = RequestSigner("service:cv", os.urandom(32))  # right key id, wrong key
+    with refused("bad-signature"):
+        check(verifier, prepared(impostor))
+
+
+def test_unknown_key_and_unsigned_requests_are_refused(verifier):
+    with refused("unknown-key"):
+        check(verifier, prepared(RequestSigner("service:nobody", os.urandom(32))))
+    plain = requests.Request("GET", "http://127.0.0.1/x").prepare()
+    with refused("unsigned-request"):
+        verifier.verify("GET", plain.url, plain.headers, b"")
+
+
+def test_signed_requests_through_a_real_flask_server(keys, verifier):
+    app = Flask("t")
+
+    @app.post("/echo")
+    def echo():
+        try:
+            return jsonify(key=verifier.verify_flask(request))
+        except RequestAuthError as exc:
+            return jsonify(refused=exc.slug), 401
+
+    server = loopback_server(app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/echo?x=1"
+    try:
+        ok = requests.post(url, json={"hello": "world"}, auth=keys["citizen:anna"])
+        assert ok.json() == {"key": "citizen:anna"}
+        replay = requests.Session().send(ok.request)
+        assert replay.status_code == 401 and replay.json() == {"refused": "replayed-request"}
+        assert requests.post(url, json={}).json() == {"refused": "unsigned-request"}
+    finally:
+        server.shutdown()
