@@ -1,6 +1,7 @@
 """Citizen key material: one master seed from a recovery phrase, everything else derived.
 
-Per-consent Ethereum keys are derived with HKDF from the master seed and the
+The citizen's Ed25519 signing key and X25519 encryption key are derived from it, and
+per-consent Ethereum keys are derived with HKDF from the master seed and the
 consent id, so two consents of one citizen cannot be linked on chain, and the
 citizen can always re-derive a consent's key to revoke it. Pseudonyms per
 controller are derived the same way, so services cannot link a citizen either.
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_account import Account
 from eth_account.hdaccount.mnemonic import Mnemonic
 from eth_account.signers.local import LocalAccount
+from nacl.public import PrivateKey
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _SALT = b"mydata-consent-ledger/v1"
@@ -53,6 +55,14 @@ class CitizenKeys:
             if 0 < k < SECP256K1_N:
                 return Account.from_key(k.to_bytes(32, "big"))
             counter += 1  # practically unreachable: probability ~2^-128
+
+    def request_seed(self) -> bytes:
+        """Ed25519 seed that signs the citizen's requests and CV versions."""
+        return derive(self.seed, b"ed25519-signing-key")
+
+    def encryption_key(self) -> PrivateKey:
+        """X25519 key that receives the citizen's wrapped data keys."""
+        return PrivateKey(derive(self.seed, b"x25519-encryption-key"))
 
     def pseudonym(self, controller_id: str) -> str:
         """The subject id this citizen uses towards one controller."""
