@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import log_api, ledger_api, problems
+from ledger import problems
+
+from . import log_api, ledger_api
 from .config import OperatorConfig
 from .runtime import OperatorRuntime
 

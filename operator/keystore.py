@@ -41,5 +41,10 @@ def log_signer(data_dir: Path, origin: str) -> Signer:
     return Signer(origin, _load_or_create(data_dir / "log-signing.key", secrets.token_bytes(32)))
 
 
+def request_seed(data_dir: Path) -> bytes:
+    """Ed25519 seed that signs the operator's requests to the PDS (key id `operator`)."""
+    return _load_or_create(data_dir / "request-signing.key", secrets.token_bytes(32))
+
+
 def admin_token(data_dir: Path) -> str:
     return _load_or_create(data_dir / "admin.token", secrets.token_bytes(32)).hex()

@@ -21,7 +21,7 @@ from ledger.follower import consent_key
 from ledger.registry import SignedGrant
 from ledger.tlog_proof import TlogProof
 
-from .problems import Problem, bad_request
+from ledger.problems import Problem, bad_request
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 

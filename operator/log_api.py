@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ledger import tiles
 from ledger.logstore import LogError
 
-from .problems import Problem, bad_request
+from ledger.problems import Problem, bad_request
 
 bp = Blueprint("log", __name__, url_prefix="/log")
 

@@ -23,10 +23,10 @@ def mydata(*args, check=True, **kw):
 def system(tmp_path_factory):
     """`mydata up` on free loopback ports with its own data directory."""
     data = tmp_path_factory.mktemp("system")
-    chain_port, operator_port = free_port(), free_port()
+    chain_port, operator_port, pds_port = free_port(), free_port(), free_port()
     log = open(data / "up.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "up", "--data-dir", str(data / "var"), "--chain-port", str(chain_port), "--operator-port", str(operator_port)],
+        [sys.executable, "-m", "ledger.cli", "up", "--data-dir", str(data / "var"), "--chain-port", str(chain_port), "--operator-port", str(operator_port), "--pds-port", str(pds_port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     operator = f"http://127.0.0.1:{operator_port}"
@@ -38,7 +38,7 @@ def system(tmp_path_factory):
         except requests.RequestException:
             assert proc.poll() is None and time.monotonic() < deadline, (data / "up.log").read_text()
             time.sleep(0.3)
-    env = {**os.environ, "MYDATA_OPERATOR": operator, "MYDATA_CHAIN": f"http://127.0.0.1:{chain_port}"}
+    env = {**os.environ, "MYDATA_OPERATOR": operator, "MYDATA_CHAIN": f"http://127.0.0.1:{chain_port}", "MYDATA_PDS": f"http://127.0.0.1:{pds_port}"}
     yield env, data
     proc.terminate()
     proc.wait(timeout=30)
@@ -119,3 +119,19 @@ def test_contract_deploy_is_idempotent_for_its_deployment_file(system):
     out = mydata("contract", "deploy", "--data-dir", operator_dir, env=env).stdout
     assert out.startswith("already deployed: ConsentRegistry at ")
     assert (data / "var" / "operator" / "deployment.json").read_text() == before
+
+
+def test_up_also_serves_the_pds_for_the_operators_key(system):
+    env, data = system
+    pds = env["MYDATA_PDS"]
+    deadline = time.monotonic() + 30
+    while True:  # the PDS starts beside the operator
+        try:
+            doc = requests.get(f"{pds}/openapi.json", timeout=2).json()
+            break
+        except requests.RequestException:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    assert doc["info"]["title"] == "MyData personal data store"
+    refused = requests.get(f"{pds}/pds/v1/citizens/citizen:{'ab' * 32}/areas")
+    assert refused.status_code == 401 and refused.json()["type"].endswith("/unsigned-request")

@@ -1,4 +1,5 @@
-"""RFC 9457 problem details: every operator error is application/problem+json with a stable type."""
+"""RFC 9457 problem details: every HTTP error of the operator and the PDS is
+application/problem+json with a stable `type`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,35 @@
+"""`mydata pds`: the personal data store service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import main, options
+
+
+def operator_public_key(operator_dir: Path) -> bytes:
+    from consent_operator.keystore import request_seed
+
+    from ..request_auth import RequestSigner
+
+    return RequestSigner("operator", request_seed(operator_dir)).public_key()
+
+
+@main.command("pds")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=options.DEFAULT_DATA / "pds", show_default=True)
+@click.option(
+    "--operator-dir", type=click.Path(file_okay=False, path_type=Path), default=options.DEFAULT_DATA / "operator",
+    show_default=True, help="The operator's data directory, for its request-signing public key.",
+)
+@click.option("--port", default=8700, show_default=True)
+def pds_cmd(data_dir: Path, operator_dir: Path, port: int) -> None:
+    """Serve the personal data store on 127.0.0.1 (encrypted areas, versions, wrapped keys)."""
+    from pds.app import create_app
+
+    from ..serving import loopback_server
+
+    server = loopback_server(create_app(data_dir, operator_public_key(operator_dir)), port)
+    click.echo(f"pds: http://127.0.0.1:{server.server_port}", err=True)
+    server.serve_forever()

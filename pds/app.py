@@ -1,0 +1,146 @@
+"""The PDS HTTP service: its own Flask app and port, its own storage.
+
+Only two kinds of caller exist: citizens, who sign with a self-certifying key id
+(`citizen:<hex Ed25519 public key>`) and reach only their own space, and the operator
+(key id `operator`), which reads and writes on behalf of services after checking
+their consent. Every request is signed (RFC 9421) and accepted once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+
+from ledger import problems
+from ledger.problems import Problem, bad_request
+from ledger.request_auth import NonceStore, RequestAuthError, RequestVerifier
+
+from .envelope import EnvelopeError, writer_of
+from .openapi import OPENAPI
+from .store import PdsStore, StoreError
+
+OPERATOR = "operator"
+_CITIZEN = re.compile(r"^citizen:[0-9a-f]{64}$")
+_AREA = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+bp = Blueprint("pds", __name__, url_prefix="/pds/v1")
+
+
+def citizen_key_id(public_key: bytes) -> str:
+    return "citizen:" + public_key.hex()
+
+
+def _store() -> PdsStore:
+    return current_app.extensions["pds"]
+
+
+@bp.before_request
+def authenticate():
+    try:
+        g.caller = current_app.extensions["pds.verifier"].verify_flask(request)
+    except RequestAuthError as exc:
+        raise Problem(401, exc.slug, "Request refused", str(exc)) from None
+
+
+def _space(citizen: str, citizen_only: bool = False) -> str:
+    """Check the caller may act on `citizen`'s space."""
+    if not _CITIZEN.match(citizen):
+        raise Problem(404, "not-found", "No such citizen", citizen)
+    if g.caller == citizen or (g.caller == OPERATOR and not citizen_only):
+        return citizen
+    raise Problem(403, "forbidden", "Not your data", f"{g.caller} may not act on {citizen}")
+
+
+def _area(area: str) -> str:
+    if not _AREA.match(area):
+        raise bad_request(f"invalid area name {area!r}", field="area")
+    return area
+
+
+def _stored(fn):
+    try:
+        return fn()
+    except StoreError as exc:
+        raise Problem(404 if exc.slug == "not-found" else 409, exc.slug, "Store refused", str(exc)) from None
+
+
+@bp.get("/citizens/<citizen>/areas")
+def areas(citizen):
+    return jsonify(_store().areas(_space(citizen)))
+
+
+@bp.get("/citizens/<citizen>/areas/<area>/versions")
+def history(citizen, area):
+    return jsonify(_store().history(_space(citizen), _area(area)))
+
+
+@bp.get("/citizens/<citizen>/areas/<area>/versions/latest")
+def latest(citizen, area):
+    return jsonify(_stored(lambda: _store().version(_space(citizen), _area(area))))
+
+
+@bp.get("/citizens/<citizen>/areas/<area>/versions/<int:version>")
+def one_version(citizen, area, version):
+    return jsonify(_stored(lambda: _store().version(_space(citizen), _area(area), version)))
+
+
+@bp.post("/citizens/<citizen>/areas/<area>/versions")
+def add_version(citizen, area):
+    citizen, area = _space(citizen), _area(area)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("envelope"), dict):
+        raise bad_request("body must be {version, key_version, envelope}", field="envelope")
+    env, version, key_version = body["envelope"], body.get("version"), body.get("key_version")
+    for name, value in (("version", version), ("key_version", key_version)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise bad_request(f"{name} must be a positive integer", field=name)
+    if env.get("area") != area or env.get("version") != version:
+        raise bad_request("the envelope is sealed for another area or version", field="envelope")
+    try:
+        writer = writer_of(env).hex()
+    except EnvelopeError as exc:
+        raise bad_request(str(exc), field="envelope.signature") from None
+    _stored(lambda: _store().add_version(citizen, area, version, key_version, env, writer, g.caller))
+    return jsonify({"version": version, "writer": writer}), 201
+
+
+@bp.put("/citizens/<citizen>/areas/<area>/keys/<int:key_version>")
+def put_keys(citizen, area, key_version):
+    citizen, area = _space(citizen), _area(area)
+    wrapped = (request.get_json(silent=True) or {}).get("wrapped")
+    if not isinstance(wrapped, dict) or not wrapped or not all(isinstance(k, str) and isinstance(v, str) for k, v in wrapped.items()):
+        raise bad_request("body must be {wrapped: {recipient: base64 sealed key}}", field="wrapped")
+    _store().put_keys(citizen, area, key_version, wrapped)
+    return jsonify({"key_version": key_version, "recipients": sorted(wrapped)}), 201
+
+
+@bp.get("/citizens/<citizen>/areas/<area>/keys/<int:key_version>/<recipient>")
+def get_key(citizen, area, key_version, recipient):
+    citizen, area = _space(citizen), _area(area)
+    return jsonify({"wrapped": _stored(lambda: _store().wrapped_key(citizen, area, key_version, recipient))})
+
+
+@bp.delete("/citizens/<citizen>")
+def erase(citizen):
+    _store().erase(_space(citizen, citizen_only=True))
+    return "", 204
+
+
+def create_app(data_dir: str | Path, operator_key: bytes) -> Flask:
+    """The PDS app; `operator_key` is the operator's Ed25519 request-signing public key."""
+    data_dir = Path(data_dir)
+    app = Flask("pds")
+    app.extensions["pds"] = PdsStore(data_dir)
+
+    def public_key_for(key_id: str) -> bytes | None:
+        if key_id == OPERATOR:
+            return operator_key
+        return bytes.fromhex(key_id.split(":", 1)[1]) if _CITIZEN.match(key_id) else None
+
+    app.extensions["pds.verifier"] = RequestVerifier(public_key_for, NonceStore(data_dir / "nonces.sqlite"))
+    problems.install(app)
+    app.register_blueprint(bp)
+    app.get("/openapi.json")(lambda: jsonify(OPENAPI))
+    return app

@@ -1,0 +1,43 @@
+"""OpenAPI 3.1 description of the PDS, served at /openapi.json."""
+
+_signed = [{"httpSignature": []}]
+_citizen = {"name": "citizen", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^citizen:[0-9a-f]{64}$"}}
+_area = {"name": "area", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"}}
+_problem = {"description": "RFC 9457 problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+_errors = {"400": _problem, "401": _problem, "403": _problem, "404": _problem, "409": _problem}
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "MyData personal data store", "version": "1"},
+    "components": {
+        "securitySchemes": {
+            "httpSignature": {
+                "type": "apiKey", "in": "header", "name": "Signature",
+                "description": "RFC 9421 Ed25519 signature over @method, @path, @query and Content-Digest, with created and nonce",
+            }
+        },
+        "schemas": {
+            "Problem": {"type": "object", "required": ["type", "title", "status"],
+                        "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
+            "Envelope": {"type": "object", "required": ["area", "version", "ciphertext", "writer", "signature"],
+                         "properties": {"area": {"type": "string"}, "version": {"type": "integer"}, "ciphertext": {"type": "string"},
+                                        "writer": {"type": "string"}, "signature": {"type": "string"}}},
+        },
+    },
+    "security": _signed,
+    "paths": {
+        "/pds/v1/citizens/{citizen}/areas": {"get": {"summary": "Areas with stored versions", "parameters": [_citizen], "responses": {"200": {"description": "area names"}, **_errors}}},
+        "/pds/v1/citizens/{citizen}/areas/{area}/versions": {
+            "get": {"summary": "Version history", "parameters": [_citizen, _area], "responses": {"200": {"description": "versions"}, **_errors}},
+            "post": {"summary": "Add the next version (never overwrites)", "parameters": [_citizen, _area],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["version", "key_version", "envelope"],
+                                     "properties": {"version": {"type": "integer"}, "key_version": {"type": "integer"}, "envelope": {"$ref": "#/components/schemas/Envelope"}}}}}},
+                     "responses": {"201": {"description": "stored"}, **_errors}},
+        },
+        "/pds/v1/citizens/{citizen}/areas/{area}/versions/latest": {"get": {"summary": "Latest version", "parameters": [_citizen, _area], "responses": {"200": {"description": "version"}, **_errors}}},
+        "/pds/v1/citizens/{citizen}/areas/{area}/versions/{version}": {"get": {"summary": "One version", "parameters": [_citizen, _area, {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}}], "responses": {"200": {"description": "version"}, **_errors}}},
+        "/pds/v1/citizens/{citizen}/areas/{area}/keys/{key_version}": {"put": {"summary": "Store data keys wrapped for recipients", "parameters": [_citizen, _area, {"name": "key_version", "in": "path", "required": True, "schema": {"type": "integer"}}], "responses": {"201": {"description": "stored"}, **_errors}}},
+        "/pds/v1/citizens/{citizen}/areas/{area}/keys/{key_version}/{recipient}": {"get": {"summary": "A data key wrapped for one recipient", "parameters": [_citizen, _area, {"name": "key_version", "in": "path", "required": True, "schema": {"type": "integer"}}, {"name": "recipient", "in": "path", "required": True, "schema": {"type": "string"}}], "responses": {"200": {"description": "wrapped key"}, **_errors}}},
+        "/pds/v1/citizens/{citizen}": {"delete": {"summary": "Erase all of a citizen's data (citizen only)", "parameters": [_citizen], "responses": {"204": {"description": "erased"}, **_errors}}},
+    },
+}
