@@ -6,10 +6,13 @@ the signature; the record and its salt stay in the citizen's wallet.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import requests
 
 from . import eip712, receipt, record
 from .registry import Registry
+from .request_auth import RequestSigner
 from .wallet import Wallet
 
 
@@ -75,6 +78,49 @@ def grant(wallet: Wallet, operator: OperatorClient, rec: dict) -> dict:
     rcpt = receipt.build(rec, salt, {**grant_body, "signer": account.address}, chain, evidence)
     wallet.remember(rec["record_id"], rec, salt, rcpt)
     return rcpt
+
+
+def signed_operator(wallet: Wallet, url: str) -> OperatorClient:
+    """An operator client whose requests the citizen signs (key id `citizen:<hex key>`)."""
+    client = OperatorClient(url)
+    client.session.auth = RequestSigner(wallet.keys.citizen_id(), wallet.keys.request_seed())
+    return client
+
+
+def pending_requests(wallet: Wallet, operator: OperatorClient) -> list[dict]:
+    return operator.get(f"/v1/citizens/{wallet.keys.citizen_id()}/consent-requests").json()
+
+
+def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions: list[dict] | None = None) -> dict:
+    """Approve a consent request, for all or some of its permissions: build the record,
+    commit to it, sign the grant; the operator relays it. Returns the receipt."""
+    info = operator.info()
+    service = request["service"]
+    rec = record.new_record(
+        subject=wallet.keys.pseudonym(service["id"]),
+        controller_id=service["id"],
+        controller_name=service["name"],
+        purposes=request["purposes"],
+        data_areas=permissions or request["permissions"],
+        notice_url=request["notice_url"],
+        notice_text=b"",
+        duration=timedelta(days=request["duration_days"]),
+    )
+    rec["notice"]["sha256"] = request["notice_sha256"]
+    salt = record.new_salt()
+    cid = bytes.fromhex(rec["record_id"][2:])
+    commitment = record.commitment(rec, salt)
+    expires_at = record.expires_at_unix(rec)
+    sig = eip712.sign(wallet.keys.consent_account(cid), "Grant", eip712.grant_message(cid, commitment, expires_at), info["chain_id"], info["contract"])
+    wallet.remember(rec["record_id"], rec, salt)  # before submitting: the salt must never be lost
+    grant_body = {"consent_id": rec["record_id"], "commitment": "0x" + commitment.hex(), "expires_at": expires_at, "signature": "0x" + sig.hex()}
+    out = operator.post(f"/v1/consent-requests/{request['id']}/approve", {"record": rec, "salt": salt.hex(), "grant": grant_body})
+    wallet.remember(rec["record_id"], rec, salt, out["receipt"])
+    return out["receipt"]
+
+
+def refuse(operator: OperatorClient, request: dict) -> dict:
+    return operator.post(f"/v1/consent-requests/{request['id']}/refuse", {})
 
 
 def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: str) -> dict:

@@ -24,6 +24,11 @@ def consent_key(consent_id: str) -> str:
     return "consent:" + consent_id.lower()
 
 
+def revocation_key(consent_id: str) -> str:
+    """The log lookup key of a consent's revocation entry."""
+    return "revoked:" + consent_id.lower()
+
+
 def entry_for(event: ChainEvent, block_time: int) -> dict | None:
     time = datetime.fromtimestamp(block_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     common = {"block": event.block, "tx": event.tx, "log_index": event.log_index, "time": time}
@@ -79,6 +84,8 @@ class ChainFollower:
                     if entry:
                         entries.append(events.encode(entry))
                         keys.append([consent_key(entry["consent_id"])])
+                        if entry["type"] == events.CONSENT_REVOKED:
+                            keys[-1].append(revocation_key(entry["consent_id"]))
                 self.log.append(entries, {CURSOR_KEY: str(end)}, keys)
                 added += len(entries)
                 start = end + 1

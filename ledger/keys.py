@@ -15,6 +15,7 @@ from eth_account import Account
 from eth_account.hdaccount.mnemonic import Mnemonic
 from eth_account.signers.local import LocalAccount
 from nacl.public import PrivateKey
+from nacl.signing import SigningKey
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _SALT = b"mydata-consent-ledger/v1"
@@ -22,6 +23,11 @@ _SALT = b"mydata-consent-ledger/v1"
 
 class PhraseError(ValueError):
     """A recovery phrase or seed is invalid."""
+
+
+def citizen_key_id(public_key: bytes) -> str:
+    """A citizen's self-certifying id towards the operator and the PDS."""
+    return "citizen:" + public_key.hex()
 
 
 def derive(seed: bytes, purpose: bytes, length: int = 32) -> bytes:
@@ -59,6 +65,9 @@ class CitizenKeys:
     def request_seed(self) -> bytes:
         """Ed25519 seed that signs the citizen's requests and CV versions."""
         return derive(self.seed, b"ed25519-signing-key")
+
+    def citizen_id(self) -> str:
+        return citizen_key_id(bytes(SigningKey(self.request_seed()).verify_key))
 
     def encryption_key(self) -> PrivateKey:
         """X25519 key that receives the citizen's wrapped data keys."""

@@ -158,3 +158,7 @@ class RequestVerifier:
     def verify_flask(self, request) -> str:
         """Verify the current Flask request (method, full URL, headers, raw body)."""
         return self.verify(request.method, request.url, request.headers, request.get_data())
+
+    def verify_with(self, public_key_for: Callable[[str], bytes | None], request) -> str:
+        """Verify a Flask request with another key lookup (e.g. a key presented for registration)."""
+        return RequestVerifier(public_key_for, self.nonces, self.window).verify_flask(request)

@@ -6,7 +6,7 @@ from flask import Flask
 
 from ledger import problems
 
-from . import log_api, ledger_api
+from . import consent_api, ledger_api, log_api
 from .config import OperatorConfig
 from .runtime import OperatorRuntime
 
@@ -17,4 +17,5 @@ def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -
     problems.install(app)
     app.register_blueprint(log_api.bp)
     app.register_blueprint(ledger_api.bp)
+    app.register_blueprint(consent_api.bp)
     return app

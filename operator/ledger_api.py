@@ -48,20 +48,20 @@ def _hex(body: dict, name: str, pattern=_HEX32, where: str = "") -> bytes:
     return bytes.fromhex(value[2:])
 
 
-def _chain_problem(exc: ChainError) -> Problem:
+def chain_problem(exc: ChainError) -> Problem:
     if isinstance(exc, ContractReverted):
         slug = re.sub(r"(?<!^)(?=[A-Z])", "-", exc.name).lower()
         return Problem(409, slug, f"The registry refused: {exc.name}", str(exc))
     return Problem(502, "chain-unavailable", "The chain did not accept the request", str(exc))
 
 
-def _relay(fn):
+def relay(fn):
     rt = _rt()
     try:
         with rt.tx_lock:
             receipt = fn()
     except ChainError as exc:
-        raise _chain_problem(exc) from None
+        raise chain_problem(exc) from None
     rt.follower.sync(receipt["blockNumber"])
     return receipt
 
@@ -103,7 +103,7 @@ def grants():
             SignedGrant(_hex(g, "consent_id", where=where), _hex(g, "commitment", where=where), exp, _hex(g, "signature", _SIG, where))
         )
     reg = _rt().registry
-    receipt = _relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
+    receipt = relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
     return jsonify(_outcome(receipt, [g.consent_id for g in signed])), 201
 
 
@@ -111,7 +111,7 @@ def grants():
 def revocations():
     body = _json()
     cid, sig = _hex(body, "consent_id"), _hex(body, "signature", _SIG)
-    receipt = _relay(lambda: _rt().registry.revoke_by_sig(cid, sig))
+    receipt = relay(lambda: _rt().registry.revoke_by_sig(cid, sig))
     return jsonify(_outcome(receipt, [cid])), 201
 
 
@@ -155,10 +155,12 @@ def consent(raw_id: str):
 
 @bp.get("/consents/<raw_id>/evidence")
 def evidence(raw_id: str):
+    return jsonify(receipt_evidence(_rt(), _consent_id(raw_id)))
+
+
+def receipt_evidence(rt, cid: str) -> dict:
     """What a receipt needs from the operator: the grant's log entry, its inclusion proof
     against an anchored checkpoint, and the anchoring transaction (anchoring now if needed)."""
-    cid = _consent_id(raw_id)
-    rt = _rt()
     rt.follower.sync()
     grant_index = next(
         (i for i in rt.log.find(consent_key(cid)) if events.decode(rt.log.entry(i))["type"] == events.CONSENT_GRANTED),
@@ -170,25 +172,23 @@ def evidence(raw_id: str):
         with rt.tx_lock:
             anchor = rt.anchorer.ensure_covers(grant_index)
     except ChainError as exc:
-        raise _chain_problem(exc) from None
+        raise chain_problem(exc) from None
     checkpoint = rt.log.checkpoint_at(anchor.size)
     proof = TlogProof(grant_index, rt.log.inclusion_proof(grant_index, anchor.size), checkpoint)
     entry = rt.log.entry(grant_index)
-    return jsonify(
-        {
-            "log_index": grant_index,
-            "entry": base64.b64encode(entry).decode(),
-            "tlog_proof": proof.text(),
-            "anchor": {
-                "size": anchor.size,
-                "root": "0x" + anchor.root.hex(),
-                "tx": anchor.tx,
-                "block": anchor.block,
-                "index": anchor.anchor_index,
-            },
-            "log": {"origin": rt.log.origin, "vkey": rt.signer.verifier.vkey},
-        }
-    )
+    return {
+        "log_index": grant_index,
+        "entry": base64.b64encode(entry).decode(),
+        "tlog_proof": proof.text(),
+        "anchor": {
+            "size": anchor.size,
+            "root": "0x" + anchor.root.hex(),
+            "tx": anchor.tx,
+            "block": anchor.block,
+            "index": anchor.anchor_index,
+        },
+        "log": {"origin": rt.log.origin, "vkey": rt.signer.verifier.vkey},
+    }
 
 
 @bp.post("/anchor")
@@ -202,7 +202,7 @@ def anchor_now():
         with rt.tx_lock:
             rec = rt.anchorer.anchor_now()
     except ChainError as exc:
-        raise _chain_problem(exc) from None
+        raise chain_problem(exc) from None
     if rec is None:
         raise Problem(409, "nothing-to-anchor", "The log is empty")
     return jsonify({"size": rec.size, "root": "0x" + rec.root.hex(), "tx": rec.tx, "block": rec.block, "index": rec.anchor_index})

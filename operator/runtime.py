@@ -16,8 +16,11 @@ from ledger.follower import ChainFollower
 from ledger.locks import InterProcessLock, try_hold
 from ledger.logstore import LogStore
 from ledger.registry import Registry
+from ledger.request_auth import NonceStore, RequestVerifier
 
 from . import keystore
+from .auth import public_key_for
+from .directory import Directory
 from .config import OperatorConfig
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,10 @@ class OperatorRuntime:
         )
         # One operator account shared by every worker process: serialise its nonces.
         self.tx_lock = InterProcessLock(config.data_dir / "chain-tx.lock")
+        self.directory = Directory(config.data_dir / "operator.sqlite")
+        self.request_verifier = RequestVerifier(
+            lambda key_id: public_key_for(self.directory, key_id), NonceStore(config.data_dir / "nonces.sqlite")
+        )
         self.anchorer.reconcile()
         self.follower.sync()
         self._stop = threading.Event()

@@ -28,10 +28,6 @@ _AREA = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 bp = Blueprint("pds", __name__, url_prefix="/pds/v1")
 
 
-def citizen_key_id(public_key: bytes) -> str:
-    return "citizen:" + public_key.hex()
-
-
 def _store() -> PdsStore:
     return current_app.extensions["pds"]
 

@@ -11,7 +11,7 @@ from nacl.signing import SigningKey
 from ledger.keys import CitizenKeys
 from ledger.request_auth import RequestSigner
 from ledger.serving import loopback_server
-from pds.app import citizen_key_id, create_app
+from pds.app import create_app
 from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
 
 WORK = [{"name": "Arbetsförmedlingen", "position": "Utvecklare-hemlig", "startDate": "2020-01-01"}]
@@ -21,7 +21,7 @@ class Citizen:
     def __init__(self):
         self.keys = CitizenKeys(os.urandom(32))
         self.signing = SigningKey(self.keys.request_seed())
-        self.id = citizen_key_id(bytes(self.signing.verify_key))
+        self.id = self.keys.citizen_id()
         self.auth = RequestSigner(self.id, self.keys.request_seed())
 
 

@@ -1,0 +1,49 @@
+"""Who is calling: every service and citizen request to the operator is RFC 9421-signed.
+
+Services sign as `service:<id>` with the key they registered; citizens sign as
+`citizen:<hex Ed25519 public key>` (self-certifying, the same id as in the PDS).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app, g, request
+
+from ledger.problems import Problem
+from ledger.request_auth import RequestAuthError
+
+CITIZEN = re.compile(r"^citizen:[0-9a-f]{64}$")
+SERVICE = re.compile(r"^service:([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
+
+
+def public_key_for(directory, key_id: str) -> bytes | None:
+    if CITIZEN.match(key_id):
+        return bytes.fromhex(key_id.split(":", 1)[1])
+    m = SERVICE.match(key_id)
+    service = directory.service(m.group(1)) if m else None
+    return service.sign_key if service else None
+
+
+def authenticate(lookup=None) -> str:
+    """Verify the current request and return its key id (`lookup` overrides key resolution)."""
+    rt = current_app.extensions["operator"]
+    verifier = rt.request_verifier
+    try:
+        g.caller = verifier.verify_with(lookup, request) if lookup else verifier.verify_flask(request)
+    except RequestAuthError as exc:
+        raise Problem(401, exc.slug, "Request refused", str(exc)) from None
+    return g.caller
+
+
+def require_service() -> str:
+    m = SERVICE.match(authenticate())
+    if not m:
+        raise Problem(403, "forbidden", "Only services may do this", f"{g.caller} is not a service")
+    return m.group(1)
+
+
+def require_citizen() -> str:
+    if not CITIZEN.match(authenticate()):
+        raise Problem(403, "forbidden", "Only citizens may do this", f"{g.caller} is not a citizen")
+    return g.caller
