@@ -16,6 +16,7 @@ from .logstore import LogStore
 from .registry import ChainEvent, Registry
 
 CURSOR_KEY = "follower.last_block"
+HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: the operator's chain time
 CHUNK = 2000
 
 
@@ -59,7 +60,7 @@ class ChainFollower:
         self.registry = registry
         self.log = log
         self.confirmations = confirmations
-        self._lock = lock or threading.Lock()
+        self.lock = lock or threading.Lock()
 
     @property
     def last_block(self) -> int:
@@ -67,9 +68,10 @@ class ChainFollower:
 
     def sync(self, up_to: int | None = None) -> int:
         """Log every registry event up to `up_to` (default: head - confirmations); returns entries added."""
-        with self._lock:
-            head = self.registry.client.block_number() - self.confirmations
-            target = head if up_to is None else min(up_to, head)
+        with self.lock:
+            w3 = self.registry.client.w3
+            head = w3.eth.get_block(max(0, self.registry.client.block_number() - self.confirmations))
+            target = head["number"] if up_to is None else min(up_to, head["number"])
             added = 0
             start = self.last_block + 1
             while start <= target:
@@ -86,7 +88,16 @@ class ChainFollower:
                         keys.append([consent_key(entry["consent_id"])])
                         if entry["type"] == events.CONSENT_REVOKED:
                             keys[-1].append(revocation_key(entry["consent_id"]))
-                self.log.append(entries, {CURSOR_KEY: str(end)}, keys)
+                meta = {CURSOR_KEY: str(end)}
+                if end == head["number"]:
+                    meta[HEAD_TIME_KEY] = str(head["timestamp"])
+                self.log.append(entries, meta, keys)
                 added += len(entries)
                 start = end + 1
+            if target == head["number"] and self.log.get_meta(HEAD_TIME_KEY) != str(head["timestamp"]):
+                self.log.append([], {HEAD_TIME_KEY: str(head["timestamp"])})
             return added
+
+    def chain_time(self) -> int:
+        """The timestamp of the newest block followed (0 before the first sync)."""
+        return int(self.log.get_meta(HEAD_TIME_KEY, "0"))

@@ -6,7 +6,7 @@ from flask import Flask
 
 from ledger import problems
 
-from . import consent_api, ledger_api, log_api
+from . import consent_api, data_api, ledger_api, log_api
 from .config import OperatorConfig
 from .runtime import OperatorRuntime
 
@@ -18,4 +18,5 @@ def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -
     app.register_blueprint(log_api.bp)
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(consent_api.bp)
+    app.register_blueprint(data_api.bp)
     return app

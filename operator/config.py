@@ -17,6 +17,7 @@ class OperatorConfig:
     poll_seconds: float = 1.0
     confirmations: int = 0
     background: bool = True  # follow the chain and anchor in background threads
+    pds_url: str | None = None  # the personal data store the release path reads from
 
     @property
     def log_db(self) -> Path:

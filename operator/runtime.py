@@ -21,6 +21,7 @@ from ledger.request_auth import NonceStore, RequestVerifier
 from . import keystore
 from .auth import public_key_for
 from .directory import Directory
+from .pds_client import PdsClient
 from .config import OperatorConfig
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class OperatorRuntime:
         # One operator account shared by every worker process: serialise its nonces.
         self.tx_lock = InterProcessLock(config.data_dir / "chain-tx.lock")
         self.directory = Directory(config.data_dir / "operator.sqlite")
+        self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
         self.request_verifier = RequestVerifier(
             lambda key_id: public_key_for(self.directory, key_id), NonceStore(config.data_dir / "nonces.sqlite")
         )

@@ -1,0 +1,86 @@
+"""The data path: services read and write CV areas through the operator, with consent.
+
+Every request is signed by the service; the operator decides from its consent index,
+fetches or stores the encrypted envelope in the PDS, hands the reader the data key
+wrapped for it, and logs every release, write and denial — refused signatures included.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ledger import events
+from ledger.problems import Problem, bad_request
+
+from . import release
+from .auth import CITIZEN, SERVICE, require_service
+from .pds_client import PdsError
+
+bp = Blueprint("data", __name__, url_prefix="/v1/citizens/<citizen>/areas/<area>")
+_AREA = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _rt():
+    return current_app.extensions["operator"]
+
+
+def _deny(service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = ""):
+    release.log_access(_rt(), events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, reason=reason)
+    return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)
+
+
+def _authorised(citizen: str, area: str, access: str):
+    """Authenticate the service and decide; every refusal is logged before it is returned."""
+    rt = _rt()
+    if not CITIZEN.match(citizen) or not _AREA.match(area):
+        raise Problem(404, "not-found", "No such citizen or area")
+    try:
+        service = require_service()
+    except Problem as exc:
+        claimed = (request.headers.get("Signature-Input", "").partition('keyid="')[2].partition('"')[0])[:100]
+        m = SERVICE.match(claimed)
+        raise _deny(m.group(1) if m else "unauthenticated", citizen, area, exc.slug, rt.follower.last_block, status=exc.status, detail=exc.detail) from None
+    decision = release.decide(rt, service, citizen, area, access)
+    if not decision.allowed:
+        cid = decision.consent.consent_id if decision.consent else None
+        raise _deny(service, citizen, area, decision.reason, decision.block, cid)
+    if rt.pds is None:
+        raise Problem(503, "no-pds", "This operator has no PDS configured")
+    return service, decision
+
+
+@bp.get("")
+def read(citizen: str, area: str):
+    rt = _rt()
+    service, d = _authorised(citizen, area, "read")
+    cid = d.consent.consent_id
+    try:
+        latest = rt.pds.latest(citizen, area)
+        wrapped = rt.pds.wrapped_key(citizen, area, latest["key_version"], f"service:{service}")
+    except PdsError as exc:
+        raise _deny(service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc)) from None
+    release.log_access(rt, events.DATA_READ, service, citizen, area, "released", d.block, cid, version=latest["version"])
+    return jsonify(
+        {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": wrapped, "checked_block": d.block}
+    )
+
+
+@bp.post("/versions")
+def write(citizen: str, area: str):
+    rt = _rt()
+    service, d = _authorised(citizen, area, "write")
+    cid = d.consent.consent_id
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("envelope"), dict):
+        raise bad_request("body must be {version, key_version, envelope, wrapped}", field="envelope")
+    wrapped = body.get("wrapped")
+    try:
+        stored = rt.pds.add_version(citizen, area, {k: body.get(k) for k in ("version", "key_version", "envelope")})
+        if isinstance(wrapped, dict) and wrapped:
+            rt.pds.put_keys(citizen, area, body["key_version"], wrapped)
+    except PdsError as exc:
+        raise Problem(exc.status, exc.problem.get("type", "pds-error").rsplit("/", 1)[-1], "The PDS refused the write", str(exc)) from None
+    release.log_access(rt, events.DATA_WRITTEN, service, citizen, area, "written", d.block, cid, version=stored["version"])
+    return jsonify({"consent_id": cid, "version": stored["version"], "checked_block": d.block}), 201

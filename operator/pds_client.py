@@ -1,0 +1,42 @@
+"""The operator's signed client for the PDS (key id `operator`)."""
+
+from __future__ import annotations
+
+import requests
+
+from ledger.request_auth import RequestSigner
+
+
+class PdsError(Exception):
+    def __init__(self, status: int, problem: dict):
+        super().__init__(problem.get("detail") or problem.get("title", f"HTTP {status}"))
+        self.status, self.problem = status, problem
+
+
+class PdsClient:
+    def __init__(self, url: str, seed: bytes):
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.auth = RequestSigner("operator", seed)
+
+    def _call(self, method: str, path: str, **kw):
+        resp = self.session.request(method, f"{self.url}/pds/v1{path}", timeout=30, **kw)
+        if resp.status_code >= 400:
+            try:
+                problem = resp.json()
+            except ValueError:
+                problem = {"title": resp.text[:200]}
+            raise PdsError(resp.status_code, problem)
+        return resp.json()
+
+    def latest(self, citizen: str, area: str) -> dict:
+        return self._call("GET", f"/citizens/{citizen}/areas/{area}/versions/latest")
+
+    def wrapped_key(self, citizen: str, area: str, key_version: int, recipient: str) -> str:
+        return self._call("GET", f"/citizens/{citizen}/areas/{area}/keys/{key_version}/{recipient}")["wrapped"]
+
+    def add_version(self, citizen: str, area: str, body: dict) -> dict:
+        return self._call("POST", f"/citizens/{citizen}/areas/{area}/versions", json=body)
+
+    def put_keys(self, citizen: str, area: str, key_version: int, wrapped: dict[str, str]) -> dict:
+        return self._call("PUT", f"/citizens/{citizen}/areas/{area}/keys/{key_version}", json={"wrapped": wrapped})

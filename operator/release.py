@@ -1,0 +1,66 @@
+"""The release decision: may this service read or write this area of this citizen now?
+
+Answered from the consent index and the audit log alone — never an eth_call per request.
+Revocations reach the log through the chain follower (relayed ones at once, direct
+on-chain ones with the next followed block); expiry is judged by the chain time of the
+newest followed block. Every decision names the block height it was checked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ledger import events
+from ledger.follower import consent_key, revocation_key
+
+from .directory import IndexedConsent
+
+
+def expiry_key(consent_id: str) -> str:
+    return "expired:" + consent_id.lower()
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str  # "active", or why not: no-consent, area-not-granted, revoked, expired
+    consent: IndexedConsent | None
+    block: int
+
+
+def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decision:
+    block, now = rt.follower.last_block, rt.follower.chain_time()
+    held = rt.directory.consents_of(citizen, service_id)
+    covering = [c for c in held if c.allows(area, access)]
+    if not covering:
+        return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
+    for c in covering:
+        if not rt.log.find(revocation_key(c.consent_id)) and now < c.expires_at:
+            return Decision(True, "active", c, block)
+    c = covering[0]
+    if rt.log.find(revocation_key(c.consent_id)):
+        return Decision(False, "revoked", c, block)
+    _log_expiry_once(rt, c, block)
+    return Decision(False, "expired", c, block)
+
+
+def _log_expiry_once(rt, c: IndexedConsent, block: int) -> None:
+    """Log `consent.expired` the first time the operator observes a consent past its expiry."""
+    with rt.follower.lock:
+        if rt.log.find(expiry_key(c.consent_id)):
+            return
+        entry = {"type": events.CONSENT_EXPIRED, "consent_id": c.consent_id, "expires_at": c.expires_at, "block": block, "time": _now()}
+        rt.log.append([events.encode(entry)], keys=[[consent_key(c.consent_id), expiry_key(c.consent_id)]])
+
+
+def log_access(rt, kind: str, service: str, citizen: str | None, area: str, decision: str, block: int, consent_id: str | None = None, **extra) -> int:
+    """Append a data.read / data.written / data.denied entry; lookup keys (private to the
+    operator) let the citizen and the service find it, the entry itself stays pseudonymous."""
+    entry = {"type": kind, "service": service, "area": area, "decision": decision, "consent_id": consent_id, "block": block, "time": _now(), **extra}
+    keys = [f"service:{service}"] + ([citizen] if citizen else []) + ([consent_key(consent_id)] if consent_id else [])
+    return rt.log.append([events.encode(entry)], keys=[keys])
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

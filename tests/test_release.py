@@ -1,0 +1,191 @@
+"""The release path: consented reads and writes go through, and every case of the
+authorization matrix is refused and logged as a denial."""
+
+import datetime as dt
+import os
+import threading
+
+import pytest
+import requests
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
+
+from consent_operator.keystore import request_seed
+from cv_service.sdk import ServiceClient
+from ledger import citizen, events
+from ledger.devnodes import DevNode
+from ledger.registry import Registry
+from ledger.request_auth import RequestSigner
+from ledger.serving import loopback_server
+from ledger.wallet import Wallet
+from pds.app import create_app as create_pds
+from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+
+from .conftest import LiveOperator
+
+WORK = [{"name": "Arbetsförmedlingen", "position": "Developer"}]
+
+
+class World:
+    """A PDS, an operator using it, a registered service and a citizen with data in `work`."""
+
+    def __init__(self, node, tmp_path):
+        op_dir = tmp_path / "operator"
+        op_dir.mkdir(parents=True, exist_ok=True)
+        pds_app = create_pds(tmp_path / "pds", RequestSigner("operator", request_seed(op_dir)).public_key())
+        self.pds_server = loopback_server(pds_app)
+        threading.Thread(target=self.pds_server.serve_forever, daemon=True).start()
+        self.pds_url = f"http://127.0.0.1:{self.pds_server.server_port}"
+        self.op = LiveOperator(node, op_dir, pds_url=self.pds_url)
+        self.service_seed, self.service_enc = os.urandom(32), PrivateKey.generate()
+        self.service = ServiceClient(self.op.url, "cv-builder", self.service_seed, self.service_enc)
+        self.service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
+        self.wallet = Wallet.create(tmp_path / "anna.json")
+        self.cid = self.wallet.keys.citizen_id()
+        self.citizen_op = citizen.signed_operator(self.wallet, self.op.url)
+        self.citizen_pds = requests.Session()
+        self.citizen_pds.auth = RequestSigner(self.cid, self.wallet.keys.request_seed())
+        self.citizen_signing = SigningKey(self.wallet.keys.request_seed())
+        self.put_area("work", WORK)
+
+    def put_area(self, area, doc):
+        key = new_data_key()
+        base = f"{self.pds_url}/pds/v1/citizens/{self.cid}/areas/{area}"
+        env = seal(area, 1, doc, key, self.citizen_signing)
+        assert self.citizen_pds.post(f"{base}/versions", json={"version": 1, "key_version": 1, "envelope": env}).status_code == 201
+        wraps = {self.cid: wrap_key(key, bytes(self.wallet.keys.encryption_key().public_key)), "service:cv-builder": wrap_key(key, bytes(self.service_enc.public_key))}
+        assert self.citizen_pds.put(f"{base}/keys/1", json={"wrapped": wraps}).status_code == 201
+
+    def consent(self, permissions, days=30):
+        self.service.request_consent(self.cid, ["dpv:ServiceProvision"], permissions, days, "https://cv.example/n", b"n")
+        pending = [r for r in citizen.pending_requests(self.wallet, self.citizen_op) if r["status"] == "pending"][-1]
+        return citizen.approve(self.wallet, self.citizen_op, pending)["grant"]["consent_id"]
+
+    def read(self, area="work", session=None):
+        return (session or self.service.operator.session).get(f"{self.op.url}/v1/citizens/{self.cid}/areas/{area}")
+
+    def last_entry(self):
+        log = self.op.runtime.log
+        return events.decode(log.entry(log.size - 1))
+
+    def close(self):
+        self.op.close()
+        self.pds_server.shutdown()
+
+
+@pytest.fixture
+def world(node, tmp_path):
+    w = World(node, tmp_path)
+    yield w
+    w.close()
+
+
+def assert_denied(world, resp, reason, status=403):
+    assert resp.status_code == status and resp.json()["type"].endswith("/" + reason), resp.text
+    entry = world.last_entry()
+    assert entry["type"] == events.DATA_DENIED and entry["reason"] == reason and entry["area"]
+
+
+def test_a_consented_read_is_released_and_logged(world):
+    cid = world.consent([{"area": "work", "access": "read"}])
+    resp = world.read()
+    assert resp.status_code == 200
+    body = resp.json()
+    key = unwrap_key(body["wrapped_key"], world.service_enc)
+    assert open_envelope(body["envelope"], key, {bytes(world.citizen_signing.verify_key)}) == WORK
+    entry = world.last_entry()
+    assert entry["type"] == events.DATA_READ and entry["consent_id"] == cid and entry["block"] == body["checked_block"]
+    assert world.cid not in str(entry)  # pseudonymous: the citizen id is only a private lookup key
+    assert world.op.runtime.log.find(world.cid)[-1] == world.op.runtime.log.size - 1
+
+
+def test_wrong_service_is_denied(world):
+    world.consent([{"area": "work", "access": "read"}])
+    other = ServiceClient(world.op.url, "employer", os.urandom(32), PrivateKey.generate())
+    other.register("Employer", "Hires", "https://e.example/cb")
+    assert_denied(world, world.read(session=other.operator.session), "no-consent")
+
+
+def test_wrong_area_and_write_without_write_permission_are_denied(world):
+    world.consent([{"area": "work", "access": "read"}])
+    assert_denied(world, world.read("education"), "area-not-granted")
+    resp = world.service.operator.session.post(f"{world.op.url}/v1/citizens/{world.cid}/areas/work/versions", json={"envelope": {}})
+    assert_denied(world, resp, "area-not-granted")
+
+
+def test_revocation_through_the_operator_denies_the_next_read(world):
+    cid = world.consent([{"area": "work", "access": "read"}])
+    assert world.read().status_code == 200
+    citizen.revoke_via_operator(world.wallet, citizen.OperatorClient(world.op.url), cid)
+    assert_denied(world, world.read(), "revoked")
+
+
+def test_revocation_directly_on_chain_denies_reads_once_followed(world):
+    cid = world.consent([{"area": "work", "access": "read"}])
+    registry = Registry(world.op.runtime.client, world.op.runtime.deployment.address)
+    receipt = citizen.revoke_on_chain(world.wallet, registry, cid)
+    world.op.runtime.follower.sync()
+    assert world.op.runtime.follower.last_block >= receipt["blockNumber"]
+    assert_denied(world, world.read(), "revoked")
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda w: RequestSigner("service:cv-builder", os.urandom(32)), "bad-signature"),  # forged
+        (lambda w: RequestSigner("service:nobody", os.urandom(32)), "unknown-key"),
+    ],
+)
+def test_forged_and_unknown_callers_are_denied_and_logged(world, make, reason):
+    world.consent([{"area": "work", "access": "read"}])
+    session = requests.Session()
+    session.auth = make(world)
+    assert_denied(world, world.read(session=session), reason, status=401)
+
+
+def test_replayed_and_stale_requests_are_denied_and_logged(world):
+    world.consent([{"area": "work", "access": "read"}])
+    ok = world.read()
+    assert ok.status_code == 200
+    assert_denied(world, requests.Session().send(ok.request), "replayed-request", status=401)
+    signer = RequestSigner("service:cv-builder", world.service_seed)
+    stale = requests.Request("GET", f"{world.op.url}/v1/citizens/{world.cid}/areas/work").prepare()
+    signer.sign(stale, created=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
+    assert_denied(world, requests.Session().send(stale), "stale-request", status=401)
+
+
+def test_a_write_under_write_consent_lands_in_the_pds_signed_by_the_service(world):
+    world.consent([{"area": "certificates", "access": "write"}])
+    service_signing = SigningKey(world.service_seed)
+    key = new_data_key()
+    cert = [{"name": "Certified Developer", "issuer": "CV Builder"}]
+    body = {
+        "version": 1, "key_version": 1, "envelope": seal("certificates", 1, cert, key, service_signing),
+        "wrapped": {world.cid: wrap_key(key, bytes(world.wallet.keys.encryption_key().public_key))},
+    }
+    resp = world.service.operator.session.post(f"{world.op.url}/v1/citizens/{world.cid}/areas/certificates/versions", json=body)
+    assert resp.status_code == 201, resp.text
+    assert world.last_entry()["type"] == events.DATA_WRITTEN
+    base = f"{world.pds_url}/pds/v1/citizens/{world.cid}/areas/certificates"
+    stored = world.citizen_pds.get(f"{base}/versions/latest").json()
+    wrapped = world.citizen_pds.get(f"{base}/keys/1/{world.cid}").json()["wrapped"]
+    got = open_envelope(stored["envelope"], unwrap_key(wrapped, world.wallet.keys.encryption_key()), {bytes(service_signing.verify_key)})
+    assert got == cert
+
+
+@pytest.mark.parametrize("kind", ["embedded", "hardhat"])
+def test_expiry_by_chain_time_is_denied_and_logged_once(kind, tmp_path):
+    with DevNode(kind, tmp_path / "chain", log_file=tmp_path / "chain.log") as node:  # time travel: own node
+        world = World(node, tmp_path)
+        try:
+            cid = world.consent([{"area": "work", "access": "read"}], days=1)
+            assert world.read().status_code == 200
+            node.increase_time(2 * 86400)
+            world.op.runtime.follower.sync()
+            assert_denied(world, world.read(), "expired")
+            assert_denied(world, world.read(), "expired")
+            log = world.op.runtime.log
+            expired = [events.decode(log.entry(i)) for i in log.find("consent:" + cid)]
+            assert [e["type"] for e in expired].count(events.CONSENT_EXPIRED) == 1
+        finally:
+            world.close()
