@@ -18,6 +18,8 @@ class OperatorConfig:
     confirmations: int = 0
     background: bool = True  # follow the chain and anchor in background threads
     pds_url: str | None = None  # the personal data store the release path reads from
+    # Benchmark baseline only: also ask the chain (eth_call isActive) on every release.
+    eth_call_per_release: bool = False
 
     @property
     def log_db(self) -> Path:

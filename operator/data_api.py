@@ -57,13 +57,12 @@ def read(citizen: str, area: str):
     service, d = _authorised(citizen, area, "read")
     cid = d.consent.consent_id
     try:
-        latest = rt.pds.latest(citizen, area)
-        wrapped = rt.pds.wrapped_key(citizen, area, latest["key_version"], f"service:{service}")
+        latest = rt.pds.release(citizen, area, f"service:{service}")
     except PdsError as exc:
         raise _deny(service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc)) from None
     release.log_access(rt, events.DATA_READ, service, citizen, area, "released", d.block, cid, version=latest["version"])
     return jsonify(
-        {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": wrapped, "checked_block": d.block}
+        {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": latest["wrapped_key"], "checked_block": d.block}
     )
 
 

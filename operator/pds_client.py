@@ -29,11 +29,9 @@ class PdsClient:
             raise PdsError(resp.status_code, problem)
         return resp.json()
 
-    def latest(self, citizen: str, area: str) -> dict:
-        return self._call("GET", f"/citizens/{citizen}/areas/{area}/versions/latest")
-
-    def wrapped_key(self, citizen: str, area: str, key_version: int, recipient: str) -> str:
-        return self._call("GET", f"/citizens/{citizen}/areas/{area}/keys/{key_version}/{recipient}")["wrapped"]
+    def release(self, citizen: str, area: str, recipient: str) -> dict:
+        """The latest version of an area with its data key wrapped for `recipient`."""
+        return self._call("GET", f"/citizens/{citizen}/areas/{area}/releases/{recipient}")
 
     def add_version(self, citizen: str, area: str, body: dict) -> dict:
         return self._call("POST", f"/citizens/{citizen}/areas/{area}/versions", json=body)

@@ -37,6 +37,8 @@ def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decisio
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
     for c in covering:
         if not rt.log.find(revocation_key(c.consent_id)) and now < c.expires_at:
+            if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
+                continue  # the baseline asks the chain as well
             return Decision(True, "active", c, block)
     c = covering[0]
     if rt.log.find(revocation_key(c.consent_id)):

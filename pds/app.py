@@ -77,6 +77,18 @@ def latest(citizen, area):
     return jsonify(_stored(lambda: _store().version(_space(citizen), _area(area))))
 
 
+@bp.get("/citizens/<citizen>/areas/<area>/releases/<recipient>")
+def release(citizen, area, recipient):
+    """The latest version together with its data key wrapped for `recipient`, in one call."""
+    citizen, area = _space(citizen), _area(area)
+
+    def both():
+        latest = _store().version(citizen, area)
+        return {**latest, "wrapped_key": _store().wrapped_key(citizen, area, latest["key_version"], recipient)}
+
+    return jsonify(_stored(both))
+
+
 @bp.get("/citizens/<citizen>/areas/<area>/versions/<int:version>")
 def one_version(citizen, area, version):
     return jsonify(_stored(lambda: _store().version(_space(citizen), _area(area), version)))

@@ -34,6 +34,7 @@ OPENAPI = {
                                      "properties": {"version": {"type": "integer"}, "key_version": {"type": "integer"}, "envelope": {"$ref": "#/components/schemas/Envelope"}}}}}},
                      "responses": {"201": {"description": "stored"}, **_errors}},
         },
+        "/pds/v1/citizens/{citizen}/areas/{area}/releases/{recipient}": {"get": {"summary": "Latest version and its data key wrapped for one recipient", "parameters": [_citizen, _area, {"name": "recipient", "in": "path", "required": True, "schema": {"type": "string"}}], "responses": {"200": {"description": "version with wrapped_key"}, **_errors}}},
         "/pds/v1/citizens/{citizen}/areas/{area}/versions/latest": {"get": {"summary": "Latest version", "parameters": [_citizen, _area], "responses": {"200": {"description": "version"}, **_errors}}},
         "/pds/v1/citizens/{citizen}/areas/{area}/versions/{version}": {"get": {"summary": "One version", "parameters": [_citizen, _area, {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}}], "responses": {"200": {"description": "version"}, **_errors}}},
         "/pds/v1/citizens/{citizen}/areas/{area}/keys/{key_version}": {"put": {"summary": "Store data keys wrapped for recipients", "parameters": [_citizen, _area, {"name": "key_version", "in": "path", "required": True, "schema": {"type": "integer"}}], "responses": {"201": {"description": "stored"}, **_errors}}},

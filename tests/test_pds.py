@@ -130,3 +130,15 @@ def test_openapi_document_is_served(pds):
     url, _, _ = pds
     doc = requests.get(f"{url}/openapi.json").json()
     assert doc["openapi"] == "3.1.0" and "/pds/v1/citizens/{citizen}/areas/{area}/versions" in doc["paths"]
+
+
+def test_a_release_returns_the_latest_version_with_the_recipients_key(pds):
+    url, operator, _ = pds
+    anna, service = Citizen(), PrivateKey.generate()
+    key = new_data_key()
+    write(url, anna.auth, anna, 1, key)
+    base = f"{url}/pds/v1/citizens/{anna.id}/areas/work"
+    requests.put(f"{base}/keys/1", json={"wrapped": {"service:cv": wrap_key(key, bytes(service.public_key))}}, auth=anna.auth)
+    got = requests.get(f"{base}/releases/service:cv", auth=operator).json()
+    assert got["version"] == 1 and unwrap_key(got["wrapped_key"], service) == key
+    assert requests.get(f"{base}/releases/service:other", auth=operator).status_code == 404

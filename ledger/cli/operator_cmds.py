@@ -10,7 +10,7 @@ import requests
 from . import main, options
 
 
-def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_seconds: float):
+def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_seconds: float, pds_url: str | None = None, **extra):
     from consent_operator.config import OperatorConfig
 
     return OperatorConfig(
@@ -19,6 +19,8 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
         deployment_file=data_dir / "deployment.json",
         anchor_every_entries=anchor_every,
         anchor_every_seconds=anchor_seconds,
+        pds_url=pds_url,
+        **extra,
     )
 
 
@@ -38,9 +40,12 @@ def serve_operator(config, port: int, workers: int = 2, threads: int = 8) -> Non
 @click.option("--anchor-seconds", default=30.0, show_default=True, help="…or after this many seconds with new entries.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", default=8, show_default=True, help="Threads per worker.")
-def operator_cmd(chain_url: str, data_dir: Path, port: int, anchor_every: int, anchor_seconds: float, workers: int, threads: int) -> None:
-    """Serve the operator (audit log and ledger API) on 127.0.0.1 under gunicorn."""
-    serve_operator(operator_config(chain_url, data_dir, anchor_every, anchor_seconds), port, workers, threads)
+@click.option("--pds", "pds_url", default=None, envvar="MYDATA_PDS", help="PDS base URL for the data path.")
+@click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
+def operator_cmd(chain_url, data_dir, port, anchor_every, anchor_seconds, workers, threads, pds_url, eth_call_per_release) -> None:
+    """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn."""
+    config = operator_config(chain_url, data_dir, anchor_every, anchor_seconds, pds_url, eth_call_per_release=eth_call_per_release)
+    serve_operator(config, port, workers, threads)
 
 
 @main.command("anchor")

@@ -44,7 +44,8 @@ def up_cmd(data_dir: Path, chain_url: str | None, chain_port: int, operator_port
             f"chain:    {chain_url}\nregistry: {dep.address}\n"
             f"pds:      http://127.0.0.1:{pds_port}\noperator: http://127.0.0.1:{operator_port}"
         )
-        serve_operator(operator_config(chain_url, data_dir / "operator", 100, 30.0), operator_port)
+        config = operator_config(chain_url, data_dir / "operator", 100, 30.0, f"http://127.0.0.1:{pds_port}")
+        serve_operator(config, operator_port)
     finally:
         if pds:
             pds.terminate()
