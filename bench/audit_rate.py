@@ -16,15 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 from consent_operator.runtime import OperatorRuntime
 from consent_operator.config import OperatorConfig
 from ledger import events
 from ledger.audit import LogFetcher, _fetch_level0, _TreeCheck, run_audit
 from ledger.chain import ChainClient
 from ledger.cli.chain_cmds import deploy_registry
-from ledger.devnodes import ROOT, DevNode, free_port
+from ledger.devnodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.registry import Registry
 
 
@@ -56,12 +54,7 @@ def main() -> None:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            while True:
-                try:
-                    requests.get(url + "/ledger/info", timeout=1)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.2)
+            wait_for_http(url + "/ledger/info", operator)
             client = ChainClient(node.url)
             t0 = time.perf_counter()
             report = run_audit(url, lambda c, a: Registry(client, a), Path(tmp) / "state.json")

@@ -27,7 +27,7 @@ from nacl.signing import SigningKey
 from cv_service.sdk import ServiceClient
 from ledger import citizen
 from ledger.cli.chain_cmds import deploy_registry
-from ledger.devnodes import ROOT, DevNode, free_port
+from ledger.devnodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 from pds.envelope import new_data_key, seal, wrap_key
@@ -35,14 +35,8 @@ from pds.envelope import new_data_key, seal, wrap_key
 
 def start(args: list[str], url: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", *args], cwd=ROOT, stderr=subprocess.DEVNULL)
-    while True:
-        try:
-            requests.get(url, timeout=1)
-            return proc
-        except requests.RequestException:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{args[0]} did not start")
-            time.sleep(0.2)
+    wait_for_http(url, proc)
+    return proc
 
 
 def measure(url: str, cid: str, signer: RequestSigner, n: int, clients: int) -> tuple[float, float, float]:

@@ -37,6 +37,22 @@ def wait_for_chain(url: str, proc: subprocess.Popen | None = None, timeout: floa
             time.sleep(0.2)
 
 
+def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:
+    """Wait until `url` answers 200; fail early if `proc` exits."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up")
+        time.sleep(0.2)
+
+
 class DevNode:
     """A chain node process on a loopback port; `start` again after `stop` keeps its data."""
 

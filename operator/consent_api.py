@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from ledger import events, receipt, record
 from ledger.problems import Problem, bad_request
@@ -19,7 +19,8 @@ from ledger.registry import SignedGrant
 
 from .auth import CITIZEN, authenticate, require_citizen, require_service
 from .directory import IndexedConsent, Service
-from .ledger_api import relay, receipt_evidence
+from .http_util import json_body, runtime
+from .ledger_api import receipt_evidence, relay
 
 bp = Blueprint("consent", __name__, url_prefix="/v1")
 
@@ -29,15 +30,6 @@ _URL = re.compile(r"^https?://\S+$")
 MAX_DAYS = 3650
 
 
-def _rt():
-    return current_app.extensions["operator"]
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise bad_request("request body must be a JSON object")
-    return body
 
 
 def _text(body: dict, name: str, pattern: re.Pattern | None = None, max_len: int = 500) -> str:
@@ -65,10 +57,10 @@ def _permissions(value, field: str = "permissions") -> list[dict]:
 # ---- services -------------------------------------------------------------------
 @bp.post("/services")
 def register_service():
-    body = _body()
+    body = json_body()
     sid = _text(body, "id", re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), 64)
     sign_key, enc_key = (bytes.fromhex(_text(body, k, _HEX32)) for k in ("sign_key", "enc_key"))
-    directory = _rt().directory
+    directory = runtime().directory
     existing = directory.service(sid)
     # A new id proves possession of the key it registers; re-registering needs the old key.
     authenticate(lambda kid: (existing.sign_key if existing else sign_key) if kid == f"service:{sid}" else None)
@@ -78,7 +70,7 @@ def register_service():
 
 @bp.get("/services/<sid>")
 def service_info(sid: str):
-    s = _rt().directory.service(sid)
+    s = runtime().directory.service(sid)
     if s is None:
         raise Problem(404, "unknown-service", "No such service", sid)
     return jsonify({"id": s.id, "name": s.name, "description": s.description, "callback_url": s.callback_url, "enc_key": s.enc_key.hex()})
@@ -88,7 +80,7 @@ def service_info(sid: str):
 @bp.post("/consent-requests")
 def create_request():
     sid = require_service()
-    body = _body()
+    body = json_body()
     citizen = _text(body, "citizen", CITIZEN, 80)
     purposes = body.get("purposes")
     if not isinstance(purposes, list) or not purposes or not all(isinstance(p, str) and 0 < len(p) <= 500 for p in purposes):
@@ -96,14 +88,14 @@ def create_request():
     days = body.get("duration_days")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         raise bad_request(f"duration_days must be 1 to {MAX_DAYS}", field="duration_days")
-    rid = _rt().directory.add_request(
+    rid = runtime().directory.add_request(
         sid, citizen, purposes, _permissions(body.get("permissions")), days, _text(body, "notice_url", _URL), _text(body, "notice_sha256", _HEX32)
     )
     return jsonify({"id": rid, "status": "pending"}), 201
 
 
 def _request_for_caller(rid: str) -> dict:
-    req = _rt().directory.request(rid)
+    req = runtime().directory.request(rid)
     caller = authenticate()
     if req is None:
         raise Problem(404, "unknown-request", "No such consent request", rid)
@@ -118,7 +110,7 @@ def get_request(rid: str):
 
 
 def _public(req: dict) -> dict:
-    service = _rt().directory.service(req["service_id"])
+    service = runtime().directory.service(req["service_id"])
     return {
         **{k: req[k] for k in ("id", "citizen", "purposes", "permissions", "duration_days", "notice_url", "notice_sha256", "status", "consent_id", "receipt")},
         "service": {"id": service.id, "name": service.name, "description": service.description},
@@ -129,12 +121,12 @@ def _public(req: dict) -> dict:
 def pending(citizen: str):
     if require_citizen() != citizen:
         raise Problem(403, "forbidden", "Not your consent requests", citizen)
-    return jsonify([_public(r) for r in _rt().directory.pending_for(citizen)])
+    return jsonify([_public(r) for r in runtime().directory.pending_for(citizen)])
 
 
 def _pending_of_caller(rid: str) -> dict:
     require_citizen()
-    req = _rt().directory.request(rid)
+    req = runtime().directory.request(rid)
     if req is None:
         raise Problem(404, "unknown-request", "No such consent request", rid)
     if req["citizen"] != g.caller:
@@ -147,7 +139,7 @@ def _pending_of_caller(rid: str) -> dict:
 @bp.post("/consent-requests/<rid>/refuse")
 def refuse(rid: str):
     req = _pending_of_caller(rid)
-    rt = _rt()
+    rt = runtime()
     if not rt.directory.decide(rid, "refused"):
         raise Problem(409, "request-decided", "This request was already decided")
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -158,7 +150,7 @@ def refuse(rid: str):
 @bp.post("/consent-requests/<rid>/approve")
 def approve(rid: str):
     req = _pending_of_caller(rid)
-    body = _body()
+    body = json_body()
     rec, grant = body.get("record"), body.get("grant")
     salt_hex = _text(body, "salt", _HEX32)
     if not isinstance(grant, dict) or not isinstance(rec, dict):
@@ -176,7 +168,7 @@ def approve(rid: str):
         raise bad_request("the grant's expiry differs from the record's", field="grant.expires_at")
     if not isinstance(grant.get("signature"), str) or not _SIG.match(grant["signature"]):
         raise bad_request("grant.signature must be a 65-byte hex signature", field="grant.signature")
-    rt = _rt()
+    rt = runtime()
     signed = SignedGrant(bytes.fromhex(cid[2:]), commitment, grant["expires_at"], bytes.fromhex(grant["signature"][2:]))
     tx = relay(lambda: rt.registry.grant(signed))
     dep = rt.deployment

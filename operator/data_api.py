@@ -9,31 +9,29 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ledger import events
 from ledger.problems import Problem, bad_request
 
 from . import release
 from .auth import CITIZEN, SERVICE, require_service
+from .http_util import runtime
 from .pds_client import PdsError
 
 bp = Blueprint("data", __name__, url_prefix="/v1/citizens/<citizen>/areas/<area>")
 _AREA = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-def _rt():
-    return current_app.extensions["operator"]
-
 
 def _deny(service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = ""):
-    release.log_access(_rt(), events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, reason=reason)
+    release.log_access(runtime(), events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, reason=reason)
     return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)
 
 
 def _authorised(citizen: str, area: str, access: str):
     """Authenticate the service and decide; every refusal is logged before it is returned."""
-    rt = _rt()
+    rt = runtime()
     if not CITIZEN.match(citizen) or not _AREA.match(area):
         raise Problem(404, "not-found", "No such citizen or area")
     try:
@@ -53,7 +51,7 @@ def _authorised(citizen: str, area: str, access: str):
 
 @bp.get("")
 def read(citizen: str, area: str):
-    rt = _rt()
+    rt = runtime()
     service, d = _authorised(citizen, area, "read")
     cid = d.consent.consent_id
     try:
@@ -68,7 +66,7 @@ def read(citizen: str, area: str):
 
 @bp.post("/versions")
 def write(citizen: str, area: str):
-    rt = _rt()
+    rt = runtime()
     service, d = _authorised(citizen, area, "write")
     cid = d.consent.consent_id
     body = request.get_json(silent=True)

@@ -11,17 +11,18 @@ import base64
 import hmac
 import re
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ledger import events
 from ledger.chain import ChainError, ContractReverted
 from ledger.contract import artifact
 from ledger.eip712 import typed_data
 from ledger.follower import consent_key
+from ledger.problems import Problem, bad_request
 from ledger.registry import SignedGrant
 from ledger.tlog_proof import TlogProof
 
-from ledger.problems import Problem, bad_request
+from .http_util import json_body, runtime
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -30,15 +31,6 @@ _SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
 MAX_BATCH = 100
 
 
-def _rt():
-    return current_app.extensions["operator"]
-
-
-def _json() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise bad_request("request body must be a JSON object")
-    return body
 
 
 def _hex(body: dict, name: str, pattern=_HEX32, where: str = "") -> bytes:
@@ -56,7 +48,7 @@ def chain_problem(exc: ChainError) -> Problem:
 
 
 def relay(fn):
-    rt = _rt()
+    rt = runtime()
     try:
         with rt.tx_lock:
             receipt = fn()
@@ -68,7 +60,7 @@ def relay(fn):
 
 @bp.get("/info")
 def info():
-    rt = _rt()
+    rt = runtime()
     dep = rt.deployment
     return jsonify(
         {
@@ -88,7 +80,7 @@ def info():
 
 @bp.post("/grants")
 def grants():
-    items = _json().get("grants")
+    items = json_body().get("grants")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise bad_request(f"grants must be a list of 1 to {MAX_BATCH} signed grants", field="grants")
     signed = []
@@ -102,21 +94,21 @@ def grants():
         signed.append(
             SignedGrant(_hex(g, "consent_id", where=where), _hex(g, "commitment", where=where), exp, _hex(g, "signature", _SIG, where))
         )
-    reg = _rt().registry
+    reg = runtime().registry
     receipt = relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
     return jsonify(_outcome(receipt, [g.consent_id for g in signed])), 201
 
 
 @bp.post("/revocations")
 def revocations():
-    body = _json()
+    body = json_body()
     cid, sig = _hex(body, "consent_id"), _hex(body, "signature", _SIG)
-    receipt = relay(lambda: _rt().registry.revoke_by_sig(cid, sig))
+    receipt = relay(lambda: runtime().registry.revoke_by_sig(cid, sig))
     return jsonify(_outcome(receipt, [cid])), 201
 
 
 def _outcome(receipt: dict, consent_ids: list[bytes]) -> dict:
-    log = _rt().log
+    log = runtime().log
     return {
         "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
         "block": receipt["blockNumber"],
@@ -135,7 +127,7 @@ def _consent_id(raw: str) -> str:
 @bp.get("/consents/<raw_id>")
 def consent(raw_id: str):
     cid = _consent_id(raw_id)
-    rt = _rt()
+    rt = runtime()
     c = rt.registry.consent(bytes.fromhex(cid[2:]))
     if not c.exists:
         raise Problem(404, "unknown-consent", "No such consent on chain", cid)
@@ -155,7 +147,7 @@ def consent(raw_id: str):
 
 @bp.get("/consents/<raw_id>/evidence")
 def evidence(raw_id: str):
-    return jsonify(receipt_evidence(_rt(), _consent_id(raw_id)))
+    return jsonify(receipt_evidence(runtime(), _consent_id(raw_id)))
 
 
 def receipt_evidence(rt, cid: str) -> dict:
@@ -194,7 +186,7 @@ def receipt_evidence(rt, cid: str) -> dict:
 @bp.post("/anchor")
 def anchor_now():
     """Anchor the latest checkpoint now (admin only: it spends the operator's gas)."""
-    rt = _rt()
+    rt = runtime()
     given = request.headers.get("Authorization", "").removeprefix("Bearer ")
     if not hmac.compare_digest(given.encode(), rt.admin_token.encode()):
         raise Problem(401, "unauthorized", "Admin token required", "send Authorization: Bearer <admin token>")

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from ledger import tiles
 from ledger.logstore import LogError
-
 from ledger.problems import Problem, bad_request
+
+from .http_util import runtime
 
 bp = Blueprint("log", __name__, url_prefix="/log")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-
-def _rt():
-    return current_app.extensions["operator"]
 
 
 def _int_arg(name: str, default: int | None = None) -> int:
@@ -32,7 +30,7 @@ def _int_arg(name: str, default: int | None = None) -> int:
 @bp.get("/checkpoint")
 def checkpoint():
     return Response(
-        _rt().log.latest_checkpoint(),
+        runtime().log.latest_checkpoint(),
         mimetype="text/plain",
         headers={"Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8"},
     )
@@ -40,7 +38,7 @@ def checkpoint():
 
 @bp.get("/vkey")
 def vkey():
-    return Response(_rt().signer.verifier.vkey + "\n", mimetype="text/plain")
+    return Response(runtime().signer.verifier.vkey + "\n", mimetype="text/plain")
 
 
 @bp.get("/tile/<path:rest>")
@@ -49,7 +47,7 @@ def tile(rest: str):
         t = tiles.parse_path(rest)
     except tiles.TileError as exc:
         raise Problem(404, "tile-not-found", "No such tile", str(exc)) from None
-    log = _rt().log
+    log = runtime().log
     level = 0 if t.level is None else t.level
     available = tiles.tile_width_at(level, t.index, log.size)
     if t.width > available:  # a full tile needs all 256 hashes; a partial one a prefix
@@ -67,7 +65,7 @@ def anchors():
     return jsonify(
         [
             {"size": a.size, "root": "0x" + a.root.hex(), "tx": a.tx, "block": a.block, "index": a.anchor_index}
-            for a in _rt().anchorer.all()
+            for a in runtime().anchorer.all()
         ]
     )
 
@@ -78,7 +76,7 @@ def _b64(hashes: list[bytes]) -> list[str]:
 
 @bp.get("/proof/inclusion")
 def inclusion():
-    log = _rt().log
+    log = runtime().log
     index, size = _int_arg("index"), _int_arg("size", log.size)
     try:
         return jsonify({"index": index, "size": size, "proof": _b64(log.inclusion_proof(index, size))})
@@ -88,7 +86,7 @@ def inclusion():
 
 @bp.get("/proof/consistency")
 def consistency():
-    log = _rt().log
+    log = runtime().log
     old, new = _int_arg("old"), _int_arg("new", log.size)
     try:
         return jsonify({"old": old, "new": new, "proof": _b64(log.consistency_proof(old, new))})

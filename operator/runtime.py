@@ -20,9 +20,9 @@ from ledger.request_auth import NonceStore, RequestVerifier
 
 from . import keystore
 from .auth import public_key_for
+from .config import OperatorConfig
 from .directory import Directory
 from .pds_client import PdsClient
-from .config import OperatorConfig
 
 log = logging.getLogger(__name__)
 

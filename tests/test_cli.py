@@ -9,6 +9,8 @@ import time
 import pytest
 import requests
 
+from ledger.devnodes import wait_for_http
+
 from .conftest import ROOT, free_port
 
 
@@ -30,14 +32,10 @@ def system(tmp_path_factory):
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     operator = f"http://127.0.0.1:{operator_port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            requests.get(operator + "/ledger/info", timeout=2).raise_for_status()
-            break
-        except requests.RequestException:
-            assert proc.poll() is None and time.monotonic() < deadline, (data / "up.log").read_text()
-            time.sleep(0.3)
+    try:
+        wait_for_http(operator + "/ledger/info", proc, timeout=120)
+    except RuntimeError:
+        pytest.fail((data / "up.log").read_text())
     env = {**os.environ, "MYDATA_OPERATOR": operator, "MYDATA_CHAIN": f"http://127.0.0.1:{chain_port}", "MYDATA_PDS": f"http://127.0.0.1:{pds_port}"}
     yield env, data
     proc.terminate()
@@ -124,14 +122,8 @@ def test_contract_deploy_is_idempotent_for_its_deployment_file(system):
 def test_up_also_serves_the_pds_for_the_operators_key(system):
     env, data = system
     pds = env["MYDATA_PDS"]
-    deadline = time.monotonic() + 30
-    while True:  # the PDS starts beside the operator
-        try:
-            doc = requests.get(f"{pds}/openapi.json", timeout=2).json()
-            break
-        except requests.RequestException:
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+    wait_for_http(f"{pds}/openapi.json", timeout=30)  # the PDS starts beside the operator
+    doc = requests.get(f"{pds}/openapi.json").json()
     assert doc["info"]["title"] == "MyData personal data store"
     refused = requests.get(f"{pds}/pds/v1/citizens/citizen:{'ab' * 32}/areas")
     assert refused.status_code == 401 and refused.json()["type"].endswith("/unsigned-request")

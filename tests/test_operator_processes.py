@@ -3,7 +3,6 @@ different workers share one chain account and one log without losing or doubling
 
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,7 +13,7 @@ from ledger.audit import run_audit
 from ledger.chain import ChainClient
 from ledger.cli.chain_cmds import deploy_registry
 from ledger.contract import Deployment
-from ledger.devnodes import ROOT, free_port
+from ledger.devnodes import ROOT, free_port, wait_for_http
 from ledger.registry import Registry
 
 from .helpers import signed_grant
@@ -31,14 +30,10 @@ def gunicorn_operator(node, tmp_path):
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "operator.log", "wb"),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(url + "/ledger/info", timeout=2).raise_for_status()
-            break
-        except requests.RequestException:
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "operator.log").read_text()
-            time.sleep(0.2)
+    try:
+        wait_for_http(url + "/ledger/info", proc, timeout=60)
+    except RuntimeError:
+        pytest.fail((tmp_path / "operator.log").read_text())
     yield url, data
     proc.terminate()
     proc.wait(timeout=30)
