@@ -6,7 +6,7 @@ from flask import Flask
 
 from ledger import problems
 
-from . import consent_api, data_api, ledger_api, log_api
+from . import consent_api, data_api, history_api, ledger_api, log_api
 from .config import OperatorConfig
 from .runtime import OperatorRuntime
 
@@ -19,4 +19,5 @@ def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(consent_api.bp)
     app.register_blueprint(data_api.bp)
+    app.register_blueprint(history_api.bp)
     return app

@@ -132,6 +132,12 @@ class Directory:
         )
         return [IndexedConsent(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 
+    def consents_for_citizen(self, citizen: str) -> list[IndexedConsent]:
+        rows = self._db().execute(
+            "SELECT consent_id, service_id, citizen, permissions, expires_at FROM consents WHERE citizen=?", (citizen,)
+        )
+        return [IndexedConsent(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+
     def consent(self, consent_id: str) -> IndexedConsent | None:
         r = self._db().execute(
             "SELECT consent_id, service_id, citizen, permissions, expires_at FROM consents WHERE consent_id=?", (consent_id,)

@@ -189,3 +189,26 @@ def test_expiry_by_chain_time_is_denied_and_logged_once(kind, tmp_path):
             assert [e["type"] for e in expired].count(events.CONSENT_EXPIRED) == 1
         finally:
             world.close()
+
+
+def test_access_history_lists_grants_reads_and_denials_with_proofs_the_citizen_verifies(world):
+    from ledger.history import verify_history
+
+    cid = world.consent([{"area": "work", "access": "read"}])
+    assert world.read().status_code == 200
+    assert world.read("education").status_code == 403
+    world.op.runtime.anchorer.anchor_now()
+    history = world.citizen_op.get(f"/v1/citizens/{world.cid}/history").json()
+    registry = Registry(world.op.runtime.client, world.op.runtime.deployment.address)
+    checked = verify_history(history, registry, world.op.runtime.signer.verifier.vkey)
+    kinds = [(e["entry"]["type"], e["status"]) for e in checked]
+    assert kinds == [(events.CONSENT_GRANTED, "verified"), (events.DATA_READ, "verified"), (events.DATA_DENIED, "verified")]
+    assert checked[0]["entry"]["consent_id"] == cid
+
+    tampered = {**history, "entries": [{**history["entries"][1], "entry": {**history["entries"][1]["entry"], "area": "skills"}}]}
+    assert verify_history(tampered, registry, world.op.runtime.signer.verifier.vkey)[0]["status"] == "failed"
+
+    other = Wallet.create(world.op.config.data_dir.parent / "bertil.json")
+    with pytest.raises(citizen.OperatorError) as err:
+        citizen.signed_operator(other, world.op.url).get(f"/v1/citizens/{world.cid}/history")
+    assert err.value.problem["type"].endswith("/forbidden")

@@ -1,0 +1,40 @@
+"""Verify a citizen's access history on the citizen's side: the checkpoint's signature,
+its anchor on chain, and each entry's inclusion proof. An entry is `verified` only when
+all three hold; entries logged after the latest anchor are `pending`."""
+
+from __future__ import annotations
+
+import base64
+
+import rfc8785
+
+from . import merkle
+from .checkpoint import CheckpointError, open_checkpoint
+from .note import NoteError, Verifier
+from .registry import Registry
+
+
+def verify_history(history: dict, registry: Registry, vkey: str) -> list[dict]:
+    """Return the entries, each with `status`: verified, pending (not yet anchored) or failed."""
+    cp = None
+    if history.get("checkpoint"):
+        try:
+            cp = open_checkpoint(history["checkpoint"], Verifier.from_vkey(vkey), history["log"]["origin"])
+            anchored = registry.contract.functions.anchorAt(history["anchor"]["index"]).call()
+            if (anchored[0], anchored[1]) != (cp.size, cp.root):
+                cp = None
+        except (CheckpointError, NoteError, ValueError):
+            cp = None
+    out = []
+    for item in history["entries"]:
+        status = "pending" if item["proof"] is None else "failed"
+        if cp is not None and item["proof"] is not None:
+            leaf = merkle.leaf_hash(rfc8785.dumps(item["entry"]))
+            path = [base64.b64decode(h) for h in item["proof"]]
+            try:
+                merkle.verify_inclusion(item["index"], cp.size, leaf, path, cp.root)
+                status = "verified"
+            except merkle.ProofError:
+                status = "failed"
+        out.append({**item, "status": status})
+    return out
