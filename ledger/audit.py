@@ -155,6 +155,7 @@ def run_audit(
     logged, by_type = tree.logged, tree.by_type
 
     checked = _check_chain_events(registry, logged, followed)
+    _check_releases(registry, tree.releases, logged)
     state.size, state.root, state.followed_block = cp.size, base64.b64encode(cp.root).decode(), followed
     previous = AuditState.load(state_path)
     state.save(state_path)
@@ -201,6 +202,7 @@ class _TreeCheck:
         self.level1: list[bytes] = []  # roots of full level-0 tiles
         self.logged: dict[tuple, dict] = {}
         self.by_type: dict[str, int] = {}
+        self.releases: list[tuple[int, str, int]] = []  # (log index, consent id, checked block)
 
     def add_tile(self, index: int, bundle: list[bytes], level0: bytes) -> None:
         start = index * tiles.TILE_WIDTH
@@ -231,6 +233,10 @@ class _TreeCheck:
         if kind not in events.TYPES:
             raise AuditFailure(f"log entry {index} is not a typed event")
         self.by_type[kind] = self.by_type.get(kind, 0) + 1
+        if kind in (events.DATA_READ, events.DATA_WRITTEN):
+            ev = json.loads(data)
+            if ev.get("consent_id"):
+                self.releases.append((index, ev["consent_id"], ev["block"]))
         if kind in events.CHAIN_TYPES:
             try:
                 ev = events.decode(data)
@@ -252,6 +258,22 @@ class _TreeCheck:
             full = len(hashes) // tiles.TILE_WIDTH * tiles.TILE_WIDTH
             hashes = [merkle.perfect_root(hashes[i : i + tiles.TILE_WIDTH]) for i in range(0, full, tiles.TILE_WIDTH)]
             level += 1
+
+
+def _check_releases(registry: Registry, releases: list[tuple[int, str, int]], logged: dict[tuple, dict]) -> None:
+    """No data was released under a consent at or after the block that revoked it, nor once
+    the chain time of the block checked had reached its expiry."""
+    revoked_at = {e["consent_id"]: e["block"] for e in logged.values() if e["type"] == events.CONSENT_REVOKED}
+    expires = {e["consent_id"]: e["expires_at"] for e in logged.values() if e["type"] == events.CONSENT_GRANTED}
+    times: dict[int, int] = {}
+    for index, consent_id, block in releases:
+        if consent_id in revoked_at and block >= revoked_at[consent_id]:
+            raise AuditFailure(f"log entry {index} releases data under {consent_id} after its revocation in block {revoked_at[consent_id]}")
+        if consent_id in expires:
+            if block not in times:
+                times[block] = registry.client.w3.eth.get_block(block)["timestamp"]
+            if times[block] >= expires[consent_id]:
+                raise AuditFailure(f"log entry {index} releases data under {consent_id} after it expired")
 
 
 def _check_chain_events(registry: Registry, logged: dict[tuple, dict], followed: int) -> int:

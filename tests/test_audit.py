@@ -118,3 +118,36 @@ def test_entries_rewritten_with_their_tiles_are_caught_by_the_checkpoint(operato
     log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (merkle.leaf_hash(forged), node_key(0, 0)))
     with pytest.raises(AuditFailure, match="do not hash to the checkpoint root"):
         audit()
+
+
+def _release_entry(consent_id: str, block: int) -> bytes:
+    return events.encode({"type": events.DATA_READ, "service": "cv-builder", "area": "work", "decision": "released",
+                          "consent_id": consent_id, "block": block, "time": "2026-01-01T00:00:00Z", "version": 1})
+
+
+def test_a_release_after_revocation_is_caught(operator, audit):
+    from .helpers import revoke_signature
+
+    reg = operator.runtime.registry
+    grant, _, _, account = signed_grant(reg)
+    reg.grant(grant, operator.account)
+    cid = "0x" + grant.consent_id.hex()
+    before = reg.client.block_number()
+    revoked = reg.revoke_by_sig(grant.consent_id, revoke_signature(reg, account, grant.consent_id), operator.account)
+    operator.runtime.follower.sync()
+    operator.runtime.log.append([_release_entry(cid, before)])  # checked before the revocation: fine
+    assert audit().size == 3
+    operator.runtime.log.append([_release_entry(cid, revoked["blockNumber"])])
+    with pytest.raises(AuditFailure, match="after its revocation"):
+        audit()
+
+
+def test_a_release_after_expiry_is_caught(operator, audit, node):
+    reg = operator.runtime.registry
+    grant, *_ = signed_grant(reg, expires_in=60)
+    reg.grant(grant, operator.account)
+    node.increase_time(61)
+    operator.runtime.follower.sync()
+    operator.runtime.log.append([_release_entry("0x" + grant.consent_id.hex(), reg.client.block_number())])
+    with pytest.raises(AuditFailure, match="after it expired"):
+        audit()
