@@ -19,7 +19,7 @@ from ledger.request_auth import RequestSigner
 from ledger.serving import loopback_server
 from ledger.wallet import Wallet
 from pds.app import create_app as create_pds
-from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+from pds.envelope import EnvelopeError, new_data_key, open_envelope, seal, unwrap_key, wrap_key
 
 from .conftest import LiveOperator
 
@@ -212,3 +212,32 @@ def test_access_history_lists_grants_reads_and_denials_with_proofs_the_citizen_v
     with pytest.raises(citizen.OperatorError) as err:
         citizen.signed_operator(other, world.op.url).get(f"/v1/citizens/{world.cid}/history")
     assert err.value.problem["type"].endswith("/forbidden")
+
+
+def test_changing_the_locks_shuts_out_the_revoked_service_but_not_the_others(world):
+    from pds.client import CitizenPds
+
+    employer_enc = PrivateKey.generate()
+    employer = ServiceClient(world.op.url, "employer", os.urandom(32), employer_enc)
+    employer.register("Employer", "Hires", "https://e.example/cb")
+    cv_cid = world.consent([{"area": "skills", "access": "read"}])
+    employer.request_consent(world.cid, ["dpv:Recruitment"], [{"area": "skills", "access": "read"}], 30, "https://e.example/n", b"n")
+    pending = citizen.pending_requests(world.wallet, world.citizen_op)[0]
+    citizen.approve(world.wallet, world.citizen_op, pending)
+
+    pds = CitizenPds(world.wallet, world.pds_url, citizen.OperatorClient(world.op.url))
+    assert pds.write("skills", ["python"]) == 1
+    old = world.read("skills").json()  # cv-builder's release of version 1
+    assert employer.operator.session.get(f"{world.op.url}/v1/citizens/{world.cid}/areas/skills").status_code == 200
+
+    citizen.revoke_via_operator(world.wallet, citizen.OperatorClient(world.op.url), cv_cid)
+    assert pds.change_locks("skills") == 2
+    assert pds.read("skills") == ["python"]
+    fresh = employer.operator.session.get(f"{world.op.url}/v1/citizens/{world.cid}/areas/skills").json()
+    assert fresh["version"] == 2 and fresh["key_version"] == 2
+    writer = {bytes(world.citizen_signing.verify_key)}
+    assert open_envelope(fresh["envelope"], unwrap_key(fresh["wrapped_key"], employer_enc), writer) == ["python"]
+    stale_key = unwrap_key(old["wrapped_key"], world.service_enc)  # what the revoked service kept
+    with pytest.raises(EnvelopeError, match="does not open"):
+        open_envelope(fresh["envelope"], stale_key, writer)
+    assert_denied(world, world.read("skills"), "revoked")

@@ -1,0 +1,91 @@
+"""The citizen's side of the PDS: write areas, share data keys with consented services,
+and change the locks after a revocation.
+
+Data keys never leave the citizen's side in the clear: the citizen recovers an area's
+key from the PDS (wrapped for the citizen's own X25519 key) and wraps it for each
+service that holds an active read consent on that area, per its receipts.
+"""
+
+from __future__ import annotations
+
+import requests
+from nacl.signing import SigningKey
+
+from ledger.citizen import OperatorClient
+from ledger.request_auth import RequestSigner
+from ledger.wallet import Wallet
+
+from .envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+
+
+class PdsClientError(Exception):
+    pass
+
+
+class CitizenPds:
+    def __init__(self, wallet: Wallet, pds_url: str, operator: OperatorClient):
+        self.wallet = wallet
+        self.id = wallet.keys.citizen_id()
+        self.base = f"{pds_url.rstrip('/')}/pds/v1/citizens/{self.id}/areas"
+        self.operator = operator
+        self.signing = SigningKey(wallet.keys.request_seed())
+        self.session = requests.Session()
+        self.session.auth = RequestSigner(self.id, wallet.keys.request_seed())
+
+    def _call(self, method: str, path: str, **kw):
+        resp = self.session.request(method, self.base + path, timeout=30, **kw)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code >= 400:
+            raise PdsClientError(resp.json().get("detail", resp.text))
+        return resp.json()
+
+    def readers(self, area: str) -> dict[str, bytes]:
+        """`service:<id>` -> X25519 key of every service with an active read consent on `area`."""
+        out = {}
+        for cid, c in self.wallet.data["consents"].items():
+            if {"area": area, "access": "read"} not in c["record"]["data_areas"]:
+                continue
+            if not self.operator.get(f"/ledger/consents/{cid}").json()["active"]:
+                continue
+            sid = c["record"]["controller"]["id"]
+            out[f"service:{sid}"] = bytes.fromhex(self.operator.get(f"/v1/services/{sid}").json()["enc_key"])
+        return out
+
+    def _own_key(self, area: str, key_version: int) -> bytes:
+        wrapped = self._call("GET", f"/{area}/keys/{key_version}/{self.id}")["wrapped"]
+        return unwrap_key(wrapped, self.wallet.keys.encryption_key())
+
+    def _store(self, area: str, version: int, key_version: int, key: bytes, document) -> None:
+        env = seal(area, version, document, key, self.signing)
+        self._call("POST", f"/{area}/versions", json={"version": version, "key_version": key_version, "envelope": env})
+        wraps = {self.id: wrap_key(key, bytes(self.wallet.keys.encryption_key().public_key))}
+        wraps.update({rid: wrap_key(key, pub) for rid, pub in self.readers(area).items()})
+        self._call("PUT", f"/{area}/keys/{key_version}", json={"wrapped": wraps})
+
+    def write(self, area: str, document) -> int:
+        """Add a version under the area's current data key (a fresh key for a new area)."""
+        latest = self._call("GET", f"/{area}/versions/latest")
+        if latest is None:
+            self._store(area, 1, 1, new_data_key(), document)
+            return 1
+        key = self._own_key(area, latest["key_version"])
+        self._store(area, latest["version"] + 1, latest["key_version"], key, document)
+        return latest["version"] + 1
+
+    def read(self, area: str, trusted_writers: set[bytes] | None = None):
+        latest = self._call("GET", f"/{area}/versions/latest")
+        if latest is None:
+            return None
+        trusted = (trusted_writers or set()) | {bytes(self.signing.verify_key)}
+        return open_envelope(latest["envelope"], self._own_key(area, latest["key_version"]), trusted)
+
+    def change_locks(self, area: str) -> int:
+        """Re-encrypt the latest version under a new data key wrapped only for the remaining
+        readers, so a revoked service's old key opens no new version. Returns the new key version."""
+        latest = self._call("GET", f"/{area}/versions/latest")
+        if latest is None:
+            raise PdsClientError(f"nothing stored in {area}")
+        document = self.read(area, {bytes.fromhex(latest["writer"])})
+        self._store(area, latest["version"] + 1, latest["key_version"] + 1, new_data_key(), document)
+        return latest["key_version"] + 1
