@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, jsonify
 
 from ledger import problems
 
 from . import consent_api, data_api, history_api, ledger_api, log_api
 from .config import OperatorConfig
+from .openapi import OPENAPI
 from .runtime import OperatorRuntime
 
 
@@ -20,4 +21,5 @@ def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -
     app.register_blueprint(consent_api.bp)
     app.register_blueprint(data_api.bp)
     app.register_blueprint(history_api.bp)
+    app.get("/openapi.json")(lambda: jsonify(OPENAPI))
     return app

@@ -171,3 +171,15 @@ def test_scheduled_anchoring_after_t_seconds(node, tmp_path):
         assert op.runtime.anchorer.latest().size == 1
     finally:
         op.close()
+
+
+def test_openapi_document_lists_every_route(operator):
+    doc = requests.get(operator.url + "/openapi.json").json()
+    assert doc["openapi"] == "3.1.0"
+    documented = {path for path in doc["paths"]}
+    for rule in operator.app.url_map.iter_rules():
+        if rule.endpoint in ("static",) or rule.rule == "/openapi.json":
+            continue
+        path = rule.rule.replace("<path:rest>", "{path}").replace("<raw_id>", "{id}").replace("<rid>", "{id}").replace("<sid>", "{id}")
+        path = path.replace("<citizen>", "{citizen}").replace("<area>", "{area}")
+        assert path in documented, path
