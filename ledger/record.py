@@ -19,6 +19,8 @@ from typing import Any
 import jsonschema
 import rfc8785
 
+from .schema_errors import first_error
+
 SCHEMA_VERSION = "mydata-consent/1"
 SALT_SIZE = 32
 
@@ -37,13 +39,6 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def _field_name(path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(record)"
-
-
 def parse_time(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
@@ -54,16 +49,9 @@ def format_time(value: datetime) -> str:
 
 def validate(record: Any) -> dict:
     """Return the record if valid, else raise RecordError naming the first bad field."""
-    errors = sorted(_validator().iter_errors(record), key=lambda e: (len(e.path), list(map(str, e.path))))
-    if errors:
-        err = errors[0]
-        if err.validator == "required":
-            missing = next(f for f in err.validator_value if f not in err.instance)
-            raise RecordError(_field_name([*err.path, missing]), "is required")
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            raise RecordError(_field_name([*err.path, extra[0]]), "is not a known field")
-        raise RecordError(_field_name(err.path), err.message)
+    error = first_error(_validator(), record)
+    if error:
+        raise RecordError(*error)
     for name in ("granted_at", "expires_at"):
         try:
             parse_time(record[name])

@@ -16,6 +16,7 @@ from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
 from .envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+from .resume import validate_area
 
 
 class PdsClientError(Exception):
@@ -64,7 +65,8 @@ class CitizenPds:
         self._call("PUT", f"/{area}/keys/{key_version}", json={"wrapped": wraps})
 
     def write(self, area: str, document) -> int:
-        """Add a version under the area's current data key (a fresh key for a new area)."""
+        """Validate and add a version under the area's current data key (a fresh key for a new area)."""
+        validate_area(area, document)
         latest = self._call("GET", f"/{area}/versions/latest")
         if latest is None:
             self._store(area, 1, 1, new_data_key(), document)

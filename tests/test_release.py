@@ -24,6 +24,7 @@ from pds.envelope import EnvelopeError, new_data_key, open_envelope, seal, unwra
 from .conftest import LiveOperator
 
 WORK = [{"name": "Arbetsförmedlingen", "position": "Developer"}]
+SKILLS = [{"name": "Python", "keywords": ["Flask"]}]
 
 
 class World:
@@ -226,18 +227,28 @@ def test_changing_the_locks_shuts_out_the_revoked_service_but_not_the_others(wor
     citizen.approve(world.wallet, world.citizen_op, pending)
 
     pds = CitizenPds(world.wallet, world.pds_url, citizen.OperatorClient(world.op.url))
-    assert pds.write("skills", ["python"]) == 1
+    assert pds.write("skills", SKILLS) == 1
     old = world.read("skills").json()  # cv-builder's release of version 1
     assert employer.operator.session.get(f"{world.op.url}/v1/citizens/{world.cid}/areas/skills").status_code == 200
 
     citizen.revoke_via_operator(world.wallet, citizen.OperatorClient(world.op.url), cv_cid)
     assert pds.change_locks("skills") == 2
-    assert pds.read("skills") == ["python"]
+    assert pds.read("skills") == SKILLS
     fresh = employer.operator.session.get(f"{world.op.url}/v1/citizens/{world.cid}/areas/skills").json()
     assert fresh["version"] == 2 and fresh["key_version"] == 2
     writer = {bytes(world.citizen_signing.verify_key)}
-    assert open_envelope(fresh["envelope"], unwrap_key(fresh["wrapped_key"], employer_enc), writer) == ["python"]
+    assert open_envelope(fresh["envelope"], unwrap_key(fresh["wrapped_key"], employer_enc), writer) == SKILLS
     stale_key = unwrap_key(old["wrapped_key"], world.service_enc)  # what the revoked service kept
     with pytest.raises(EnvelopeError, match="does not open"):
         open_envelope(fresh["envelope"], stale_key, writer)
     assert_denied(world, world.read("skills"), "revoked")
+
+
+def test_the_citizen_side_refuses_an_invalid_cv_section_before_sealing(world):
+    from pds.client import CitizenPds
+    from pds.resume import ResumeError
+
+    pds = CitizenPds(world.wallet, world.pds_url, citizen.OperatorClient(world.op.url))
+    with pytest.raises(ResumeError, match=r"^skills\[0\]\.name: is required"):
+        pds.write("skills", [{"level": "expert"}])
+    assert pds.read("skills") is None
