@@ -1,4 +1,4 @@
-"""The SDK every service uses to talk to the operator: register, request consent, follow a request.
+"""The SDK every service uses: register, request consent, follow a request, read and write CV areas.
 
 All calls are RFC 9421-signed with the service's Ed25519 key (key id `service:<id>`).
 """
@@ -8,15 +8,19 @@ from __future__ import annotations
 import hashlib
 
 from nacl.public import PrivateKey
+from nacl.signing import SigningKey
 
 from ledger.citizen import OperatorClient
 from ledger.request_auth import RequestSigner
+from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+from pds.resume import validate_area
 
 
 class ServiceClient:
     def __init__(self, operator_url: str, service_id: str, sign_seed: bytes, enc_key: PrivateKey):
         self.service_id = service_id
         self.signer = RequestSigner(f"service:{service_id}", sign_seed)
+        self.signing = SigningKey(sign_seed)  # signs the versions this service writes
         self.enc_key = enc_key
         self.operator = OperatorClient(operator_url)
         self.operator.session.auth = self.signer
@@ -49,3 +53,30 @@ class ServiceClient:
     def consent_request(self, request_id: str) -> dict:
         """The request's status, and its receipt once the citizen approved."""
         return self.operator.get(f"/v1/consent-requests/{request_id}").json()
+
+    def read_area(self, citizen: str, area: str, trusted_writers: set[bytes] = frozenset()):
+        """Read and decrypt an area under read consent; only the citizen, this service and
+        `trusted_writers` (e.g. known certificate issuers) are accepted as its writer."""
+        released = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}").json()
+        key = unwrap_key(released["wrapped_key"], self.enc_key)
+        trusted = {bytes.fromhex(citizen.split(":", 1)[1]), bytes(self.signing.verify_key), *trusted_writers}
+        document = open_envelope(released["envelope"], key, trusted)
+        validate_area(area, document)
+        return document
+
+    def write_area(self, citizen: str, area: str, document) -> int:
+        """Validate, seal (signed by this service) and write the next version of an area under
+        write consent; its fresh data key is wrapped for the citizen and for this service."""
+        validate_area(area, document)
+        nxt = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}/versions/next").json()
+        key = new_data_key()
+        body = {
+            "version": nxt["version"],
+            "key_version": nxt["key_version"],
+            "envelope": seal(area, nxt["version"], document, key, self.signing),
+            "wrapped": {
+                citizen: wrap_key(key, bytes.fromhex(nxt["citizen_enc_key"])),
+                f"service:{self.service_id}": wrap_key(key, bytes(self.enc_key.public_key)),
+            },
+        }
+        return self.operator.post(f"/v1/citizens/{citizen}/areas/{area}/versions", body)["version"]

@@ -114,7 +114,13 @@ def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions
     sig = eip712.sign(wallet.keys.consent_account(cid), "Grant", eip712.grant_message(cid, commitment, expires_at), info["chain_id"], info["contract"])
     wallet.remember(rec["record_id"], rec, salt)  # before submitting: the salt must never be lost
     grant_body = {"consent_id": rec["record_id"], "commitment": "0x" + commitment.hex(), "expires_at": expires_at, "signature": "0x" + sig.hex()}
-    out = operator.post(f"/v1/consent-requests/{request['id']}/approve", {"record": rec, "salt": salt.hex(), "grant": grant_body})
+    body = {
+        "record": rec,
+        "salt": salt.hex(),
+        "grant": grant_body,
+        "citizen_enc_key": bytes(wallet.keys.encryption_key().public_key).hex(),
+    }
+    out = operator.post(f"/v1/consent-requests/{request['id']}/approve", body)
     wallet.remember(rec["record_id"], rec, salt, out["receipt"])
     return out["receipt"]
 

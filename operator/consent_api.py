@@ -153,6 +153,7 @@ def approve(rid: str):
     body = json_body()
     rec, grant = body.get("record"), body.get("grant")
     salt_hex = _text(body, "salt", _HEX32)
+    citizen_enc_key = bytes.fromhex(_text(body, "citizen_enc_key", _HEX32))
     if not isinstance(grant, dict) or not isinstance(rec, dict):
         raise bad_request("record and grant are required", field="grant")
     try:
@@ -178,6 +179,7 @@ def approve(rid: str):
     indexed = IndexedConsent(cid, req["service_id"], req["citizen"], rec["data_areas"], grant["expires_at"])
     if not rt.directory.decide(rid, "approved", indexed, rcpt):
         raise Problem(409, "request-decided", "This request was already decided")
+    rt.directory.set_citizen_key(req["citizen"], citizen_enc_key)  # writers wrap data keys for it
     return jsonify({"id": rid, "status": "approved", "consent_id": cid, "receipt": rcpt}), 201
 
 

@@ -64,6 +64,28 @@ def read(citizen: str, area: str):
     )
 
 
+@bp.get("/versions/next")
+def next_version(citizen: str, area: str):
+    """What a writer needs to seal the next version: its number, a fresh key version, and
+    the citizen's published X25519 key to wrap the new data key for."""
+    rt = runtime()
+    _authorised(citizen, area, "write")
+    try:
+        history = rt.pds.history(citizen, area)
+    except PdsError as exc:
+        raise Problem(502, "pds-error", "The PDS did not answer", str(exc)) from None
+    enc = rt.directory.citizen_key(citizen)
+    if enc is None:
+        raise Problem(409, "no-citizen-key", "The citizen has published no encryption key")
+    return jsonify(
+        {
+            "version": max((v["version"] for v in history), default=0) + 1,
+            "key_version": max((v["key_version"] for v in history), default=0) + 1,
+            "citizen_enc_key": enc.hex(),
+        }
+    )
+
+
 @bp.post("/versions")
 def write(citizen: str, area: str):
     rt = runtime()

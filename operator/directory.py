@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS consents (
     consent_id TEXT PRIMARY KEY, service_id TEXT NOT NULL, citizen TEXT NOT NULL,
     permissions TEXT NOT NULL, expires_at INTEGER NOT NULL, request_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS consents_by_holder ON consents(citizen, service_id);
+CREATE TABLE IF NOT EXISTS citizen_keys (citizen TEXT PRIMARY KEY, enc_key TEXT NOT NULL);
 """
 
 
@@ -123,6 +124,14 @@ class Directory:
             conn.execute("ROLLBACK")
             raise
         return bool(changed)
+
+    # ---- citizens' published encryption keys -----------------------------------------
+    def set_citizen_key(self, citizen: str, enc_key: bytes) -> None:
+        self._writer.execute("INSERT OR REPLACE INTO citizen_keys VALUES (?, ?)", (citizen, enc_key.hex()))
+
+    def citizen_key(self, citizen: str) -> bytes | None:
+        row = self._db().execute("SELECT enc_key FROM citizen_keys WHERE citizen=?", (citizen,)).fetchone()
+        return bytes.fromhex(row[0]) if row else None
 
     # ---- consent index -------------------------------------------------------------
     def consents_of(self, citizen: str, service_id: str) -> list[IndexedConsent]:

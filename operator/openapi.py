@@ -57,5 +57,6 @@ OPENAPI = {
         "/v1/citizens/{citizen}/history": {"get": _op("Access history with inclusion proofs", "citizen")},
         "/v1/citizens/{citizen}/areas/{area}": {"get": _op("Release an area to a consented service", "citizen", "area")},
         "/v1/citizens/{citizen}/areas/{area}/versions": {"post": _op("Write an area under write consent", "citizen", "area", body=True, ok="201")},
+        "/v1/citizens/{citizen}/areas/{area}/versions/next": {"get": _op("Next version, key version and the citizen's X25519 key, for writers", "citizen", "area")},
     },
 }

@@ -33,6 +33,9 @@ class PdsClient:
         """The latest version of an area with its data key wrapped for `recipient`."""
         return self._call("GET", f"/citizens/{citizen}/areas/{area}/releases/{recipient}")
 
+    def history(self, citizen: str, area: str) -> list[dict]:
+        return self._call("GET", f"/citizens/{citizen}/areas/{area}/versions")
+
     def add_version(self, citizen: str, area: str, body: dict) -> dict:
         return self._call("POST", f"/citizens/{citizen}/areas/{area}/versions", json=body)
 

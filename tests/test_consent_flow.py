@@ -130,3 +130,13 @@ def test_revocation_is_visible_to_the_index_through_the_log(operator, service, a
     assert operator.runtime.log.find(revocation_key(cid)) == []
     citizen.revoke_via_operator(wallet, citizen.OperatorClient(operator.url), cid)
     assert len(operator.runtime.log.find(revocation_key(cid))) == 1
+
+
+def test_approval_without_the_citizens_encryption_key_is_refused(operator, service, anna):
+    wallet, client = anna
+    ask(service, wallet)
+    [pending] = citizen.pending_requests(wallet, client)
+    with pytest.raises(citizen.OperatorError) as err:
+        client.post(f"/v1/consent-requests/{pending['id']}/approve", {"salt": "00" * 32})
+    assert err.value.problem["status"] == 400 and err.value.problem["field"] == "citizen_enc_key"
+    assert citizen.pending_requests(wallet, client)[0]["status"] == "pending"

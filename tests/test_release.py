@@ -252,3 +252,23 @@ def test_the_citizen_side_refuses_an_invalid_cv_section_before_sealing(world):
     with pytest.raises(ResumeError, match=r"^skills\[0\]\.name: is required"):
         pds.write("skills", [{"level": "expert"}])
     assert pds.read("skills") is None
+
+
+def test_the_sdk_reads_and_writes_areas_end_to_end(world):
+    from pds.client import CitizenPds
+
+    world.consent([{"area": "skills", "access": "read"}, {"area": "certificates", "access": "write"}])
+    pds = CitizenPds(world.wallet, world.pds_url, citizen.OperatorClient(world.op.url))
+    pds.write("skills", SKILLS)
+    assert world.service.read_area(world.cid, "skills") == SKILLS
+    cert = [{"name": "Certified Developer", "issuer": "CV Builder", "date": "2026-11-22"}]
+    assert world.service.write_area(world.cid, "certificates", cert) == 1
+    assert world.service.write_area(world.cid, "certificates", cert + [{"name": "Second"}]) == 2
+    issuer = bytes(SigningKey(world.service_seed).verify_key)
+    assert pds.read("certificates", {issuer}) == cert + [{"name": "Second"}]
+    with pytest.raises(citizen.OperatorError) as err:  # read consent does not allow writing
+        world.service.write_area(world.cid, "skills", SKILLS)
+    assert err.value.problem["type"].endswith("/area-not-granted")
+    with pytest.raises(citizen.OperatorError) as err:  # write consent does not allow reading
+        world.service.read_area(world.cid, "certificates")
+    assert err.value.problem["type"].endswith("/area-not-granted")
