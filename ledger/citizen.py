@@ -55,27 +55,29 @@ class OperatorClient:
         return self.get("/ledger/info").json()
 
 
-def grant(wallet: Wallet, operator: OperatorClient, rec: dict) -> dict:
-    """Sign and submit a consent record; store record, salt and receipt in the wallet."""
-    info = operator.info()
-    chain_id, contract = info["chain_id"], info["contract"]
+def _sign_grant(wallet: Wallet, rec: dict, info: dict) -> tuple[bytes, dict, str]:
+    """Salt and commit to a record, sign its EIP-712 Grant with the per-consent key, and keep
+    record and salt in the wallet before anything is sent. Returns (salt, grant, signer)."""
     salt = record.new_salt()
     cid = bytes.fromhex(rec["record_id"][2:])
     commitment = record.commitment(rec, salt)
     expires_at = record.expires_at_unix(rec)
     account = wallet.keys.consent_account(cid)
-    sig = eip712.sign(account, "Grant", eip712.grant_message(cid, commitment, expires_at), chain_id, contract)
-    wallet.remember(rec["record_id"], rec, salt)  # before submitting: the salt must never be lost
-    grant_body = {
-        "consent_id": rec["record_id"],
-        "commitment": "0x" + commitment.hex(),
-        "expires_at": expires_at,
-        "signature": "0x" + sig.hex(),
-    }
+    message = eip712.grant_message(cid, commitment, expires_at)
+    sig = eip712.sign(account, "Grant", message, info["chain_id"], info["contract"])
+    wallet.remember(rec["record_id"], rec, salt)  # the salt must never be lost
+    grant = {"consent_id": rec["record_id"], "commitment": "0x" + commitment.hex(), "expires_at": expires_at, "signature": "0x" + sig.hex()}
+    return salt, grant, account.address
+
+
+def grant(wallet: Wallet, operator: OperatorClient, rec: dict) -> dict:
+    """Sign and submit a consent record; store record, salt and receipt in the wallet."""
+    info = operator.info()
+    salt, grant_body, signer = _sign_grant(wallet, rec, info)
     outcome = operator.post("/ledger/grants", {"grants": [grant_body]})
     evidence = operator.get(f"/ledger/consents/{rec['record_id']}/evidence").json()
-    chain = {"chain_id": chain_id, "contract": contract, "tx": outcome["tx"], "block": outcome["block"]}
-    rcpt = receipt.build(rec, salt, {**grant_body, "signer": account.address}, chain, evidence)
+    chain = {"chain_id": info["chain_id"], "contract": info["contract"], "tx": outcome["tx"], "block": outcome["block"]}
+    rcpt = receipt.build(rec, salt, {**grant_body, "signer": signer}, chain, evidence)
     wallet.remember(rec["record_id"], rec, salt, rcpt)
     return rcpt
 
@@ -107,13 +109,7 @@ def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions
         duration=timedelta(days=request["duration_days"]),
     )
     rec["notice"]["sha256"] = request["notice_sha256"]
-    salt = record.new_salt()
-    cid = bytes.fromhex(rec["record_id"][2:])
-    commitment = record.commitment(rec, salt)
-    expires_at = record.expires_at_unix(rec)
-    sig = eip712.sign(wallet.keys.consent_account(cid), "Grant", eip712.grant_message(cid, commitment, expires_at), info["chain_id"], info["contract"])
-    wallet.remember(rec["record_id"], rec, salt)  # before submitting: the salt must never be lost
-    grant_body = {"consent_id": rec["record_id"], "commitment": "0x" + commitment.hex(), "expires_at": expires_at, "signature": "0x" + sig.hex()}
+    salt, grant_body, _ = _sign_grant(wallet, rec, info)
     body = {
         "record": rec,
         "salt": salt.hex(),
