@@ -11,6 +11,7 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from ledger.citizen import OperatorClient
+from ledger.keys import citizen_public_key
 from ledger.request_auth import RequestSigner
 from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
 from pds.resume import validate_area
@@ -59,7 +60,7 @@ class ServiceClient:
         `trusted_writers` (e.g. known certificate issuers) are accepted as its writer."""
         released = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}").json()
         key = unwrap_key(released["wrapped_key"], self.enc_key)
-        trusted = {bytes.fromhex(citizen.split(":", 1)[1]), bytes(self.signing.verify_key), *trusted_writers}
+        trusted = {citizen_public_key(citizen), bytes(self.signing.verify_key), *trusted_writers}
         document = open_envelope(released["envelope"], key, trusted)
         validate_area(area, document)
         return document

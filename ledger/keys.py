@@ -9,6 +9,8 @@ controller are derived the same way, so services cannot link a citizen either.
 
 from __future__ import annotations
 
+import re
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_account import Account
@@ -25,9 +27,17 @@ class PhraseError(ValueError):
     """A recovery phrase or seed is invalid."""
 
 
+CITIZEN_KEY_ID = re.compile(r"^citizen:[0-9a-f]{64}$")
+
+
 def citizen_key_id(public_key: bytes) -> str:
     """A citizen's self-certifying id towards the operator and the PDS."""
     return "citizen:" + public_key.hex()
+
+
+def citizen_public_key(key_id: str) -> bytes | None:
+    """The Ed25519 public key a citizen key id names (None if it is not one)."""
+    return bytes.fromhex(key_id.split(":", 1)[1]) if CITIZEN_KEY_ID.match(key_id) else None
 
 
 def derive(seed: bytes, purpose: bytes, length: int = 32) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -22,6 +23,7 @@ import rfc8785
 from .schema_errors import first_error
 
 SCHEMA_VERSION = "mydata-consent/1"
+AREA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # as data_areas[].area in the schema
 SALT_SIZE = 32
 
 

@@ -108,8 +108,8 @@ class _Message:
         self.method, self.url, self.headers = method, url, CaseInsensitiveDict(dict(headers))
 
 
-def _signature_params(headers) -> tuple[str, int, str]:
-    """keyid, created and nonce of the request's single signature."""
+def _signature_input(headers) -> dict:
+    """The parameters (keyid, created, nonce, …) of the request's single signature."""
     if "signature" not in headers or "signature-input" not in headers:
         raise RequestAuthError("unsigned-request", "the request carries no Signature and Signature-Input")
     try:
@@ -117,6 +117,21 @@ def _signature_params(headers) -> tuple[str, int, str]:
         [(_, params)] = [v for v in inputs.values()]
     except (ValueError, TypeError):
         raise RequestAuthError("unsigned-request", "Signature-Input must hold exactly one signature") from None
+    return params
+
+
+def claimed_key_id(headers) -> str | None:
+    """The key id a request claims, verified or not (for logging refusals)."""
+    try:
+        key_id = _signature_input(CaseInsensitiveDict(dict(headers))).get("keyid")
+    except RequestAuthError:
+        return None
+    return key_id if isinstance(key_id, str) else None
+
+
+def _signature_params(headers) -> tuple[str, int, str]:
+    """keyid, created and nonce of the request's single signature."""
+    params = _signature_input(headers)
     key_id, created, nonce = params.get("keyid"), params.get("created"), params.get("nonce")
     if not isinstance(key_id, str) or not isinstance(created, int) or not isinstance(nonce, str) or len(nonce) < 16:
         raise RequestAuthError("unsigned-request", "the signature must carry keyid, created and a random nonce")

@@ -10,16 +10,17 @@ import re
 
 from flask import current_app, g, request
 
+from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.problems import Problem
 from ledger.request_auth import RequestAuthError
 
-CITIZEN = re.compile(r"^citizen:[0-9a-f]{64}$")
 SERVICE = re.compile(r"^service:([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 
 
 def public_key_for(directory, key_id: str) -> bytes | None:
-    if CITIZEN.match(key_id):
-        return bytes.fromhex(key_id.split(":", 1)[1])
+    citizen = citizen_public_key(key_id)
+    if citizen is not None:
+        return citizen
     m = SERVICE.match(key_id)
     service = directory.service(m.group(1)) if m else None
     return service.sign_key if service else None
@@ -44,6 +45,6 @@ def require_service() -> str:
 
 
 def require_citizen() -> str:
-    if not CITIZEN.match(authenticate()):
+    if not CITIZEN_KEY_ID.match(authenticate()):
         raise Problem(403, "forbidden", "Only citizens may do this", f"{g.caller} is not a citizen")
     return g.caller

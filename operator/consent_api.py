@@ -14,18 +14,19 @@ from datetime import UTC, datetime
 from flask import Blueprint, g, jsonify
 
 from ledger import events, receipt, record
+from ledger.keys import CITIZEN_KEY_ID
 from ledger.problems import Problem, bad_request
+from ledger.record import AREA_NAME
 from ledger.registry import SignedGrant
 
-from .auth import CITIZEN, authenticate, require_citizen, require_service
+from .auth import authenticate, require_citizen, require_service
 from .directory import IndexedConsent, Service
 from .http_util import json_body, runtime
-from .ledger_api import receipt_evidence, relay
+from .ledger_api import SIGNATURE, receipt_evidence, relay
 
 bp = Blueprint("consent", __name__, url_prefix="/v1")
 
 _HEX32 = re.compile(r"^[0-9a-f]{64}$")
-_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
 _URL = re.compile(r"^https?://\S+$")
 MAX_DAYS = 3650
 
@@ -45,7 +46,7 @@ def _permissions(value, field: str = "permissions") -> list[dict]:
         and value
         and all(
             isinstance(p, dict) and set(p) == {"area", "access"} and p["access"] in ("read", "write")
-            and isinstance(p["area"], str) and re.match(r"^[a-z][a-z0-9_]{0,63}$", p["area"])
+            and isinstance(p["area"], str) and AREA_NAME.match(p["area"])
             for p in value
         )
     )
@@ -81,7 +82,7 @@ def service_info(sid: str):
 def create_request():
     sid = require_service()
     body = json_body()
-    citizen = _text(body, "citizen", CITIZEN, 80)
+    citizen = _text(body, "citizen", CITIZEN_KEY_ID, 80)
     purposes = body.get("purposes")
     if not isinstance(purposes, list) or not purposes or not all(isinstance(p, str) and 0 < len(p) <= 500 for p in purposes):
         raise bad_request("purposes must be a non-empty list of strings", field="purposes")
@@ -167,7 +168,7 @@ def approve(rid: str):
         raise bad_request("the grant does not commit to this record and salt", field="grant.commitment")
     if grant.get("expires_at") != record.expires_at_unix(rec):
         raise bad_request("the grant's expiry differs from the record's", field="grant.expires_at")
-    if not isinstance(grant.get("signature"), str) or not _SIG.match(grant["signature"]):
+    if not isinstance(grant.get("signature"), str) or not SIGNATURE.match(grant["signature"]):
         raise bad_request("grant.signature must be a 65-byte hex signature", field="grant.signature")
     rt = runtime()
     signed = SignedGrant(bytes.fromhex(cid[2:]), commitment, grant["expires_at"], bytes.fromhex(grant["signature"][2:]))

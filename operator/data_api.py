@@ -7,20 +7,20 @@ wrapped for it, and logs every release, write and denial — refused signatures 
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, jsonify, request
 
 from ledger import events
+from ledger.keys import CITIZEN_KEY_ID
 from ledger.problems import Problem, bad_request
+from ledger.record import AREA_NAME
+from ledger.request_auth import claimed_key_id
 
 from . import release
-from .auth import CITIZEN, SERVICE, require_service
+from .auth import SERVICE, require_service
 from .http_util import runtime
 from .pds_client import PdsError
 
 bp = Blueprint("data", __name__, url_prefix="/v1/citizens/<citizen>/areas/<area>")
-_AREA = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 
@@ -32,13 +32,12 @@ def _deny(service: str, citizen: str | None, area: str, reason: str, block: int,
 def _authorised(citizen: str, area: str, access: str):
     """Authenticate the service and decide; every refusal is logged before it is returned."""
     rt = runtime()
-    if not CITIZEN.match(citizen) or not _AREA.match(area):
+    if not CITIZEN_KEY_ID.match(citizen) or not AREA_NAME.match(area):
         raise Problem(404, "not-found", "No such citizen or area")
     try:
         service = require_service()
     except Problem as exc:
-        claimed = (request.headers.get("Signature-Input", "").partition('keyid="')[2].partition('"')[0])[:100]
-        m = SERVICE.match(claimed)
+        m = SERVICE.match(claimed_key_id(request.headers) or "")
         raise _deny(m.group(1) if m else "unauthenticated", citizen, area, exc.slug, rt.follower.last_block, status=exc.status, detail=exc.detail) from None
     decision = release.decide(rt, service, citizen, area, access)
     if not decision.allowed:

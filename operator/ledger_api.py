@@ -27,7 +27,7 @@ from .http_util import json_body, runtime
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
+SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")  # a 65-byte ECDSA signature, hex
 MAX_BATCH = 100
 
 
@@ -92,7 +92,7 @@ def grants():
         if not isinstance(exp, int) or isinstance(exp, bool) or not 0 < exp < 2**64:
             raise bad_request(f"{where}expires_at must be a unix time in seconds", field=where + "expires_at")
         signed.append(
-            SignedGrant(_hex(g, "consent_id", where=where), _hex(g, "commitment", where=where), exp, _hex(g, "signature", _SIG, where))
+            SignedGrant(_hex(g, "consent_id", where=where), _hex(g, "commitment", where=where), exp, _hex(g, "signature", SIGNATURE, where))
         )
     reg = runtime().registry
     receipt = relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
@@ -102,7 +102,7 @@ def grants():
 @bp.post("/revocations")
 def revocations():
     body = json_body()
-    cid, sig = _hex(body, "consent_id"), _hex(body, "signature", _SIG)
+    cid, sig = _hex(body, "consent_id"), _hex(body, "signature", SIGNATURE)
     receipt = relay(lambda: runtime().registry.revoke_by_sig(cid, sig))
     return jsonify(_outcome(receipt, [cid])), 201
 

@@ -8,13 +8,14 @@ their consent. Every request is signed (RFC 9421) and accepted once.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from ledger import problems
+from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.problems import Problem, bad_request
+from ledger.record import AREA_NAME
 from ledger.request_auth import NonceStore, RequestAuthError, RequestVerifier
 
 from .envelope import EnvelopeError, writer_of
@@ -22,8 +23,6 @@ from .openapi import OPENAPI
 from .store import PdsStore, StoreError
 
 OPERATOR = "operator"
-_CITIZEN = re.compile(r"^citizen:[0-9a-f]{64}$")
-_AREA = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 bp = Blueprint("pds", __name__, url_prefix="/pds/v1")
 
@@ -42,7 +41,7 @@ def authenticate():
 
 def _space(citizen: str, citizen_only: bool = False) -> str:
     """Check the caller may act on `citizen`'s space."""
-    if not _CITIZEN.match(citizen):
+    if not CITIZEN_KEY_ID.match(citizen):
         raise Problem(404, "not-found", "No such citizen", citizen)
     if g.caller == citizen or (g.caller == OPERATOR and not citizen_only):
         return citizen
@@ -50,7 +49,7 @@ def _space(citizen: str, citizen_only: bool = False) -> str:
 
 
 def _area(area: str) -> str:
-    if not _AREA.match(area):
+    if not AREA_NAME.match(area):
         raise bad_request(f"invalid area name {area!r}", field="area")
     return area
 
@@ -145,7 +144,7 @@ def create_app(data_dir: str | Path, operator_key: bytes) -> Flask:
     def public_key_for(key_id: str) -> bytes | None:
         if key_id == OPERATOR:
             return operator_key
-        return bytes.fromhex(key_id.split(":", 1)[1]) if _CITIZEN.match(key_id) else None
+        return citizen_public_key(key_id)
 
     app.extensions["pds.verifier"] = RequestVerifier(public_key_for, NonceStore(data_dir / "nonces.sqlite"))
     problems.install(app)

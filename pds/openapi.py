@@ -1,8 +1,11 @@
 """OpenAPI 3.1 description of the PDS, served at /openapi.json."""
 
+from ledger.keys import CITIZEN_KEY_ID
+from ledger.record import AREA_NAME
+
 _signed = [{"httpSignature": []}]
-_citizen = {"name": "citizen", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^citizen:[0-9a-f]{64}$"}}
-_area = {"name": "area", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"}}
+_citizen = {"name": "citizen", "in": "path", "required": True, "schema": {"type": "string", "pattern": CITIZEN_KEY_ID.pattern}}
+_area = {"name": "area", "in": "path", "required": True, "schema": {"type": "string", "pattern": AREA_NAME.pattern}}
 _problem = {"description": "RFC 9457 problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _errors = {"400": _problem, "401": _problem, "403": _problem, "404": _problem, "409": _problem}
 
