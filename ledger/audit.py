@@ -154,8 +154,9 @@ def run_audit(
             raise AuditFailure(f"anchor {a.index} at size {a.size} does not match the log's root")
     logged, by_type = tree.logged, tree.by_type
 
-    checked = _check_chain_events(registry, logged, followed)
-    _check_releases(registry, tree.releases, logged)
+    block_time = _BlockTimes(registry)
+    checked = _check_chain_events(registry, logged, followed, block_time)
+    _check_releases(tree.releases, logged, block_time)
     state.size, state.root, state.followed_block = cp.size, base64.b64encode(cp.root).decode(), followed
     previous = AuditState.load(state_path)
     state.save(state_path)
@@ -260,34 +261,40 @@ class _TreeCheck:
             level += 1
 
 
-def _check_releases(registry: Registry, releases: list[tuple[int, str, int]], logged: dict[tuple, dict]) -> None:
+class _BlockTimes:
+    """Block timestamps, each fetched from the chain once per audit."""
+
+    def __init__(self, registry: Registry):
+        self._w3 = registry.client.w3
+        self._times: dict[int, int] = {}
+
+    def __call__(self, block: int) -> int:
+        if block not in self._times:
+            self._times[block] = self._w3.eth.get_block(block)["timestamp"]
+        return self._times[block]
+
+
+def _check_releases(releases: list[tuple[int, str, int]], logged: dict[tuple, dict], block_time: _BlockTimes) -> None:
     """No data was released under a consent at or after the block that revoked it, nor once
     the chain time of the block checked had reached its expiry."""
     revoked_at = {e["consent_id"]: e["block"] for e in logged.values() if e["type"] == events.CONSENT_REVOKED}
     expires = {e["consent_id"]: e["expires_at"] for e in logged.values() if e["type"] == events.CONSENT_GRANTED}
-    times: dict[int, int] = {}
     for index, consent_id, block in releases:
         if consent_id in revoked_at and block >= revoked_at[consent_id]:
             raise AuditFailure(f"log entry {index} releases data under {consent_id} after its revocation in block {revoked_at[consent_id]}")
-        if consent_id in expires:
-            if block not in times:
-                times[block] = registry.client.w3.eth.get_block(block)["timestamp"]
-            if times[block] >= expires[consent_id]:
-                raise AuditFailure(f"log entry {index} releases data under {consent_id} after it expired")
+        if consent_id in expires and block_time(block) >= expires[consent_id]:
+            raise AuditFailure(f"log entry {index} releases data under {consent_id} after it expired")
 
 
-def _check_chain_events(registry: Registry, logged: dict[tuple, dict], followed: int) -> int:
+def _check_chain_events(registry: Registry, logged: dict[tuple, dict], followed: int, block_time: _BlockTimes) -> int:
     """Every grant/revocation on chain up to the followed block is logged as it happened, and every
     logged one happened on chain (the log may already hold events past the followed block)."""
-    times: dict[int, int] = {}
     seen = set()
     upto = max([followed, *(e["block"] for e in logged.values())])
     for ev in registry.events(registry.from_block, upto):
         if ev.name == "CheckpointAnchored":
             continue
-        if ev.block not in times:
-            times[ev.block] = registry.client.w3.eth.get_block(ev.block)["timestamp"]
-        want = entry_for(ev, times[ev.block])
+        want = entry_for(ev, block_time(ev.block))
         key = events.chain_key(want)
         got = logged.get(key)
         if got is None and ev.block > followed:
