@@ -134,21 +134,17 @@ class PersistentPyEVMBackend(PyEVMBackend):
     def reset_to_genesis(self, genesis_params=None, genesis_state=None, num_accounts=None, *args, **kwargs):
         # A throw-away in-memory chain gives the dev account keys and the chain class.
         self.account_keys, template = setup_tester_chain(genesis_params, genesis_state, num_accounts)
-        chain_class = type(template)
-        base_db = AtomicDB(self.kv)
+        self._chain_class = type(template)
         if self.kv.get_meta("genesis") is None:
-            params = get_default_genesis_params()
             genesis_state = generate_genesis_state_for_keys(self.account_keys)
-            self.chain = chain_class.from_genesis(base_db, params, genesis_state)
-            self.kv.set_meta("genesis", self.chain.get_canonical_head().hash.hex())
+            chain = self._chain_class.from_genesis(AtomicDB(self.kv), get_default_genesis_params(), genesis_state)
+            self.kv.set_meta("genesis", chain.get_canonical_head().hash.hex())
             self.kv.commit()
-        else:
-            self.chain = chain_class(base_db)
-        self.chain.gas_estimator = estimate_gas_once
+        self.reopen()
 
     def reopen(self) -> None:
-        """Rebuild the chain object from the database (after a rolled-back request)."""
-        self.chain = type(self.chain)(AtomicDB(self.kv))
+        """(Re)build the chain object from its canonical head in the database."""
+        self.chain = self._chain_class(AtomicDB(self.kv))
         self.chain.gas_estimator = estimate_gas_once
 
     def refresh_pending_timestamp(self, now: int) -> None:

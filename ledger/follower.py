@@ -81,7 +81,7 @@ class ChainFollower:
                 entries, keys = [], []
                 for ev in found:
                     if ev.block not in times:
-                        times[ev.block] = self.registry.client.w3.eth.get_block(ev.block)["timestamp"]
+                        times[ev.block] = w3.eth.get_block(ev.block)["timestamp"]
                     entry = entry_for(ev, times[ev.block])
                     if entry:
                         entries.append(events.encode(entry))
