@@ -1,4 +1,5 @@
-"""The SDK every service uses: register, request consent, follow a request, read and write CV areas.
+"""The SDK every service uses: register, request consent, follow a request, verify its
+receipt, read and write CV areas.
 
 All calls are RFC 9421-signed with the service's Ed25519 key (key id `service:<id>`).
 """
@@ -10,7 +11,10 @@ import hashlib
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from ledger import receipt
+from ledger.chain import ChainClient
 from ledger.citizen import OperatorClient
+from ledger.registry import Registry
 from ledger.keys import citizen_public_key
 from ledger.request_auth import RequestSigner
 from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
@@ -54,6 +58,12 @@ class ServiceClient:
     def consent_request(self, request_id: str) -> dict:
         """The request's status, and its receipt once the citizen approved."""
         return self.operator.get(f"/v1/consent-requests/{request_id}").json()
+
+    def verify_receipt(self, rcpt: dict, chain_url: str, vkey: str | None = None) -> receipt.ReceiptReport:
+        """Check a consent receipt against a chain node alone (raises ReceiptError naming the
+        failing part): record, salt, signature, on-chain state, log inclusion and anchor."""
+        client = ChainClient(chain_url)
+        return receipt.verify(rcpt, lambda chain_id, contract: Registry(client, contract), vkey)
 
     def read_area(self, citizen: str, area: str, trusted_writers: set[bytes] = frozenset()):
         """Read and decrypt an area under read consent; only the citizen, this service and

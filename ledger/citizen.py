@@ -39,17 +39,20 @@ class OperatorClient:
             raise OperatorError(problem)
         return resp
 
-    def get(self, path: str, **kw) -> requests.Response:
+    def request(self, method: str, path: str, **kw) -> requests.Response:
         try:
-            return self._check(self.session.get(self.url + path, timeout=self.timeout, **kw))
+            return self._check(self.session.request(method, self.url + path, timeout=self.timeout, **kw))
         except requests.RequestException as exc:
             raise OperatorError({"title": "operator unreachable", "detail": str(exc)}) from None
 
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.request("GET", path, **kw)
+
     def post(self, path: str, body: dict, **kw) -> dict:
-        try:
-            return self._check(self.session.post(self.url + path, json=body, timeout=self.timeout, **kw)).json()
-        except requests.RequestException as exc:
-            raise OperatorError({"title": "operator unreachable", "detail": str(exc)}) from None
+        return self.request("POST", path, json=body, **kw).json()
+
+    def delete(self, path: str) -> dict:
+        return self.request("DELETE", path).json()
 
     def info(self) -> dict:
         return self.get("/ledger/info").json()

@@ -18,6 +18,10 @@ from .chain import ChainClient, ChainError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class StartupError(RuntimeError):
+    """A local server process did not come up."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,7 +53,7 @@ def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float
         except requests.RequestException:
             pass
         if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not come up")
+            raise StartupError(f"{url} did not come up")
         time.sleep(0.2)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import merkle
+from . import merkle, sqlite_util
 from .checkpoint import Checkpoint, sign_checkpoint
 from .note import Signer
 from .sqlite_util import ThreadLocalConnections, connect
@@ -149,6 +149,10 @@ class LogStore:
         """Indices of the entries appended under lookup key `key`, oldest first."""
         rows = self._db().execute("SELECT idx FROM entry_index WHERE key=? ORDER BY idx", (key,))
         return [r[0] for r in rows]
+
+    def forget(self, key: str) -> int:
+        """Drop a private lookup key (erasure): the entries stay, nothing links them to `key`."""
+        return sqlite_util.erase(self._db(), [("DELETE FROM entry_index WHERE key=?", (key,))])
 
     def append(
         self,

@@ -27,3 +27,19 @@ class ThreadLocalConnections:
         if conn is None:
             conn = self._local.conn = connect(self._path)
         return conn
+
+
+def erase(conn: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> int:
+    """Delete rows for good (GDPR erasure): one transaction with secure_delete on, so freed
+    pages are zeroed, then a WAL checkpoint so no old copy survives in the write-ahead log.
+    Returns the number of rows deleted."""
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        deleted = sum(conn.execute(sql, args).rowcount for sql, args in statements)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return deleted

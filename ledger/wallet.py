@@ -8,6 +8,7 @@ no longer be linked to its record.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .durable import write_atomic
@@ -48,6 +49,18 @@ class Wallet:
 
     def save(self) -> None:
         write_atomic(self.path, json.dumps(self.data, indent=2).encode())
+
+    def shred(self) -> None:
+        """Erase the wallet: overwrite the file (phrase, records, salts) in place with zeros,
+        fsync, then delete it (best effort against recovery from the disk)."""
+        with open(self.path, "r+b") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(0)
+            f.write(bytes(size))
+            f.flush()
+            os.fsync(f.fileno())
+        self.path.unlink()
+        self.data = {"phrase": None, "consents": {}}
 
     def remember(self, consent_id: str, record: dict, salt: bytes, receipt: dict | None = None) -> None:
         self.data["consents"][consent_id] = {"record": record, "salt": salt.hex(), "receipt": receipt}

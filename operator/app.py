@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 
 from ledger import problems
 
-from . import consent_api, data_api, history_api, ledger_api, log_api
+from . import consent_api, data_api, gdpr_api, history_api, ledger_api, log_api
 from .config import OperatorConfig
 from .openapi import OPENAPI
 from .runtime import OperatorRuntime
@@ -21,5 +21,6 @@ def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -
     app.register_blueprint(consent_api.bp)
     app.register_blueprint(data_api.bp)
     app.register_blueprint(history_api.bp)
+    app.register_blueprint(gdpr_api.bp)
     app.get("/openapi.json")(lambda: jsonify(OPENAPI))
     return app

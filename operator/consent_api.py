@@ -74,7 +74,7 @@ def service_info(sid: str):
     s = runtime().directory.service(sid)
     if s is None:
         raise Problem(404, "unknown-service", "No such service", sid)
-    return jsonify({"id": s.id, "name": s.name, "description": s.description, "callback_url": s.callback_url, "enc_key": s.enc_key.hex()})
+    return jsonify({"id": s.id, "name": s.name, "description": s.description, "callback_url": s.callback_url, "sign_key": s.sign_key.hex(), "enc_key": s.enc_key.hex()})
 
 
 # ---- consent requests -----------------------------------------------------------
@@ -122,7 +122,7 @@ def _public(req: dict) -> dict:
 def pending(citizen: str):
     if require_citizen() != citizen:
         raise Problem(403, "forbidden", "Not your consent requests", citizen)
-    return jsonify([_public(r) for r in runtime().directory.pending_for(citizen)])
+    return jsonify([_public(r) for r in runtime().directory.requests_of(citizen, "pending")])
 
 
 def _pending_of_caller(rid: str) -> dict:

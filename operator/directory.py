@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.sqlite_util import ThreadLocalConnections, connect
+from ledger.sqlite_util import ThreadLocalConnections, connect, erase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
@@ -99,9 +99,10 @@ class Directory:
         out["receipt"] = json.loads(out["receipt"]) if out["receipt"] else None
         return out
 
-    def pending_for(self, citizen: str) -> list[dict]:
+    def requests_of(self, citizen: str, status: str | None = None) -> list[dict]:
+        """A citizen's consent requests, oldest first (only those with `status` if given)."""
         rows = self._db().execute(
-            "SELECT id FROM consent_requests WHERE citizen=? AND status='pending' ORDER BY created_at", (citizen,)
+            "SELECT id FROM consent_requests WHERE citizen=? AND status=COALESCE(?, status) ORDER BY created_at", (citizen, status)
         )
         return [self.request(r[0]) for r in rows]
 
@@ -152,3 +153,12 @@ class Directory:
             "SELECT consent_id, service_id, citizen, permissions, expires_at FROM consents WHERE consent_id=?", (consent_id,)
         ).fetchone()
         return IndexedConsent(r[0], r[1], r[2], json.loads(r[3]), r[4]) if r else None
+
+    # ---- erasure ---------------------------------------------------------------------
+    def erase_citizen(self, citizen: str) -> int:
+        """Forget everything that links a citizen to consents: requests (with the records and
+        salts in their receipts), index rows and the published key. Returns rows deleted."""
+        return erase(
+            self._writer,
+            [(f"DELETE FROM {table} WHERE citizen=?", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys")],
+        )

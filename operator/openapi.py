@@ -55,6 +55,8 @@ OPENAPI = {
         "/v1/consent-requests/{id}/refuse": {"post": _op("The citizen refuses", "id", body=True)},
         "/v1/citizens/{citizen}/consent-requests": {"get": _op("The citizen's pending consent requests", "citizen")},
         "/v1/citizens/{citizen}/history": {"get": _op("Access history with inclusion proofs", "citizen")},
+        "/v1/citizens/{citizen}/report": {"get": _op("GDPR Art 15 report: recipients, purposes, times, refusals", "citizen")},
+        "/v1/citizens/{citizen}": {"delete": _op("GDPR erasure of everything linking the citizen (after revoking)", "citizen")},
         "/v1/citizens/{citizen}/areas/{area}": {"get": _op("Release an area to a consented service", "citizen", "area")},
         "/v1/citizens/{citizen}/areas/{area}/versions": {"post": _op("Write an area under write consent", "citizen", "area", body=True, ok="201")},
         "/v1/citizens/{citizen}/areas/{area}/versions/next": {"get": _op("Next version, key version and the citizen's X25519 key, for writers", "citizen", "area")},

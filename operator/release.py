@@ -29,6 +29,13 @@ class Decision:
     block: int
 
 
+def status_of(rt, c: IndexedConsent, now: int) -> str:
+    """active, revoked (a revocation is in the log) or expired (by followed chain time `now`)."""
+    if rt.log.find(revocation_key(c.consent_id)):
+        return "revoked"
+    return "active" if now < c.expires_at else "expired"
+
+
 def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decision:
     block, now = rt.follower.last_block, rt.follower.chain_time()
     held = rt.directory.consents_of(citizen, service_id)
@@ -36,12 +43,12 @@ def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decisio
     if not covering:
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
     for c in covering:
-        if not rt.log.find(revocation_key(c.consent_id)) and now < c.expires_at:
+        if status_of(rt, c, now) == "active":
             if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
                 continue  # the baseline asks the chain as well
             return Decision(True, "active", c, block)
     c = covering[0]
-    if rt.log.find(revocation_key(c.consent_id)):
+    if status_of(rt, c, now) == "revoked":
         return Decision(False, "revoked", c, block)
     _log_expiry_once(rt, c, block)
     return Decision(False, "expired", c, block)

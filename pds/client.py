@@ -27,7 +27,8 @@ class CitizenPds:
     def __init__(self, wallet: Wallet, pds_url: str, operator: OperatorClient):
         self.wallet = wallet
         self.id = wallet.keys.citizen_id()
-        self.base = f"{pds_url.rstrip('/')}/pds/v1/citizens/{self.id}/areas"
+        self.space = f"{pds_url.rstrip('/')}/pds/v1/citizens/{self.id}"
+        self.base = self.space + "/areas"
         self.operator = operator
         self.signing = SigningKey(wallet.keys.request_seed())
         self.session = requests.Session()
@@ -40,6 +41,9 @@ class CitizenPds:
         if resp.status_code >= 400:
             raise PdsClientError(resp.json().get("detail", resp.text))
         return resp.json()
+
+    def areas(self) -> list[str]:
+        return self._call("GET", "")
 
     def readers(self, area: str) -> dict[str, bytes]:
         """`service:<id>` -> X25519 key of every service with an active read consent on `area`."""
@@ -81,6 +85,32 @@ class CitizenPds:
             return None
         trusted = (trusted_writers or set()) | {bytes(self.signing.verify_key)}
         return open_envelope(latest["envelope"], self._own_key(area, latest["key_version"]), trusted)
+
+    def share(self, area: str) -> list[str]:
+        """Wrap the area's current data key for every service that now holds read consent
+        (after an approval). Returns the recipients; nothing to share if the area is empty."""
+        latest = self._call("GET", f"/{area}/versions/latest")
+        if latest is None:
+            return []
+        key = self._own_key(area, latest["key_version"])
+        wraps = {rid: wrap_key(key, pub) for rid, pub in self.readers(area).items()}
+        if wraps:
+            self._call("PUT", f"/{area}/keys/{latest['key_version']}", json={"wrapped": wraps})
+        return sorted(wraps)
+
+    def wrapped_for(self, area: str, key_version: int, recipient: str) -> bool:
+        """Whether the PDS holds the area's key version wrapped for `recipient`."""
+        return self._call("GET", f"/{area}/keys/{key_version}/{recipient}") is not None
+
+    def latest(self, area: str) -> dict | None:
+        """The latest version's metadata and envelope (None if the area is empty)."""
+        return self._call("GET", f"/{area}/versions/latest")
+
+    def erase(self) -> None:
+        """Delete every version, blob and wrapped key of this citizen in the PDS."""
+        resp = self.session.delete(self.space, timeout=30)
+        if resp.status_code != 204:
+            raise PdsClientError(f"erasure refused: HTTP {resp.status_code}")
 
     def change_locks(self, area: str) -> int:
         """Re-encrypt the latest version under a new data key wrapped only for the remaining

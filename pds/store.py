@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ledger.durable import write_atomic
-from ledger.sqlite_util import ThreadLocalConnections, connect
+from ledger.sqlite_util import ThreadLocalConnections, connect, erase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -122,14 +122,6 @@ class PdsStore:
         return row[0]
 
     def erase(self, citizen: str) -> None:
-        """Delete every version, blob and wrapped key of a citizen."""
-        conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("DELETE FROM versions WHERE citizen=?", (citizen,))
-            conn.execute("DELETE FROM wrapped_keys WHERE citizen=?", (citizen,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        """Delete every version, blob and wrapped key of a citizen, for good."""
+        erase(self._writer, [("DELETE FROM versions WHERE citizen=?", (citizen,)), ("DELETE FROM wrapped_keys WHERE citizen=?", (citizen,))])
         shutil.rmtree(self._blob_path(citizen, "x").parent, ignore_errors=True)

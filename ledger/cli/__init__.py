@@ -7,13 +7,14 @@ import click
 from ..audit import AuditFailure
 from ..chain import ChainError
 from ..citizen import OperatorError
+from ..devnodes import StartupError
 from ..keys import PhraseError
 from ..note import NoteError
 from ..receipt import ReceiptError
 from ..record import RecordError
 from ..wallet import WalletError
 
-EXPECTED_ERRORS = (AuditFailure, ChainError, OperatorError, PhraseError, NoteError, ReceiptError, RecordError, WalletError, OSError)
+EXPECTED_ERRORS = (AuditFailure, ChainError, OperatorError, PhraseError, NoteError, ReceiptError, RecordError, StartupError, WalletError, OSError)
 
 
 class MydataGroup(click.Group):
@@ -32,4 +33,4 @@ def main() -> None:
     """MyData consent ledger: chain, operator, citizen, receipts and audits."""
 
 
-from . import chain_cmds, citizen_cmds, operator_cmds, pds_cmd, up_cmd, verify_cmds  # noqa: E402,F401 - register commands
+from . import chain_cmds, citizen_cmds, cv_service_cmd, demo_cmd, operator_cmds, pds_cmd, up_cmd, verify_cmds  # noqa: E402,F401 - register commands

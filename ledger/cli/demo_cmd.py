@@ -1,0 +1,43 @@
+"""`mydata demo`: the whole system with the CV service and a seeded demo citizen."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import main, options
+from .stack import Ports, Stack
+from .up_cmd import print_urls
+
+
+@main.command("demo")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Keep everything here [default: {options.DEFAULT_DATA}; a fresh temporary folder with --walkthrough].")
+@click.option("--walkthrough", is_flag=True, help="Run the whole story unattended and exit non-zero if any step misbehaves.")
+@click.option("--chain-port", type=int, help="[default: 8545; a free port with --walkthrough]")
+@click.option("--operator-port", type=int, help="[default: 8600; …]")
+@click.option("--pds-port", type=int, help="[default: 8700; …]")
+@click.option("--cv-port", type=int, help="[default: 8800; …]")
+def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port, pds_port, cv_port) -> None:
+    """Run chain, operator, PDS and the CV service on 127.0.0.1 with a seeded demo citizen."""
+    from web.citizen_agent import Endpoints
+    from web.demo_citizen import seed
+
+    from .walkthrough import walk
+
+    base = Ports.free() if walkthrough else Ports()
+    given = {"chain": chain_port, "operator": operator_port, "pds": pds_port, "cv_service": cv_port}
+    ports = Ports(**{k: v or getattr(base, k) for k, v in given.items()})
+    with tempfile.TemporaryDirectory(prefix="mydata-walkthrough-") as tmp:
+        data_dir = data_dir or (Path(tmp) if walkthrough else options.DEFAULT_DATA)
+        with Stack(data_dir, ports, cv_service=True) as stack:
+            endpoints = Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url)
+            if walkthrough:
+                walk(stack, seed(data_dir / "citizen" / "walkthrough.json", endpoints))
+                return
+            agent = seed(data_dir / "citizen" / "wallet.json", endpoints)
+            print_urls(stack)
+            click.echo(f"demo citizen: {agent.id}\n  wallet: {agent.wallet.path}")
+            stack.wait()

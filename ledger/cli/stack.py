@@ -1,0 +1,127 @@
+"""The whole system as child processes on 127.0.0.1, for `mydata up` and `mydata demo`.
+
+Chain (embedded unless a node URL is given), registry deployment, PDS, operator and,
+for the demo, the CV service. Each process logs to DATA_DIR/logs/<name>.log; `stop`
+ends them in reverse order, so the operator never outlives its chain or PDS.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..chain import ChainError
+from ..devnodes import ROOT, DevNode, StartupError, free_port, wait_for_http
+from .chain_cmds import deploy_registry
+
+
+@dataclass
+class Ports:
+    chain: int = 8545
+    operator: int = 8600
+    pds: int = 8700
+    cv_service: int = 8800
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: Ports
+    chain_url: str | None = None
+    cv_service: bool = False
+    anchor_seconds: float = 30.0
+    _node: DevNode | None = None
+    _procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.ports, name)}"
+
+    @property
+    def urls(self) -> dict[str, str]:
+        out = {"chain": self.chain_url, "pds": self.url("pds"), "operator": self.url("operator")}
+        if self.cv_service:
+            out["cv service"] = self.url("cv_service")
+        return out
+
+    def start(self) -> Stack:
+        try:
+            if self.chain_url is None:
+                self._node = DevNode("embedded", self.data_dir / "chain", port=self.ports.chain, log_file=self._log_path("chain"))
+                try:
+                    self._node.start()
+                except ChainError:
+                    raise StartupError(f"the embedded chain did not start (is port {self.ports.chain} taken?)") from None
+                self.chain_url = self._node.url
+            op_dir = self.data_dir / "operator"
+            self.deployment, _ = deploy_registry(self.chain_url, op_dir)
+            self._spawn("pds", "/openapi.json", "pds", "--data-dir", self.data_dir / "pds", "--operator-dir", op_dir, "--port", self.ports.pds)
+            self._spawn(
+                "operator", "/ledger/info", "operator", "--chain", self.chain_url, "--data-dir", op_dir, "--port", self.ports.operator,
+                "--pds", self.url("pds"), "--anchor-seconds", self.anchor_seconds,
+            )
+            if self.cv_service:
+                self._spawn(
+                    "cv_service", "/healthz", "cv-service", "--operator", self.url("operator"), "--chain", self.chain_url,
+                    "--data-dir", self.data_dir / "cv-service", "--port", self.ports.cv_service,
+                )
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _log_path(self, name: str) -> Path:
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        return self.data_dir / "logs" / f"{name}.log"
+
+    def _spawn(self, name: str, health: str, *args) -> None:
+        log = open(self._log_path(name), "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self._procs.append((name, proc))
+        try:
+            wait_for_http(self.url(name) + health, proc, timeout=120)
+        except StartupError:
+            raise StartupError(f"{name} did not start; see {self._log_path(name)}") from None
+
+    def failed(self) -> str | None:
+        """The name of a process that exited on its own, if any."""
+        return next((name for name, p in self._procs if p.poll() is not None), None)
+
+    def wait(self) -> None:
+        """Block until Ctrl-C, SIGTERM or a process exiting on its own (an error)."""
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while (name := self.failed()) is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            return
+        raise StartupError(f"{name} exited; see {self._log_path(name)}")
+
+    def stop(self) -> None:
+        for _, proc in reversed(self._procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for _, proc in reversed(self._procs):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self._procs.clear()
+        if self._node:
+            self._node.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

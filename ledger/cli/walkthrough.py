@@ -1,0 +1,185 @@
+"""`mydata demo --walkthrough`: the whole MyData story against the running processes,
+without a person. Each step checks what it did; the first one that misbehaves stops the
+walk with its name and reason (exit status 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import click
+import requests
+
+from .. import events
+from ..audit import run_audit
+from .stack import Stack
+from .verify_cmds import registry_factory
+
+JSON = {"Accept": "application/json"}
+
+
+class StepFailed(Exception):
+    pass
+
+
+def expect(ok: bool, why: str) -> None:
+    if not ok:
+        raise StepFailed(why)
+
+
+@dataclass
+class Walk:
+    stack: Stack
+    agent: object  # web.citizen_agent.CitizenAgent
+    http: requests.Session = field(default_factory=requests.Session)
+    state: dict = field(default_factory=dict)
+
+    @property
+    def cv_url(self) -> str:
+        return self.stack.url("cv_service")
+
+    def cv_page(self) -> requests.Response:
+        return self.http.get(f"{self.cv_url}/cv/{self.agent.id}", headers=JSON, timeout=60)
+
+
+def service_registered(w: Walk) -> str:
+    from cv_service.app import NAME, SERVICE_ID
+
+    resp = w.http.get(f"{w.stack.url('operator')}/v1/services/{SERVICE_ID}", timeout=30)
+    expect(resp.status_code == 200 and resp.json()["name"] == NAME, f"the operator does not know {SERVICE_ID}: {resp.text[:200]}")
+    return f"{SERVICE_ID} ({NAME}) is registered with the operator"
+
+
+def consent_requested(w: Walk) -> str:
+    resp = w.http.post(f"{w.cv_url}/connect", data={"citizen": w.agent.id}, allow_redirects=False, timeout=60)
+    expect(resp.status_code == 303, f"the CV service answered {resp.status_code}: {resp.text[:200]}")
+    w.state["request"] = resp.headers["Location"].rsplit("/", 1)[-1]
+    pending = [r for r in w.agent.pending() if r["id"] == w.state["request"]]
+    expect(len(pending) == 1, "the citizen does not see the request")
+    w.state["pending"] = pending[0]
+    areas = ", ".join(f"{p['access']} {p['area']}" for p in pending[0]["permissions"])
+    return f"request {w.state['request']} pending in the citizen's app: {areas}"
+
+
+def granted(w: Walk) -> str:
+    rcpt = w.agent.approve(w.state["pending"])
+    w.state["consent"] = rcpt["grant"]["consent_id"]
+    status = w.http.get(f"{w.cv_url}/requests/{w.state['request']}", headers=JSON, timeout=60).json()
+    expect(status["status"] == "approved", f"the service sees the request as {status['status']}")
+    expect(status["receipt_status"] == "active", f"the service's receipt check says {status['receipt_status']}")
+    return f"consent {w.state['consent']} on chain in block {rcpt['chain']['block']}; the service verified its receipt"
+
+
+def read_ok(w: Walk) -> str:
+    from web.demo_citizen import DEMO_RESUME
+
+    resp = w.cv_page()
+    expect(resp.status_code == 200, f"the CV page answered {resp.status_code}: {resp.text[:200]}")
+    sections = resp.json()["sections"]
+    for area in ("work", "education", "skills"):
+        expect(sections.get(area) == DEMO_RESUME[area], f"the CV page shows no or wrong {area}")
+    return "the CV page shows work, education and skills as released by the operator"
+
+
+def certificate_written(w: Walk) -> str:
+    resp = w.http.post(f"{w.cv_url}/cv/{w.agent.id}/certificates", json={"course": "MyData Consent Basics"}, headers=JSON, timeout=60)
+    expect(resp.status_code == 201, f"the issuer answered {resp.status_code}: {resp.text[:200]}")
+    certificates = w.agent.cv().get("certificates") or []
+    expect(any(c["name"] == "MyData Consent Basics" for c in certificates), "the citizen does not find the certificate")
+    return f"certificate in version {resp.json()['version']} of certificates, signed by the service and verified by the citizen"
+
+
+def revoked(w: Walk) -> str:
+    w.state["locks_before"] = {a: w.agent.pds.latest(a)["key_version"] for a in ("work", "education", "skills")}
+    outcome = w.agent.revoke(w.state["consent"])
+    w.state["relocked"] = outcome["relocked"]
+    mine = next(c for c in w.agent.consents() if c["consent_id"] == w.state["consent"])
+    expect(mine["status"] == "revoked", f"the chain says {mine['status']}")
+    return f"revoked in block {outcome['block']} (chain confirmed at {mine['revoked_at']})"
+
+
+def read_denied(w: Walk) -> str:
+    resp = w.cv_page()
+    expect(resp.status_code == 403, f"the CV page answered {resp.status_code} after revocation")
+    refused = resp.json()["refused"]
+    expect(refused.get("work") == "revoked", f"work was refused for {refused.get('work')!r}, not revoked")
+    return "the operator refused every area: revoked"
+
+
+def locks_changed(w: Walk) -> str:
+    from cv_service.app import SERVICE_ID
+
+    for area, old in w.state["locks_before"].items():
+        new = w.state["relocked"].get(area)
+        expect(new == old + 1, f"{area} was not re-keyed")
+        expect(w.agent.pds.wrapped_for(area, old, f"service:{SERVICE_ID}"), f"{area}'s old key was never the service's")
+        expect(not w.agent.pds.wrapped_for(area, new, f"service:{SERVICE_ID}"), f"{area}'s new key is wrapped for the revoked service")
+    return f"re-encrypted {', '.join(sorted(w.state['relocked']))} under new keys the revoked service does not hold"
+
+
+def history_verified(w: Walk) -> str:
+    from consent_operator.keystore import admin_token
+
+    token = admin_token(w.stack.data_dir / "operator")
+    resp = w.http.post(f"{w.stack.url('operator')}/ledger/anchor", headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    expect(resp.status_code == 200, f"anchoring failed: {resp.text[:200]}")
+    history = w.agent.history()
+    kinds = {(h["entry"]["type"], h["entry"].get("reason")) for h in history}
+    for kind in [(events.CONSENT_GRANTED, None), (events.DATA_READ, None), (events.DATA_WRITTEN, None), (events.CONSENT_REVOKED, None), (events.DATA_DENIED, "revoked")]:
+        expect(kind in kinds, f"the history lacks {kind[0]}{' (' + kind[1] + ')' if kind[1] else ''}")
+    bad = [h["index"] for h in history if h["status"] != "verified"]
+    expect(not bad, f"entries {bad} did not verify against the anchored checkpoint")
+    return f"{len(history)} entries, each proven included in the checkpoint anchored on chain"
+
+
+def gdpr_reports(w: Walk) -> str:
+    from cv_service.app import NAME
+
+    report = w.agent.access_report()
+    expect(any(r["name"] == NAME for r in report["recipients"]), "the Art 15 report does not name the CV service")
+    export = w.agent.export()
+    expect(export["resume"].get("work") and export["receipts"], "the Art 20 export lacks the CV or the receipt")
+    return f"Art 15 report: {len(report['accesses'])} accesses by {len(report['recipients'])} recipient; Art 20 export: CV and {len(export['receipts'])} receipt"
+
+
+def audit_ok(w: Walk) -> str:
+    report = run_audit(w.stack.url("operator"), registry_factory(w.stack.chain_url), w.stack.data_dir / "auditor" / "state.json", None)
+    return f"log of {report.size} entries verified; {report.anchors_checked} anchors and {report.chain_events_checked} chain events match"
+
+
+def erased(w: Walk) -> str:
+    citizen_id = w.agent.id
+    w.agent.erase()
+    expect(w.agent.pds.areas() == [], "the PDS still holds areas")
+    expect(not w.agent.wallet.path.exists(), "the wallet file survived")
+    return f"{citizen_id[:20]}… erased: PDS data, operator links and wallet (salts) are gone"
+
+
+STEPS: list[tuple[str, Callable[[Walk], str]]] = [
+    ("register service", service_registered),
+    ("request consent", consent_requested),
+    ("grant", granted),
+    ("read OK", read_ok),
+    ("write certificate", certificate_written),
+    ("revoke", revoked),
+    ("read denied", read_denied),
+    ("change the locks", locks_changed),
+    ("access history with proofs", history_verified),
+    ("GDPR Art 15 and Art 20", gdpr_reports),
+    ("audit OK", audit_ok),
+    ("erasure", erased),
+]
+
+
+def walk(stack: Stack, agent) -> None:
+    """Run every step in order; raise ClickException naming the first that fails."""
+    w = Walk(stack, agent)
+    for number, (name, step) in enumerate(STEPS, 1):
+        try:
+            detail = step(w)
+        except Exception as exc:  # noqa: BLE001 - any failure is this step's failure
+            click.echo(f"✗ {number:2}. {name}: {exc}")
+            raise click.ClickException(f"walkthrough failed at step {number} ({name}): {exc}") from None
+        click.echo(f"✓ {number:2}. {name}: {detail}")
+    click.echo("walkthrough complete: every step behaved")

@@ -1,0 +1,95 @@
+"""GDPR rights the operator answers for a citizen: the Art 15 access report and erasure.
+
+The report names every recipient, purpose and time the operator knows of: consents with
+their status, each release, write and denial from the log, and refused requests.
+Erasure removes what links the citizen to anything: requests (with the records and
+salts in their receipts), consent-index rows, the published key and the log's private
+lookup key. The log entries and the chain records stay, pseudonymous and now unlinkable.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from flask import Blueprint, jsonify
+
+from ledger import events
+from ledger.problems import Problem
+
+from .auth import require_citizen
+from .http_util import runtime
+from .release import status_of
+
+bp = Blueprint("gdpr", __name__, url_prefix="/v1/citizens/<citizen>")
+
+ACCESS_TYPES = (events.DATA_READ, events.DATA_WRITTEN, events.DATA_DENIED)
+
+
+def _own(citizen: str) -> None:
+    if require_citizen() != citizen:
+        raise Problem(403, "forbidden", "Only the citizen may do this", citizen)
+
+
+def _service_names(rt, ids) -> dict[str, str]:
+    return {sid: (s.name if (s := rt.directory.service(sid)) else sid) for sid in ids}
+
+
+@bp.get("/report")
+def access_report(citizen: str):
+    """Art 15: who received which data, for which purposes, when; and what was refused."""
+    _own(citizen)
+    rt = runtime()
+    now = rt.follower.chain_time()
+    requests_ = rt.directory.requests_of(citizen)
+    consents = []
+    for req in (r for r in requests_ if r["status"] == "approved"):
+        c = rt.directory.consent(req["consent_id"])
+        rec = req["receipt"]["record"]
+        consents.append(
+            {
+                "consent_id": c.consent_id, "service": c.service_id, "purposes": rec["purposes"], "permissions": c.permissions,
+                "granted_at": rec["granted_at"], "expires_at": rec["expires_at"], "status": status_of(rt, c, now),
+                "chain_tx": req["receipt"]["chain"]["tx"],
+            }
+        )
+    accesses = []
+    for i in rt.log.find(citizen):
+        entry = json.loads(rt.log.entry(i))
+        if entry["type"] in ACCESS_TYPES:
+            accesses.append({"log_index": i, **{k: entry.get(k) for k in ("time", "type", "service", "area", "decision", "reason", "consent_id")}})
+    names = _service_names(rt, {c["service"] for c in consents} | {a["service"] for a in accesses} | {r["service_id"] for r in requests_})
+    recipients = []
+    for sid in sorted({a["service"] for a in accesses if a["type"] == events.DATA_READ}):
+        reads = [a for a in accesses if a["service"] == sid and a["type"] == events.DATA_READ]
+        recipients.append({"service": sid, "name": names[sid], "areas": sorted({a["area"] for a in reads}), "releases": len(reads), "last_release": reads[-1]["time"]})
+    return jsonify(
+        {
+            "article": "GDPR Art. 15",
+            "subject": citizen,
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "operator_log": rt.log.origin,
+            "services": names,
+            "recipients": recipients,
+            "consents": consents,
+            "accesses": accesses,
+            "refused_requests": [
+                {"request": r["id"], "service": r["service_id"], "purposes": r["purposes"], "permissions": r["permissions"], "decided_at": r["decided_at"]}
+                for r in requests_ if r["status"] == "refused"
+            ],
+            "storage": "The PDS holds the CV encrypted; the operator holds no plaintext, only this consent index and the access log.",
+        }
+    )
+
+
+@bp.delete("")
+def erase(citizen: str):
+    """Erasure: refused while a consent is still active (revoke first, so the chain agrees)."""
+    _own(citizen)
+    rt = runtime()
+    now = rt.follower.chain_time()
+    active = [c.consent_id for c in rt.directory.consents_for_citizen(citizen) if status_of(rt, c, now) == "active"]
+    if active:
+        raise Problem(409, "active-consents", "Revoke every active consent first", f"{len(active)} still active", consents=active)
+    rows = rt.directory.erase_citizen(citizen) + rt.log.forget(citizen)
+    return jsonify({"erased": citizen, "rows": rows})

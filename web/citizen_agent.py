@@ -1,0 +1,162 @@
+"""The citizen's side of MyData in one place: what the citizen app (and the walkthrough) does.
+
+It holds the wallet (recovery phrase, records, salts, receipts) and talks to the operator,
+the PDS and a chain node over HTTP, signing every request. Consent state is read from
+the chain itself and the access history is verified here, so nothing the citizen is
+shown rests on trusting the operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ledger import citizen
+from ledger.chain import ChainClient
+from ledger.history import verify_history
+from ledger.registry import Registry
+from ledger.wallet import Wallet
+from pds.client import CitizenPds
+from pds.resume import split_resume
+
+EXPORT_FORMAT = "mydata-export/1"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    operator: str
+    pds: str
+    chain: str
+
+
+class CitizenAgent:
+    def __init__(self, wallet: Wallet, endpoints: Endpoints):
+        self.wallet = wallet
+        self.endpoints = endpoints
+        self.id = wallet.keys.citizen_id()
+        self.operator = citizen.signed_operator(wallet, endpoints.operator)
+        self.pds = CitizenPds(wallet, endpoints.pds, self.operator)
+        self._registry: Registry | None = None
+
+    @classmethod
+    def create(cls, path: str | Path, endpoints: Endpoints, phrase: str | None = None) -> CitizenAgent:
+        """A new identity (or one restored from `phrase`) in a new wallet file."""
+        return cls(Wallet.create(path, phrase), endpoints)
+
+    @classmethod
+    def open(cls, path: str | Path, endpoints: Endpoints) -> CitizenAgent:
+        return cls(Wallet.open(path), endpoints)
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry(ChainClient(self.endpoints.chain), self.operator.info()["contract"])
+        return self._registry
+
+    # ---- the CV ------------------------------------------------------------------
+    def save_cv(self, resume: dict) -> dict[str, int]:
+        """Validate a JSON Resume and write each of its sections as a new version."""
+        return {area: self.pds.write(area, section) for area, section in split_resume(resume).items()}
+
+    def save_section(self, area: str, section) -> int:
+        return self.pds.write(area, section)
+
+    def cv(self) -> dict:
+        """The CV as the PDS holds it, decrypted and signature-checked here. Versions written
+        by services are accepted from those the citizen gave write consent to."""
+        writers = {bytes.fromhex(self.operator.get(f"/v1/services/{sid}").json()["sign_key"]) for sid in self._services_with("write")}
+        return {area: self.pds.read(area, writers) for area in self.pds.areas()}
+
+    def _services_with(self, access: str) -> set[str]:
+        return {
+            c["record"]["controller"]["id"]
+            for c in self.wallet.data["consents"].values()
+            if any(p["access"] == access for p in c["record"]["data_areas"])
+        }
+
+    # ---- consent requests ----------------------------------------------------------
+    def pending(self) -> list[dict]:
+        return citizen.pending_requests(self.wallet, self.operator)
+
+    def approve(self, request: dict, permissions: list[dict] | None = None) -> dict:
+        """Grant (all or some of) a request, then share the data keys of the granted read areas."""
+        rcpt = citizen.approve(self.wallet, self.operator, request, permissions)
+        for area in {p["area"] for p in rcpt["record"]["data_areas"] if p["access"] == "read"}:
+            self.pds.share(area)
+        return rcpt
+
+    def refuse(self, request: dict) -> dict:
+        return citizen.refuse(self.operator, request)
+
+    # ---- consents ------------------------------------------------------------------
+    def consents(self) -> list[dict]:
+        """Every consent in the wallet with its state as the chain reports it."""
+        chain_now = self.registry.client.w3.eth.get_block("latest")["timestamp"]
+        out = []
+        for cid, c in self.wallet.data["consents"].items():
+            on_chain = self.registry.consent(bytes.fromhex(cid[2:]))
+            status = "revoked" if on_chain.revoked_at else ("active" if chain_now < on_chain.expires_at else "expired")
+            rec = c["record"]
+            out.append(
+                {
+                    "consent_id": cid, "service": rec["controller"], "purposes": rec["purposes"], "permissions": rec["data_areas"],
+                    "granted_at": rec["granted_at"], "expires_at": rec["expires_at"], "status": status,
+                    "revoked_at": _iso(on_chain.revoked_at) if on_chain.revoked_at else None,
+                    "tx": (c.get("receipt") or {}).get("chain", {}).get("tx"),
+                }
+            )
+        return out
+
+    def revoke(self, consent_id: str) -> dict:
+        """Revoke through the operator, then change the locks of the consent's read areas so
+        the service's old data keys open no new version. Returns the chain outcome."""
+        rec = self.wallet.consent(consent_id)["record"]
+        outcome = citizen.revoke_via_operator(self.wallet, self.operator, consent_id)
+        stored = set(self.pds.areas())
+        outcome["relocked"] = {
+            area: self.pds.change_locks(area)
+            for area in sorted({p["area"] for p in rec["data_areas"] if p["access"] == "read"} & stored)
+        }
+        return outcome
+
+    # ---- transparency ----------------------------------------------------------------
+    def history(self) -> list[dict]:
+        """Every log entry about this citizen, each verified here: inclusion proof against
+        the latest checkpoint, whose signature and on-chain anchor are checked too."""
+        body = self.operator.get(f"/v1/citizens/{self.id}/history").json()
+        vkey = self.wallet.data.setdefault("log_vkey", body["log"]["vkey"])  # pinned on first use
+        if vkey != body["log"]["vkey"]:
+            return [{**e, "status": "failed"} for e in body["entries"]]
+        self.wallet.save()
+        return verify_history(body, self.registry, vkey)
+
+    def access_report(self) -> dict:
+        """GDPR Art 15: the operator's account of recipients, purposes and times."""
+        return self.operator.get(f"/v1/citizens/{self.id}/report").json()
+
+    def export(self) -> dict:
+        """GDPR Art 20: the CV as a JSON Resume plus every consent receipt, as JSON."""
+        return {
+            "format": EXPORT_FORMAT,
+            "exported_at": _iso(datetime.now(UTC).timestamp()),
+            "subject": self.id,
+            "resume": self.cv(),
+            "receipts": [c["receipt"] for c in self.wallet.data["consents"].values() if c.get("receipt")],
+        }
+
+    def erase(self) -> dict:
+        """Revoke every active consent, erase the PDS data and the operator's links to this
+        citizen, then shred the wallet (phrase and salts): what stays on chain and in the log
+        can no longer be tied to anyone."""
+        revoked = [c["consent_id"] for c in self.consents() if c["status"] == "active"]
+        for cid in revoked:
+            citizen.revoke_via_operator(self.wallet, self.operator, cid)
+        self.pds.erase()
+        self.operator.delete(f"/v1/citizens/{self.id}")
+        self.wallet.shred()
+        return {"erased": self.id, "revoked": revoked}
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
