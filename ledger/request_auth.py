@@ -6,16 +6,29 @@ Every request from a service or a citizen signs `@method`, `@path`, `@query` and
 the replay window, so a replayed request is refused even by another worker process.
 Unsigned, stale or future-dated, replayed, tampered, unknown-key and wrongly-signed
 requests are each refused with their own reason.
+
+Speed: the `http-message-signatures` library spends ~1.2 ms per request in pure-Python
+structured-field handling, more than everything else on the release path. Requests in
+the one profile our signers produce (label, components and parameters in canonical
+order, no escapes) are therefore signed and checked by a fast path that builds the
+RFC 9421 signature base directly; any other serialisation goes to the library. Tests
+check both directions against the library (it verifies what the fast path signs, and
+the two agree on every accepted and refused request).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import re
 import secrets
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import http_sf
 import requests
@@ -27,12 +40,54 @@ from http_message_signatures import (
     HTTPSignatureKeyResolver,
     algorithms,
 )
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 from requests.structures import CaseInsensitiveDict
 
 from .sqlite_util import connect
 
 COVERED = ("@method", "@path", "@query", "content-digest")
 WINDOW = dt.timedelta(minutes=5)
+LABEL = "pyhms"  # the label the library gives its signatures; the fast path uses it too
+
+_SF_STRING = r'[\x20\x21\x23-\x5b\x5d-\x7e]'  # printable ASCII without `"` and `\\`: needs no escapes
+_CANONICAL_INPUT = re.compile(
+    r'^([a-z][a-z0-9_.-]{0,31})=(\("@method" "@path" "@query" "content-digest"\);created=(\d{1,12});'
+    rf'keyid="({_SF_STRING}{{1,200}})";alg="ed25519";nonce="({_SF_STRING}{{16,200}})")$'
+)
+_SIGNATURE = re.compile(r"^([a-z][a-z0-9_.-]{0,31})=:([A-Za-z0-9+/]{86}==):$")
+
+
+def content_digest(body: bytes) -> str:
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+
+
+def _signature_base(method: str, url: str, digest: str, params: str) -> bytes:
+    """RFC 9421 section 2.5 signature base for the covered components of COVERED."""
+    parts = urlsplit(url)
+    return (
+        f'"@method": {method}\n"@path": {parts.path or "/"}\n"@query": ?{parts.query}\n'
+        f'"content-digest": {digest}\n"@signature-params": {params}'
+    ).encode()
+
+
+@dataclass(frozen=True)
+class _Canonical:
+    """A signature in the canonical profile, parsed without the structured-field library."""
+
+    params: str
+    created: int
+    key_id: str
+    nonce: str
+    signature: bytes
+
+    @classmethod
+    def parse(cls, headers) -> _Canonical | None:
+        m = _CANONICAL_INPUT.match(headers.get("signature-input", ""))
+        sig = _SIGNATURE.match(headers.get("signature", ""))
+        if not m or not sig or m.group(1) != sig.group(1):
+            return None
+        return cls(m.group(2), int(m.group(3)), m.group(4), m.group(5), base64.b64decode(sig.group(2)))
 
 
 class RequestAuthError(Exception):
@@ -49,11 +104,27 @@ class RequestSigner(requests.auth.AuthBase):
     def __init__(self, key_id: str, seed: bytes):
         self.key_id = key_id
         self._key = Ed25519PrivateKey.from_private_bytes(seed)
+        self._fast_key = SigningKey(seed)  # libsodium: about twice as fast as OpenSSL's Ed25519 here
 
     def public_key(self) -> bytes:
         return self._key.public_key().public_bytes_raw()
 
     def sign(self, prepared: requests.PreparedRequest, created: dt.datetime | None = None, nonce: str | None = None):
+        """Sign in the canonical profile (fast path); other key ids go through the library."""
+        created_at = int((created or dt.datetime.now(dt.UTC)).timestamp())
+        nonce = nonce or secrets.token_urlsafe(18)
+        params = f'("@method" "@path" "@query" "content-digest");created={created_at};keyid="{self.key_id}";alg="ed25519";nonce="{nonce}"'
+        if not _CANONICAL_INPUT.match(f"{LABEL}={params}"):
+            return self.sign_with_library(prepared, created, nonce)
+        digest = content_digest(_body(prepared.body))
+        signature = self._fast_key.sign(_signature_base(prepared.method, prepared.url, digest, params)).signature
+        prepared.headers["Content-Digest"] = digest
+        prepared.headers["Signature-Input"] = f"{LABEL}={params}"
+        prepared.headers["Signature"] = f"{LABEL}=:{base64.b64encode(signature).decode()}:"
+        return prepared
+
+    def sign_with_library(self, prepared: requests.PreparedRequest, created: dt.datetime | None = None, nonce: str | None = None):
+        """Sign through `http-message-signatures` (the reference the fast path is tested against)."""
         key = self._key
 
         class _Resolver(HTTPSignatureKeyResolver):
@@ -81,10 +152,18 @@ def _body(body) -> bytes:
 
 
 class NonceStore:
-    """Seen (key id, nonce) pairs in SQLite, kept until their replay window has passed."""
+    """Seen (key id, nonce) pairs in SQLite, kept until their replay window has passed.
+
+    Shared by every worker process, so a replay is refused by all of them at once. Commits
+    are not fsynced (WAL, synchronous=NORMAL): they survive a process crash; an OS crash
+    may forget the last moments' nonces, which would let such a request, captured and
+    replayed within its 5-minute window, pass this check (it still meets the consent check
+    and is logged). An fsync here cost ~0.4 ms, a third of a release.
+    """
 
     def __init__(self, path: str | Path):
         self._conn = connect(path)
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS request_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
             " expires_at REAL NOT NULL, PRIMARY KEY (key_id, nonce)) WITHOUT ROWID"
@@ -138,6 +217,36 @@ def _signature_params(headers) -> tuple[str, int, str]:
     return key_id, created, nonce
 
 
+def _verify_canonical(sig: _Canonical, msg: _Message, body: bytes, public_key: bytes) -> None:
+    digest = msg.headers.get("content-digest", "")
+    if digest != content_digest(_body(body)):
+        raise RequestAuthError("bad-signature", "the request signature does not verify: Content-Digest does not match the body")
+    try:
+        VerifyKey(public_key).verify(_signature_base(msg.method, msg.url, digest, sig.params), sig.signature)
+    except BadSignatureError:
+        raise RequestAuthError("bad-signature", "the request signature does not verify") from None
+
+
+def _verify_with_library(msg: _Message, body: bytes, public_key: bytes) -> None:
+    class _Resolver(HTTPSignatureKeyResolver):
+        def resolve_public_key(self, _key_id):
+            return Ed25519PublicKey.from_public_bytes(public_key)
+
+    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=_Resolver())
+    try:
+        verifier.verify(msg, max_age=None, require_components=COVERED, body=body)
+    except (HTTPMessageSignaturesException, ValueError) as exc:
+        raise RequestAuthError("bad-signature", f"the request signature does not verify: {exc}") from None
+
+
+def _target_as_sent(request) -> str:
+    """The request URL with its path and query exactly as the client sent them (percent-
+    encoding intact, as the signature covers them); `request.url` would decode them."""
+    env = request.environ
+    raw = env.get("RAW_URI") or env.get("REQUEST_URI") or request.full_path.rstrip("?")
+    return f"{request.scheme}://{request.host}{raw}"
+
+
 class RequestVerifier:
     """Verifies signed requests against public keys found by `public_key_for(key_id)`."""
 
@@ -149,30 +258,25 @@ class RequestVerifier:
     def verify(self, method: str, url: str, headers, body: bytes) -> str:
         """Return the key id of a valid, fresh, first-seen request; raise RequestAuthError otherwise."""
         msg = _Message(method, url, headers)
-        key_id, created, nonce = _signature_params(msg.headers)
+        canonical = _Canonical.parse(msg.headers)
+        key_id, created, nonce = (canonical.key_id, canonical.created, canonical.nonce) if canonical else _signature_params(msg.headers)
         public_key = self.public_key_for(key_id)
         if public_key is None:
             raise RequestAuthError("unknown-key", f"no key is registered as {key_id!r}")
         now = time.time()
         if not now - self.window.total_seconds() <= created <= now:
             raise RequestAuthError("stale-request", f"the request was signed at {created}, outside the replay window")
-
-        class _Resolver(HTTPSignatureKeyResolver):
-            def resolve_public_key(self, _key_id):
-                return Ed25519PublicKey.from_public_bytes(public_key)
-
-        verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=_Resolver())
-        try:
-            verifier.verify(msg, max_age=None, require_components=COVERED, body=body)
-        except (HTTPMessageSignaturesException, ValueError) as exc:
-            raise RequestAuthError("bad-signature", f"the request signature does not verify: {exc}") from None
+        if canonical:
+            _verify_canonical(canonical, msg, body, public_key)
+        else:
+            _verify_with_library(msg, body, public_key)
         if not self.nonces.use(key_id, nonce, created + self.window.total_seconds()):
             raise RequestAuthError("replayed-request", "this signed request was already used")
         return key_id
 
     def verify_flask(self, request) -> str:
-        """Verify the current Flask request (method, full URL, headers, raw body)."""
-        return self.verify(request.method, request.url, request.headers, request.get_data())
+        """Verify the current Flask request (method, target as sent, headers, raw body)."""
+        return self.verify(request.method, _target_as_sent(request), request.headers, request.get_data())
 
     def verify_with(self, public_key_for: Callable[[str], bytes | None], request) -> str:
         """Verify a Flask request with another key lookup (e.g. a key presented for registration)."""

@@ -54,7 +54,8 @@ def read(citizen: str, area: str):
     service, d = _authorised(citizen, area, "read")
     cid = d.consent.consent_id
     try:
-        latest = rt.pds.release(citizen, area, f"service:{service}")
+        recipient = f"service:{service}"
+        latest = rt.release_cache.get(citizen, area, recipient, lambda: rt.pds.release(citizen, area, recipient))
     except PdsError as exc:
         raise _deny(service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc)) from None
     release.log_access(rt, events.DATA_READ, service, citizen, area, "released", d.block, cid, version=latest["version"])
@@ -100,5 +101,7 @@ def write(citizen: str, area: str):
             rt.pds.put_keys(citizen, area, body["key_version"], wrapped)
     except PdsError as exc:
         raise Problem(exc.status, exc.problem.get("type", "pds-error").rsplit("/", 1)[-1], "The PDS refused the write", str(exc)) from None
+    finally:
+        rt.release_cache.invalidate(citizen, area)
     release.log_access(rt, events.DATA_WRITTEN, service, citizen, area, "written", d.block, cid, version=stored["version"])
     return jsonify({"consent_id": cid, "version": stored["version"], "checked_block": d.block}), 201

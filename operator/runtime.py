@@ -23,6 +23,7 @@ from .auth import public_key_for
 from .config import OperatorConfig
 from .directory import Directory
 from .pds_client import PdsClient
+from .release_cache import ReleaseCache
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class OperatorRuntime:
         self.tx_lock = InterProcessLock(config.data_dir / "chain-tx.lock")
         self.directory = Directory(config.data_dir / "operator.sqlite")
         self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
+        self.release_cache = ReleaseCache(config.release_cache_seconds)
         self.request_verifier = RequestVerifier(
             lambda key_id: public_key_for(self.directory, key_id), NonceStore(config.data_dir / "nonces.sqlite")
         )

@@ -30,14 +30,14 @@ SKILLS = [{"name": "Python", "keywords": ["Flask"]}]
 class World:
     """A PDS, an operator using it, a registered service and a citizen with data in `work`."""
 
-    def __init__(self, node, tmp_path):
+    def __init__(self, node, tmp_path, **op_overrides):
         op_dir = tmp_path / "operator"
         op_dir.mkdir(parents=True, exist_ok=True)
         pds_app = create_pds(tmp_path / "pds", RequestSigner("operator", request_seed(op_dir)).public_key())
         self.pds_server = loopback_server(pds_app)
         threading.Thread(target=self.pds_server.serve_forever, daemon=True).start()
         self.pds_url = f"http://127.0.0.1:{self.pds_server.server_port}"
-        self.op = LiveOperator(node, op_dir, pds_url=self.pds_url)
+        self.op = LiveOperator(node, op_dir, pds_url=self.pds_url, **op_overrides)
         self.service_seed, self.service_enc = os.urandom(32), PrivateKey.generate()
         self.service = ServiceClient(self.op.url, "cv-builder", self.service_seed, self.service_enc)
         self.service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
@@ -215,7 +215,15 @@ def test_access_history_lists_grants_reads_and_denials_with_proofs_the_citizen_v
     assert err.value.problem["type"].endswith("/forbidden")
 
 
-def test_changing_the_locks_shuts_out_the_revoked_service_but_not_the_others(world):
+def test_changing_the_locks_shuts_out_the_revoked_service_but_not_the_others(node, tmp_path):
+    world = World(node, tmp_path, release_cache_seconds=0)  # the employer's next read must see the new version at once
+    try:
+        _change_locks(world)
+    finally:
+        world.close()
+
+
+def _change_locks(world):
     from pds.client import CitizenPds
 
     employer_enc = PrivateKey.generate()

@@ -7,6 +7,7 @@ import threading
 import pytest
 import requests
 from flask import Flask, jsonify, request
+from requests.structures import CaseInsensitiveDict
 
 from ledger.request_auth import NonceStore, RequestAuthError, RequestSigner, RequestVerifier
 from ledger.serving import loopback_server
@@ -114,5 +115,62 @@ def test_signed_requests_through_a_real_flask_server(keys, verifier):
         replay = requests.Session().send(ok.request)
         assert replay.status_code == 401 and replay.json() == {"refused": "replayed-request"}
         assert requests.post(url, json={}).json() == {"refused": "unsigned-request"}
+    finally:
+        server.shutdown()
+
+
+# ---- the fast canonical path against the library (the reference) --------------------
+from ledger.request_auth import _Canonical, _Message, _verify_canonical, _verify_with_library  # noqa: E402
+
+URLS = [
+    "http://127.0.0.1/v1/citizens/citizen:ab/areas/work",
+    "http://127.0.0.1:8600/v1/x?b=2&a=1",
+    "http://127.0.0.1/v1/caf%C3%A9/%20x?q=%2F&empty=",
+    "http://127.0.0.1/",
+]
+
+
+def outcome(verify, req, **tamper):
+    msg = _Message(tamper.get("method", req.method), tamper.get("url", req.url), tamper.get("headers", req.headers))
+    try:
+        verify(msg, tamper.get("body", req.body or b""))
+    except RequestAuthError as exc:
+        return exc.slug
+    return "ok"
+
+
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("method,body", [("GET", None), ("POST", b'{"a":1}'), ("PUT", b"")])
+def test_the_library_verifies_what_the_fast_path_signs_and_both_refuse_the_same(keys, url, method, body):
+    signer = keys["service:cv"]
+    req = signer.sign(requests.Request(method, url, data=body).prepare())
+    assert _Canonical.parse(CaseInsensitiveDict(req.headers)) is not None  # took the fast path
+    fast = lambda msg, b: _verify_canonical(_Canonical.parse(msg.headers), msg, b, signer.public_key())  # noqa: E731
+    library = lambda msg, b: _verify_with_library(msg, b, signer.public_key())  # noqa: E731
+    other_sig = RequestSigner("service:cv", os.urandom(32)).sign(requests.Request(method, url, data=body).prepare()).headers["Signature"]
+    for tamper in [{}, {"body": b"x"}, {"method": "DELETE"}, {"url": url + ("&" if "?" in url else "?") + "z=1"},
+                   {"url": url.replace("127.0.0.1", "127.0.0.1").rstrip("/") + "/more"},
+                   {"headers": {**req.headers, "Signature": other_sig}}]:
+        assert outcome(fast, req, **tamper) == outcome(library, req, **tamper) == ("ok" if not tamper else "bad-signature"), tamper
+
+
+def test_library_signatures_and_non_canonical_ones_are_accepted(keys, verifier, tmp_path):
+    req = keys["citizen:anna"].sign_with_library(requests.Request("GET", URLS[1]).prepare())
+    assert check(verifier, req) == "citizen:anna"
+    odd = RequestSigner('citizen:"quoted"', os.urandom(32))  # needs escapes: only the library serialises it
+    req = odd.sign(requests.Request("POST", URLS[2], data=b"{}").prepare())
+    assert _Canonical.parse(CaseInsensitiveDict(req.headers)) is None
+    lenient = RequestVerifier({'citizen:"quoted"': odd.public_key()}.get, NonceStore(tmp_path / "n2.sqlite"))
+    assert check(lenient, req) == 'citizen:"quoted"'
+
+
+def test_percent_encoded_paths_and_queries_verify_through_a_flask_server(keys, verifier):
+    app = Flask("t")
+    app.post("/<path:anything>")(lambda anything: jsonify(key=verifier.verify_flask(request)))
+    server = loopback_server(app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1/caf%C3%A9/%20x?q=%2F&empty="
+        assert requests.post(url, data=b"{}", auth=keys["service:cv"]).json() == {"key": "service:cv"}
     finally:
         server.shutdown()

@@ -1,0 +1,47 @@
+"""The operator's cache of released ciphertext: reused for its lifetime, dropped on writes."""
+
+from consent_operator.release_cache import ReleaseCache
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_release_is_reused_until_it_expires_then_fetched_again(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("consent_operator.release_cache.time.monotonic", clock)
+    cache, fetched = ReleaseCache(ttl=1.0), []
+
+    def fetch():
+        fetched.append(1)
+        return {"version": len(fetched)}
+
+    assert cache.get("c", "work", "service:a", fetch) == {"version": 1}
+    assert cache.get("c", "work", "service:a", fetch) == {"version": 1}
+    assert cache.get("c", "work", "service:b", fetch) == {"version": 2}  # per recipient
+    clock.now += 1.5
+    assert cache.get("c", "work", "service:a", fetch) == {"version": 3}
+
+
+def test_invalidate_drops_every_recipient_of_the_area_only():
+    cache = ReleaseCache(ttl=60)
+    for recipient in ("service:a", "service:b"):
+        cache.get("c", "work", recipient, lambda: {"version": 1})
+    cache.get("c", "skills", "service:a", lambda: {"version": 1})
+    cache.invalidate("c", "work")
+    assert cache.get("c", "work", "service:a", lambda: {"version": 2}) == {"version": 2}
+    assert cache.get("c", "skills", "service:a", lambda: {"version": 9}) == {"version": 1}
+
+
+def test_zero_ttl_never_keeps_and_the_size_is_bounded():
+    assert ReleaseCache(ttl=0).get("c", "a", "r", lambda: {"v": 1}) == {"v": 1}
+    cache = ReleaseCache(ttl=0)
+    assert cache.get("c", "a", "r", lambda: {"v": 2}) == {"v": 2}
+    small = ReleaseCache(ttl=60, max_entries=2)
+    for area in ("a", "b", "c"):
+        small.get("c", area, "r", lambda: {"v": 1})
+    assert small.get("c", "a", "r", lambda: {"v": 2}) == {"v": 2}  # the oldest was evicted
