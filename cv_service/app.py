@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import segno
 from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from ledger.citizen import OperatorError
 from ledger.keys import CITIZEN_KEY_ID
@@ -78,7 +80,9 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
                 verified = client.verify_receipt(req["receipt"], chain_url).status
             except ReceiptError as exc:
                 verified = f"receipt invalid: {exc}"
-        return answer("request.html", id=rid, citizen=req["citizen"], status=req["status"], consent_id=req["consent_id"], receipt_status=verified)
+        link = f"{citizen_app_url.rstrip('/')}/requests#{rid}" if citizen_app_url else None
+        qr = Markup(segno.make(link, error="m").svg_inline(scale=4, dark="#1d2430", title="QR code: open this request in your MyData app")) if link else None
+        return answer("request.html", id=rid, citizen=req["citizen"], status=req["status"], consent_id=req["consent_id"], receipt_status=verified, link=link, qr=qr)
 
     @app.get("/cv/<citizen>")
     def cv(citizen: str):

@@ -40,6 +40,7 @@ class AuditReport:
     anchors_checked: int
     chain_events_checked: int
     entries_by_type: dict[str, int] = field(default_factory=dict)
+    accesses_by_service: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,7 +162,7 @@ def run_audit(
     previous = AuditState.load(state_path)
     state.save(state_path)
     return AuditReport(
-        cp.origin, cp.size, base64.b64encode(cp.root).decode(), previous.size if previous else 0, len(anchors), checked, by_type
+        cp.origin, cp.size, base64.b64encode(cp.root).decode(), previous.size if previous else 0, len(anchors), checked, by_type, tree.accesses
     )
 
 
@@ -204,6 +205,7 @@ class _TreeCheck:
         self.logged: dict[tuple, dict] = {}
         self.by_type: dict[str, int] = {}
         self.releases: list[tuple[int, str, int]] = []  # (log index, consent id, checked block)
+        self.accesses: dict[str, dict[str, int]] = {}  # service -> data.read/written/denied -> count
 
     def add_tile(self, index: int, bundle: list[bytes], level0: bytes) -> None:
         start = index * tiles.TILE_WIDTH
@@ -234,9 +236,11 @@ class _TreeCheck:
         if kind not in events.TYPES:
             raise AuditFailure(f"log entry {index} is not a typed event")
         self.by_type[kind] = self.by_type.get(kind, 0) + 1
-        if kind in (events.DATA_READ, events.DATA_WRITTEN):
+        if kind in events.DATA_TYPES:
             ev = json.loads(data)
-            if ev.get("consent_id"):
+            per_service = self.accesses.setdefault(str(ev.get("service")), {})
+            per_service[kind] = per_service.get(kind, 0) + 1
+            if kind != events.DATA_DENIED and ev.get("consent_id"):
                 self.releases.append((index, ev["consent_id"], ev["block"]))
         if kind in events.CHAIN_TYPES:
             try:

@@ -21,6 +21,7 @@ DATA_DENIED = "data.denied"
 
 TYPES = {CONSENT_GRANTED, CONSENT_REFUSED, CONSENT_REVOKED, CONSENT_EXPIRED, DATA_READ, DATA_WRITTEN, DATA_DENIED}
 CHAIN_TYPES = {CONSENT_GRANTED, CONSENT_REVOKED}  # entries that mirror a chain event
+DATA_TYPES = (DATA_READ, DATA_WRITTEN, DATA_DENIED)  # accesses to citizens' data, allowed or not
 
 
 class EntryError(ValueError):

@@ -23,7 +23,7 @@ from .release import status_of
 
 bp = Blueprint("gdpr", __name__, url_prefix="/v1/citizens/<citizen>")
 
-ACCESS_TYPES = (events.DATA_READ, events.DATA_WRITTEN, events.DATA_DENIED)
+
 
 
 def _own(citizen: str) -> None:
@@ -56,7 +56,7 @@ def access_report(citizen: str):
     accesses = []
     for i in rt.log.find(citizen):
         entry = json.loads(rt.log.entry(i))
-        if entry["type"] in ACCESS_TYPES:
+        if entry["type"] in events.DATA_TYPES:
             accesses.append({"log_index": i, **{k: entry.get(k) for k in ("time", "type", "service", "area", "decision", "reason", "consent_id")}})
     names = _service_names(rt, {c["service"] for c in consents} | {a["service"] for a in accesses} | {r["service_id"] for r in requests_})
     recipients = []

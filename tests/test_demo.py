@@ -50,7 +50,7 @@ def _plaintexts() -> list[bytes]:
 
 
 def test_demo_serves_the_seeded_citizen_and_no_server_stores_plaintext(tmp_path):
-    ports = {k: free_port() for k in ("chain", "operator", "pds", "cv")}
+    ports = {k: free_port() for k in ("chain", "operator", "pds", "cv", "citizen", "auditor")}
     args = [f"--{k}-port={v}" for k, v in ports.items()]
     log = open(tmp_path / "demo.log", "w")
     proc = subprocess.Popen(

@@ -20,24 +20,26 @@ from .up_cmd import print_urls
 @click.option("--operator-port", type=int, help="[default: 8600; …]")
 @click.option("--pds-port", type=int, help="[default: 8700; …]")
 @click.option("--cv-port", type=int, help="[default: 8800; …]")
-def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port, pds_port, cv_port) -> None:
-    """Run chain, operator, PDS and the CV service on 127.0.0.1 with a seeded demo citizen."""
+@click.option("--citizen-port", type=int, help="[default: 8900; …]")
+@click.option("--auditor-port", type=int, help="[default: 8950; …]")
+def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port, pds_port, cv_port, citizen_port, auditor_port) -> None:
+    """Run chain, operator, PDS, CV service, citizen app and auditor view on 127.0.0.1 with a seeded demo citizen."""
     from web.citizen_agent import Endpoints
     from web.demo_citizen import seed
 
     from .walkthrough import walk
 
     base = Ports.free() if walkthrough else Ports()
-    given = {"chain": chain_port, "operator": operator_port, "pds": pds_port, "cv_service": cv_port}
+    given = {"chain": chain_port, "operator": operator_port, "pds": pds_port, "cv_service": cv_port, "citizen_app": citizen_port, "auditor_view": auditor_port}
     ports = Ports(**{k: v or getattr(base, k) for k, v in given.items()})
     with tempfile.TemporaryDirectory(prefix="mydata-walkthrough-") as tmp:
         data_dir = data_dir or (Path(tmp) if walkthrough else options.DEFAULT_DATA)
-        with Stack(data_dir, ports, cv_service=True) as stack:
-            endpoints = Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url)
+        wallet = data_dir / "citizen" / ("walkthrough.json" if walkthrough else "wallet.json")
+        with Stack(data_dir, ports, apps=True, wallet=wallet) as stack:
+            agent = seed(wallet, Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url))
             if walkthrough:
-                walk(stack, seed(data_dir / "citizen" / "walkthrough.json", endpoints))
+                walk(stack, agent)
                 return
-            agent = seed(data_dir / "citizen" / "wallet.json", endpoints)
             print_urls(stack)
-            click.echo(f"demo citizen: {agent.id}\n  wallet: {agent.wallet.path}")
+            click.echo(f"demo citizen: {agent.id}\n  wallet: {agent.wallet.path} (open the citizen app)")
             stack.wait()

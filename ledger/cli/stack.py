@@ -1,7 +1,7 @@
 """The whole system as child processes on 127.0.0.1, for `mydata up` and `mydata demo`.
 
 Chain (embedded unless a node URL is given), registry deployment, PDS, operator and,
-for the demo, the CV service. Each process logs to DATA_DIR/logs/<name>.log; `stop`
+for the demo, the CV service, the citizen app and the auditor view. Each process logs to DATA_DIR/logs/<name>.log; `stop`
 ends them in reverse order, so the operator never outlives its chain or PDS.
 """
 
@@ -26,10 +26,12 @@ class Ports:
     operator: int = 8600
     pds: int = 8700
     cv_service: int = 8800
+    citizen_app: int = 8900
+    auditor_view: int = 8950
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port())
+        return cls(*(free_port() for _ in range(6)))
 
 
 @dataclass
@@ -37,7 +39,8 @@ class Stack:
     data_dir: Path
     ports: Ports
     chain_url: str | None = None
-    cv_service: bool = False
+    apps: bool = False  # the CV service, the citizen app (on `wallet`) and the auditor view too
+    wallet: Path | None = None
     anchor_seconds: float = 30.0
     _node: DevNode | None = None
     _procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
@@ -48,8 +51,8 @@ class Stack:
     @property
     def urls(self) -> dict[str, str]:
         out = {"chain": self.chain_url, "pds": self.url("pds"), "operator": self.url("operator")}
-        if self.cv_service:
-            out["cv service"] = self.url("cv_service")
+        if self.apps:
+            out.update({"cv service": self.url("cv_service"), "citizen app": self.url("citizen_app"), "auditor view": self.url("auditor_view")})
         return out
 
     def start(self) -> Stack:
@@ -68,15 +71,21 @@ class Stack:
                 "operator", "/ledger/info", "operator", "--chain", self.chain_url, "--data-dir", op_dir, "--port", self.ports.operator,
                 "--pds", self.url("pds"), "--anchor-seconds", self.anchor_seconds,
             )
-            if self.cv_service:
-                self._spawn(
-                    "cv_service", "/healthz", "cv-service", "--operator", self.url("operator"), "--chain", self.chain_url,
-                    "--data-dir", self.data_dir / "cv-service", "--port", self.ports.cv_service,
-                )
+            if self.apps:
+                self._start_apps()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_apps(self) -> None:
+        common = ["--operator", self.url("operator"), "--chain", self.chain_url]
+        self._spawn("citizen_app", "/static/app.css", "citizen-app", *common, "--pds", self.url("pds"), "--wallet", self.wallet, "--port", self.ports.citizen_app)
+        self._spawn(
+            "cv_service", "/healthz", "cv-service", *common, "--data-dir", self.data_dir / "cv-service", "--port", self.ports.cv_service,
+            "--citizen-app", self.url("citizen_app"),
+        )
+        self._spawn("auditor_view", "/static/app.css", "auditor-view", *common, "--state", self.data_dir / "auditor" / "view-state.json", "--port", self.ports.auditor_view)
 
     def _log_path(self, name: str) -> Path:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)

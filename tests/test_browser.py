@@ -1,0 +1,202 @@
+"""The citizen app, the CV service's pages and the auditor view in a real browser: Playwright
+driving Debian's chromium against `mydata demo` on loopback ports.
+
+The journey: request on the CV service -> approve in the citizen app -> the CV page shows
+the data -> revoke -> the service is denied -> the history shows the denial with a green
+badge -> the auditor view is green. Then a tampered log entry turns the badge and the
+auditor view red. Screenshots go to test-artifacts/screenshots/.
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from consent_operator.keystore import admin_token
+from ledger.devnodes import wait_for_http
+
+from .conftest import ROOT, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    data = tmp_path_factory.mktemp("demo")
+    ports = {k: free_port() for k in ("chain", "operator", "pds", "cv", "citizen", "auditor")}
+    log_path = data / "demo.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "demo", "--data-dir", str(data / "var"), *(f"--{k}-port={v}" for k, v in ports.items())],
+        cwd=ROOT, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = {k: f"http://127.0.0.1:{v}" for k, v in ports.items()}
+    try:
+        wait_for_http(url["auditor"] + "/static/app.css", proc, timeout=180)
+        while "demo citizen" not in log_path.read_text():
+            assert proc.poll() is None, log_path.read_text()
+            time.sleep(0.2)
+        yield {"url": url, "data": data / "var"}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "scripts/setup installs Debian's chromium"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def anchor(demo):
+    token = admin_token(demo["data"] / "operator")
+    assert requests.post(demo["url"]["operator"] + "/ledger/anchor", headers={"Authorization": f"Bearer {token}"}, timeout=120).status_code == 200
+
+
+def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
+    cv, app, auditor = demo["url"]["cv"], demo["url"]["citizen"], demo["url"]["auditor"]
+    page.goto(app)
+    citizen_id = page.locator("#citizen-id").inner_text()
+    shot(page, "citizen-home")
+
+    page.goto(cv)
+    page.get_by_label("Your MyData citizen id").fill(citizen_id)
+    page.get_by_role("button", name="Ask for consent").click()
+    assert page.locator("#status").inner_text() == "pending"
+    assert page.locator("#qr svg").is_visible()
+    request_url = page.url
+    shot(page, "cv-service-request")
+
+    page.locator("#approve-link").click()  # the link carries the citizen to the app
+    request_card = page.locator("section.request").filter(has_text="CV Builder")
+    assert "read work" in request_card.inner_text() and "write certificates" in request_card.inner_text()
+    shot(page, "citizen-requests")
+    request_card.get_by_role("button", name="Approve").click()
+    page.wait_for_url("**/consents")
+    row = page.locator("tbody tr").filter(has_text="CV Builder")
+    assert row.locator(".badge").inner_text() == "active"
+    shot(page, "citizen-consents")
+
+    page.goto(request_url)
+    assert page.locator("#status").inner_text() == "approved" and page.locator("#receipt").inner_text() == "active"
+    page.locator("#cv-link").click()
+    assert "Systemutvecklare" in page.locator("#work").inner_text() and "Örebro universitet" in page.locator("#education").inner_text()
+    shot(page, "cv-page")
+
+    page.goto(app + "/consents")
+    page.locator("tbody tr").filter(has_text="CV Builder").get_by_role("button", name="Revoke consent for CV Builder").click()
+    page.wait_for_url("**/consents")
+    assert "the chain confirmed it at" in page.locator(".flash.ok").inner_text()
+    assert page.locator("tbody tr").filter(has_text="CV Builder").locator(".badge").inner_text() == "revoked"
+
+    page.goto(f"{cv}/cv/{citizen_id}")
+    assert "revoked" in page.locator("#refused").inner_text()
+    shot(page, "cv-page-denied")
+
+    anchor(demo)
+    page.goto(app + "/history")
+    denial = page.locator("li.data-denied").first
+    assert "CV Builder" in denial.inner_text() and "you revoked the consent" in denial.inner_text()
+    assert denial.locator(".badge").get_attribute("data-status") == "verified"
+    assert {b.get_attribute("data-status") for b in page.locator(".timeline .badge").all()} == {"verified"}
+    assert page.locator("svg.chart rect").count() >= 1
+    shot(page, "citizen-history")
+
+    page.goto(auditor)
+    assert "ok" in page.locator("#status").get_attribute("class")
+    assert "cv-builder" in page.locator("#accesses").inner_text()
+    assert page.locator("#anchors tbody tr").count() >= 1
+    shot(page, "auditor")
+
+
+def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        for path in ("/", "/cv", "/requests", "/consents", "/history", "/data"):
+            page.goto(demo["url"]["citizen"] + path)
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+            unlabelled = page.evaluate(
+                "[...document.querySelectorAll('input:not([type=hidden]), textarea')].filter(e => !(e.labels && e.labels.length)).length"
+            )
+            assert unlabelled == 0, path
+            if path in ("/consents", "/history"):
+                shot(page, "phone" + path.replace("/", "-"))
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+        page.goto(demo["url"]["citizen"] + "/cv")
+        page.get_by_label("Skills as JSON").fill('[{"level": "expert"}]')
+        page.get_by_role("button", name="Save skills").click()
+        assert "skills[0].name" in page.locator("#error").inner_text()
+    finally:
+        context.close()
+
+
+def test_forms_without_the_csrf_token_are_refused(demo):
+    resp = requests.post(demo["url"]["citizen"] + "/data/erase", data={"confirm": "ERASE"}, timeout=30)
+    assert resp.status_code == 400 and "CSRF" in resp.text
+    assert requests.get(demo["url"]["citizen"] + "/cv", timeout=30).status_code == 200  # nothing was erased
+
+
+def test_a_tampered_log_entry_turns_the_badge_and_the_auditor_view_red(demo, page):
+    page.goto(demo["url"]["citizen"] + "/history")
+    index = int(page.locator("li.data-denied").first.get_attribute("id").removeprefix("entry-"))
+    with sqlite3.connect(demo["data"] / "operator" / "log.sqlite") as db:  # the operator rewrites history
+        (data,) = db.execute("SELECT data FROM entries WHERE idx=?", (index,)).fetchone()
+        db.execute("UPDATE entries SET data=? WHERE idx=?", (data.replace(b'"revoked"', b'"expired"'), index))
+
+    page.goto(demo["url"]["citizen"] + "/history")
+    assert page.locator(f"#entry-{index} .badge").get_attribute("data-status") == "failed"
+    shot(page, "citizen-history-tampered")
+
+    page.goto(demo["url"]["auditor"])
+    assert "bad" in page.locator("#status").get_attribute("class")
+    assert page.locator("#anomalies li").count() == 1
+    shot(page, "auditor-tampered")
+
+
+def test_downloads_of_the_export_and_report_then_erasure(demo, page):
+    import json
+
+    page.goto(demo["url"]["citizen"] + "/data")
+    with page.expect_download() as got:
+        page.locator("#export").click()
+    export = json.loads(Path(got.value.path()).read_text())
+    assert export["resume"]["work"][0]["position"] == "Systemutvecklare" and len(export["receipts"]) == 1
+    with page.expect_download() as got:
+        page.locator("#report").click()
+    report = json.loads(Path(got.value.path()).read_text())
+    assert report["article"] == "GDPR Art. 15" and report["recipients"][0]["name"] == "CV Builder"
+
+    page.get_by_label("Type ERASE to confirm").fill("ERASE")
+    page.get_by_role("button", name="Erase my account").click()
+    assert "wallet are gone" in page.locator("#erased").inner_text()
+    assert not (demo["data"] / "citizen" / "wallet.json").exists()
+    page.goto(demo["url"]["citizen"])
+    assert page.get_by_role("button", name="Create my identity").is_visible()

@@ -1,0 +1,71 @@
+"""The auditor view: one page that runs the full audit on every visit and shows the result.
+
+Log size, the latest signed checkpoint, every anchor on chain with its transaction,
+consistency verified since the previous visit, accesses per service, and any anomaly the
+audit flags (a release after revocation or expiry, a log entry without its chain record,
+an anchor that does not match) in red. It trusts nothing but the chain node: the log's
+key is pinned on the first visit, as `mydata audit` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from flask import Flask, render_template
+
+from ledger.audit import AuditFailure, AuditState, run_audit
+from ledger.chain import ChainClient, ChainError
+from ledger.citizen import OperatorError
+from ledger.registry import Registry
+
+
+def create_app(operator_url: str, chain_url: str, state_path: str | Path) -> Flask:
+    state_path = Path(state_path)
+    app = Flask("auditor_view", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
+    client = ChainClient(chain_url)
+
+    def registry_for(chain_id: int, contract: str) -> Registry:
+        return Registry(client, contract)
+
+    @app.get("/")
+    def overview():
+        before = AuditState.load(state_path)
+        report, anomaly = None, None
+        try:
+            report = run_audit(operator_url, registry_for, state_path, None)
+        except AuditFailure as exc:
+            anomaly = str(exc)
+        except (ChainError, OperatorError, requests.RequestException, ValueError) as exc:
+            anomaly = f"could not complete the audit: {exc}"
+        state = AuditState.load(state_path)
+        anchors = _anchors(registry_for(state.chain_id, state.contract), state.deployment_block) if state else []
+        checkpoint = _text(operator_url + "/log/checkpoint")
+        return render_template(
+            "auditor/overview.html", app_name="MyData auditor", report=report, anomaly=anomaly, anchors=anchors,
+            checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url,
+        ), (200 if anomaly is None else 409)
+
+    return app
+
+
+def _anchors(registry: Registry, from_block: int) -> list[dict]:
+    """Every CheckpointAnchored event, newest first, read from the chain itself."""
+    head = registry.client.block_number()
+    anchored = [e for e in registry.events(from_block, head) if e.name == "CheckpointAnchored"]
+    return [
+        {
+            "size": e.args.get("size"), "root": "0x" + bytes(e.args.get("root", b"")).hex(), "block": e.block, "tx": e.tx,
+            "time": datetime.fromtimestamp(registry.client.w3.eth.get_block(e.block)["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for e in reversed(anchored)
+    ]
+
+
+def _text(url: str) -> str | None:
+    try:
+        resp = requests.get(url, timeout=30)
+        return resp.text if resp.status_code == 200 else None
+    except requests.RequestException:
+        return None

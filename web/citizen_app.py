@@ -1,0 +1,204 @@
+"""The citizen app: server-rendered pages on the citizen's own machine (127.0.0.1).
+
+It holds the citizen's wallet (keys, records, salts, receipts) and reaches the operator,
+the PDS and a chain node only over HTTP through `CitizenAgent`; the operator never sees a
+key. Forms are CSRF-protected. Every history entry's badge is computed here: green only
+when its inclusion proof and the checkpoint's on-chain anchor verified in this app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from ledger import events
+from ledger.chain import ChainError
+from ledger.citizen import OperatorError
+from ledger.keys import PhraseError
+from ledger.wallet import WalletError
+from pds.client import PdsClientError
+from pds.resume import AREAS, ResumeError
+
+from .charts import access_chart
+from .citizen_agent import CitizenAgent, Endpoints
+
+EXPECTED = (OperatorError, PdsClientError, ResumeError, WalletError, PhraseError, ChainError)
+SECTION_ORDER = ("basics", "work", "education", "skills", "languages", "certificates", *sorted(set(AREAS) - {"basics", "work", "education", "skills", "languages", "certificates"}))
+
+
+def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
+    wallet_path = Path(wallet_path)
+    app = Flask("citizen_app", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
+    app.secret_key = os.urandom(32)  # sessions (CSRF tokens, messages) last one run of the app
+    CSRFProtect(app)
+    def agent() -> CitizenAgent:
+        """The citizen's agent on the wallet as it is now (re-read per request: cheap, never stale)."""
+        if not wallet_path.exists():
+            abort(redirect(url_for("home")))
+        return CitizenAgent.open(wallet_path, endpoints)
+
+    def expected_error(exc):
+        return render_template("citizen/error.html", message=str(exc) or type(exc).__name__), 400 if isinstance(exc, ResumeError) else 502
+
+    for kind in EXPECTED:
+        app.register_error_handler(kind, expected_error)
+
+    @app.context_processor
+    def common():
+        return {"has_wallet": wallet_path.exists(), "operator_url": endpoints.operator}
+
+    # ---- identity ------------------------------------------------------------------
+    @app.get("/")
+    def home():
+        if not wallet_path.exists():
+            return render_template("citizen/welcome.html")
+        a = agent()
+        return render_template("citizen/home.html", citizen_id=a.id, pending=len(a.pending()), consents=a.consents())
+
+    @app.post("/identity")
+    def create_identity():
+        if wallet_path.exists():
+            abort(409)
+        phrase = request.form.get("phrase", "").strip() or None
+        created = CitizenAgent.create(wallet_path, endpoints, " ".join(phrase.split()) if phrase else None)
+        if phrase:
+            flash("Identity restored from your recovery phrase.", "ok")
+            return redirect(url_for("home"))
+        return render_template("citizen/phrase.html", words=created.wallet.data["phrase"].split())
+
+    # ---- the CV ----------------------------------------------------------------------
+    @app.get("/cv")
+    def cv():
+        data = agent().cv()
+        sections = [(area, data.get(area)) for area in SECTION_ORDER]
+        return render_template("citizen/cv.html", sections=sections, pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False))
+
+    @app.post("/cv/<area>")
+    def save_section(area: str):
+        if area not in AREAS:
+            abort(404)
+        try:
+            section = json.loads(request.form.get("section", ""))
+        except ValueError as exc:
+            raise ResumeError(area, f"not valid JSON ({exc.args[0]})") from None
+        version = agent().save_section(area, section)
+        flash(f"Saved {area} as version {version}, encrypted before it left this app.", "ok")
+        return redirect(url_for("cv") + f"#{area}")
+
+    # ---- consent requests --------------------------------------------------------------
+    @app.get("/requests")
+    def requests_page():
+        return render_template("citizen/requests.html", requests=agent().pending())
+
+    def _pending(rid: str) -> dict:
+        found = [r for r in agent().pending() if r["id"] == rid]
+        if not found:
+            abort(404)
+        return found[0]
+
+    @app.post("/requests/<rid>/approve")
+    def approve(rid: str):
+        req = _pending(rid)
+        chosen = set(request.form.getlist("permission"))
+        permissions = [p for p in req["permissions"] if f"{p['area']}:{p['access']}" in chosen]
+        if not permissions:
+            flash("Choose at least one permission to approve, or refuse the request.", "error")
+            return redirect(url_for("requests_page"))
+        rcpt = agent().approve(req, permissions)
+        flash(f"Consent given to {req['service']['name']}: on chain in block {rcpt['chain']['block']}.", "ok")
+        return redirect(url_for("consents"))
+
+    @app.post("/requests/<rid>/refuse")
+    def refuse(rid: str):
+        req = _pending(rid)
+        agent().refuse(req)
+        flash(f"Refused {req['service']['name']}'s request. The refusal is logged too.", "ok")
+        return redirect(url_for("requests_page"))
+
+    # ---- consents ----------------------------------------------------------------------
+    @app.get("/consents")
+    def consents():
+        return render_template("citizen/consents.html", consents=sorted(agent().consents(), key=lambda c: c["granted_at"], reverse=True))
+
+    @app.post("/consents/<cid>/revoke")
+    def revoke(cid: str):
+        outcome = agent().revoke(cid)
+        confirmed = next(c for c in agent().consents() if c["consent_id"] == cid)
+        relocked = ", ".join(outcome["relocked"]) or "no stored areas"
+        flash(f"Revoked: the chain confirmed it at {confirmed['revoked_at']} (block {outcome['block']}). New keys for {relocked}.", "ok")
+        return redirect(url_for("consents"))
+
+    # ---- history -----------------------------------------------------------------------
+    @app.get("/history")
+    def history():
+        a = agent()
+        names = _names(a)
+        items = [_timeline_item(h, names) for h in reversed(a.history())]
+        accesses = [(datetime.strptime(i["time"], "%Y-%m-%dT%H:%M:%SZ"), i["who"]) for i in items if i["type"] in events.DATA_TYPES and i["time"]]
+        return render_template("citizen/history.html", items=items, chart=access_chart(accesses))
+
+    # ---- your data ---------------------------------------------------------------------
+    @app.get("/data")
+    def your_data():
+        return render_template("citizen/data.html")
+
+    @app.get("/data/export.json")
+    def export():
+        return _download(agent().export(), "mydata-export-art20")
+
+    @app.get("/data/report.json")
+    def report():
+        return _download(agent().access_report(), "mydata-report-art15")
+
+    @app.post("/data/erase")
+    def erase():
+        if request.form.get("confirm") != "ERASE":
+            flash("Type ERASE to confirm.", "error")
+            return redirect(url_for("your_data"))
+        out = agent().erase()
+        return render_template("citizen/erased.html", revoked=out["revoked"])
+
+    return app
+
+
+def _download(body: dict, name: str) -> Response:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        json.dumps(body, indent=2, ensure_ascii=False), mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.json"'},
+    )
+
+
+def _names(a: CitizenAgent) -> dict[str, str]:
+    """Display names: consent id -> service name (from the wallet), service id -> name."""
+    out = {}
+    for cid, c in a.wallet.data["consents"].items():
+        out[cid] = out[c["record"]["controller"]["id"]] = c["record"]["controller"]["name"]
+    return out
+
+
+WHAT = {
+    events.CONSENT_GRANTED: "consent given", events.CONSENT_REVOKED: "consent revoked", events.CONSENT_EXPIRED: "consent expired",
+    events.CONSENT_REFUSED: "request refused", events.DATA_READ: "read", events.DATA_WRITTEN: "wrote", events.DATA_DENIED: "was denied",
+}
+
+
+WHY = {
+    "revoked": "you revoked the consent", "expired": "the consent had expired", "no-consent": "it holds no consent from you",
+    "area-not-granted": "your consent does not cover it", "no-data": "nothing is stored there", "bad-signature": "its request signature was forged",
+    "replayed-request": "the request was a replay", "stale-request": "the request was too old", "unknown-key": "the caller is not a registered service",
+}
+
+
+def _timeline_item(h: dict, names: dict[str, str]) -> dict:
+    e = h["entry"]
+    who = names.get(e.get("service")) or names.get(e.get("consent_id")) or e.get("service") or "unknown service"
+    return {
+        "index": h["index"], "type": e["type"], "who": who, "what": WHAT.get(e["type"], e["type"]), "area": e.get("area"),
+        "why": WHY.get(e.get("reason"), e.get("reason")), "time": e.get("time"), "block": e.get("block"), "status": h["status"],
+    }
