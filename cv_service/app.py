@@ -91,7 +91,7 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
             try:
                 sections[area] = client.read_area(citizen, area)
             except OperatorError as exc:
-                refused[area] = exc.problem.get("type", "").rsplit("/", 1)[-1] or exc.problem.get("title", "error")
+                refused[area] = _reason(exc)
         return answer("cv.html", 200 if sections else 403, citizen=citizen, sections=sections, refused=refused)
 
     @app.post("/cv/<citizen>/certificates")
@@ -101,14 +101,14 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
         try:
             current = client.read_area(citizen, "certificates")
         except OperatorError as exc:
-            if not exc.problem.get("type", "").endswith("/no-data"):
-                return answer("cv.html", 403, citizen=citizen, sections={}, refused={"certificates": exc.problem.get("type", "").rsplit("/", 1)[-1]})
+            if _reason(exc) != "no-data":
+                return answer("cv.html", 403, citizen=citizen, sections={}, refused={"certificates": _reason(exc)})
             current = []
         cert = {"name": course, "date": datetime.now(UTC).strftime("%Y-%m-%d"), "issuer": NAME, "url": public_url.rstrip("/") + "/privacy"}
         try:
             version = client.write_area(citizen, "certificates", [*current, cert])
         except OperatorError as exc:
-            return answer("cv.html", 403, citizen=citizen, sections={}, refused={"certificates": exc.problem.get("type", "").rsplit("/", 1)[-1]})
+            return answer("cv.html", 403, citizen=citizen, sections={}, refused={"certificates": _reason(exc)})
         if request.accept_mimetypes.best == "application/json":
             return jsonify({"version": version, "certificate": cert}), 201
         return redirect(url_for("cv", citizen=citizen), 303)
@@ -118,3 +118,8 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
         return "ok"
 
     return app
+
+
+def _reason(exc: OperatorError) -> str:
+    """The operator's stable problem type (revoked, no-consent, …) of a refusal."""
+    return exc.problem.get("type", "").rsplit("/", 1)[-1] or exc.problem.get("title", "error")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from pathlib import Path
 
@@ -37,3 +39,29 @@ def try_hold(path: str | Path) -> FileLock | None:
     except Timeout:
         return None
     return lock
+
+
+class WriterLock:
+    """Serialises one SQLite database's writers across threads and processes, for hot paths.
+
+    A blocking `flock` wakes the next waiter as soon as the holder releases, where SQLite's
+    own busy handler (and FileLock) would sleep and poll: under two busy worker processes
+    that polling, not the work, set the pace.
+    """
+
+    def __init__(self, path: str | Path):
+        self._thread = threading.Lock()
+        self._fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> WriterLock:
+        self._thread.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()

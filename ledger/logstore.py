@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import merkle, sqlite_util
 from .checkpoint import Checkpoint, sign_checkpoint
+from .locks import WriterLock
 from .note import Signer
 from .sqlite_util import ThreadLocalConnections, connect
 
@@ -60,6 +61,7 @@ class LogStore:
         self.signer = signer
         self._writer = connect(self.path)
         self._writer.executescript(SCHEMA)
+        self._write_lock = WriterLock(self.path.with_name(self.path.name + ".writer.lock"))
         self._readers = ThreadLocalConnections(self.path)
         self._range = self._load_range()
         self._queue: list[_Pending] = []
@@ -152,7 +154,8 @@ class LogStore:
 
     def forget(self, key: str) -> int:
         """Drop a private lookup key (erasure): the entries stay, nothing links them to `key`."""
-        return sqlite_util.erase(self._db(), [("DELETE FROM entry_index WHERE key=?", (key,))])
+        with self._write_lock:
+            return sqlite_util.erase(self._db(), [("DELETE FROM entry_index WHERE key=?", (key,))])
 
     def append(
         self,
@@ -178,7 +181,8 @@ class LogStore:
                 batch, self._queue = self._queue, []
                 self._queue_cond.release()
                 try:
-                    self._commit(batch)
+                    with self._write_lock:  # other processes' leaders wait here, woken at once
+                        self._commit(batch)
                 finally:
                     self._queue_cond.acquire()
                     self._committing = False

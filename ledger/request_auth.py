@@ -44,6 +44,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 from requests.structures import CaseInsensitiveDict
 
+from .locks import WriterLock
 from .sqlite_util import connect
 
 COVERED = ("@method", "@path", "@query", "content-digest")
@@ -164,6 +165,7 @@ class NonceStore:
     def __init__(self, path: str | Path):
         self._conn = connect(path)
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._lock = WriterLock(f"{path}.writer.lock")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS request_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
             " expires_at REAL NOT NULL, PRIMARY KEY (key_id, nonce)) WITHOUT ROWID"
@@ -172,14 +174,15 @@ class NonceStore:
 
     def use(self, key_id: str, nonce: str, expires_at: float) -> bool:
         """Record a nonce; False if it was seen before (a replay)."""
-        self._uses += 1
-        if self._uses % 1000 == 0:
-            self._conn.execute("DELETE FROM request_nonces WHERE expires_at < ?", (time.time(),))
-        try:
-            self._conn.execute("INSERT INTO request_nonces VALUES (?, ?, ?)", (key_id, nonce, expires_at))
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        with self._lock:
+            self._uses += 1
+            if self._uses % 1000 == 0:
+                self._conn.execute("DELETE FROM request_nonces WHERE expires_at < ?", (time.time(),))
+            try:
+                self._conn.execute("INSERT INTO request_nonces VALUES (?, ?, ?)", (key_id, nonce, expires_at))
+            except sqlite3.IntegrityError:
+                return False
+            return True
 
 
 class _Message:

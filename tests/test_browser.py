@@ -194,9 +194,19 @@ def test_downloads_of_the_export_and_report_then_erasure(demo, page):
     report = json.loads(Path(got.value.path()).read_text())
     assert report["article"] == "GDPR Art. 15" and report["recipients"][0]["name"] == "CV Builder"
 
+    wallet = demo["data"] / "citizen" / "wallet.json"
+    phrase = json.loads(wallet.read_text())["phrase"]
+    page.goto(demo["url"]["citizen"])
+    citizen_id = page.locator("#citizen-id").inner_text()
+    page.goto(demo["url"]["citizen"] + "/data")
     page.get_by_label("Type ERASE to confirm").fill("ERASE")
     page.get_by_role("button", name="Erase my account").click()
     assert "wallet are gone" in page.locator("#erased").inner_text()
     assert not (demo["data"] / "citizen" / "wallet.json").exists()
     page.goto(demo["url"]["citizen"])
     assert page.get_by_role("button", name="Create my identity").is_visible()
+    page.get_by_label("Recovery phrase (24 words)").fill(phrase)  # the same identity comes back from the phrase alone
+    page.get_by_role("button", name="Restore").click()
+    assert page.locator("#citizen-id").inner_text() == citizen_id
+    page.goto(demo["url"]["citizen"] + "/cv")
+    assert page.locator("#work").get_by_text("Empty.").is_visible()  # the erased CV stays erased
