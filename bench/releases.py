@@ -73,11 +73,10 @@ def _client(url: str, path: str, signer: RequestSigner, n: int, threads: int, ba
     results.put(latencies)
 
 
-def measure(url: str, cid: str, signer: RequestSigner, n: int, clients: int, processes: int) -> tuple[float, float, float]:
+def measure(url: str, path: str, signer: RequestSigner, n: int, clients: int, processes: int) -> tuple[float, float, float]:
     """Fire n pre-signed reads from `clients` connections spread over `processes` processes."""
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(processes + 1), ctx.Queue()
-    path = f"/v1/citizens/{cid}/areas/work"
     procs = [ctx.Process(target=_client, args=(url, path, signer, n // processes, clients // processes, barrier, results)) for _ in range(processes)]
     for p in procs:
         p.start()
@@ -130,8 +129,9 @@ def main() -> None:
             signer = RequestSigner("service:cv-builder", seed)
             runs = [("index (this design)", op), ("baseline: eth_call per release", f"http://127.0.0.1:{base_port}")]
             for name, url in runs[: 1 if args.no_baseline else 2]:
-                measure(url, cid, signer, min(400, args.requests), args.clients, args.processes)  # warm up
-                rate, p50, p99 = measure(url, cid, signer, args.requests, args.clients, args.processes)
+                path = f"/v1/citizens/{cid}/areas/work"
+                measure(url, path, signer, min(400, args.requests), args.clients, args.processes)  # warm up
+                rate, p50, p99 = measure(url, path, signer, args.requests, args.clients, args.processes)
                 print(f"{name:>32}: {rate:8.0f} releases/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
         finally:
             for p in procs:
