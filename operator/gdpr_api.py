@@ -24,8 +24,6 @@ from .release import status_of
 bp = Blueprint("gdpr", __name__, url_prefix="/v1/citizens/<citizen>")
 
 
-
-
 def _own(citizen: str) -> None:
     if require_citizen() != citizen:
         raise Problem(403, "forbidden", "Only the citizen may do this", citizen)

@@ -158,9 +158,11 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
         context.close()
 
 
-def test_forms_without_the_csrf_token_are_refused(demo):
+def test_forms_without_the_csrf_token_and_foreign_host_names_are_refused(demo):
     resp = requests.post(demo["url"]["citizen"] + "/data/erase", data={"confirm": "ERASE"}, timeout=30)
     assert resp.status_code == 400 and "CSRF" in resp.text
+    rebound = requests.get(demo["url"]["citizen"] + "/cv", headers={"Host": "attacker.example"}, timeout=30)
+    assert rebound.status_code == 400 and "Systemutvecklare" not in rebound.text
     assert requests.get(demo["url"]["citizen"] + "/cv", timeout=30).status_code == 200  # nothing was erased
 
 

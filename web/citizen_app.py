@@ -2,7 +2,8 @@
 
 It holds the citizen's wallet (keys, records, salts, receipts) and reaches the operator,
 the PDS and a chain node only over HTTP through `CitizenAgent`; the operator never sees a
-key. Forms are CSRF-protected. Every history entry's badge is computed here: green only
+key. Forms are CSRF-protected and only loopback host names are served (against DNS
+rebinding: the app holds the keys). Every history entry's badge is computed here: green only
 when its inclusion proof and the checkpoint's on-chain anchor verified in this app.
 """
 
@@ -35,6 +36,7 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     wallet_path = Path(wallet_path)
     app = Flask("citizen_app", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
     app.secret_key = os.urandom(32)  # sessions (CSRF tokens, messages) last one run of the app
+    app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost"]  # a rebound DNS name reaches nothing
     CSRFProtect(app)
     def agent() -> CitizenAgent:
         """The citizen's agent on the wallet as it is now (re-read per request: cheap, never stale)."""
