@@ -280,3 +280,15 @@ def test_the_sdk_reads_and_writes_areas_end_to_end(world):
     with pytest.raises(citizen.OperatorError) as err:  # write consent does not allow reading
         world.service.read_area(world.cid, "certificates")
     assert err.value.problem["type"].endswith("/area-not-granted")
+
+
+def test_the_sdk_verifies_the_receipt_of_an_approved_request_and_refuses_a_forged_one(world):
+    from ledger.receipt import ReceiptError
+
+    world.consent([{"area": "work", "access": "read"}])
+    [request] = [r for r in world.op.runtime.directory.requests_of(world.cid) if r["status"] == "approved"]
+    rcpt = world.service.consent_request(request["id"])["receipt"]
+    assert world.service.verify_receipt(rcpt, world.op.runtime.client.w3.provider.endpoint_uri).status == "active"
+    forged = {**rcpt, "record": {**rcpt["record"], "purposes": ["dpv:Marketing"]}}
+    with pytest.raises(ReceiptError):
+        world.service.verify_receipt(forged, world.op.runtime.client.w3.provider.endpoint_uri)
