@@ -125,10 +125,12 @@ class CitizenAgent:
         """Every log entry about this citizen, each verified here: inclusion proof against
         the latest checkpoint, whose signature and on-chain anchor are checked too."""
         body = self.operator.get(f"/v1/citizens/{self.id}/history").json()
-        vkey = self.wallet.data.setdefault("log_vkey", body["log"]["vkey"])  # pinned on first use
+        if "log_vkey" not in self.wallet.data:  # the log's key is pinned on first use
+            self.wallet.data["log_vkey"] = body["log"]["vkey"]
+            self.wallet.save()
+        vkey = self.wallet.data["log_vkey"]
         if vkey != body["log"]["vkey"]:
             return [{**e, "status": "failed"} for e in body["entries"]]
-        self.wallet.save()
         return verify_history(body, self.registry, vkey)
 
     def access_report(self) -> dict:

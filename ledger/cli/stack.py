@@ -92,10 +92,10 @@ class Stack:
         return self.data_dir / "logs" / f"{name}.log"
 
     def _spawn(self, name: str, health: str, *args) -> None:
-        log = open(self._log_path(name), "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(self._log_path(name), "ab") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ledger.cli", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._procs.append((name, proc))
         try:
             wait_for_http(self.url(name) + health, proc, timeout=120)
