@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
 
@@ -97,10 +98,13 @@ class Signer:
         return f"{SIG_PREFIX}{self.name} {base64.b64encode(blob).decode()}\n"
 
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # control characters other than newline
+
+
 def _check_text(text: str) -> None:
     if not text.endswith("\n"):
         raise NoteError("note text must end in a newline")
-    if any(ord(c) < 0x20 and c != "\n" for c in text):
+    if _CONTROL.search(text):
         raise NoteError("note text contains control characters")
 
 

@@ -65,9 +65,9 @@ def _log_expiry_once(rt, c: IndexedConsent, block: int) -> None:
 
 def log_access(rt, kind: str, service: str, citizen: str | None, area: str, decision: str, block: int, consent_id: str | None = None, **extra) -> int:
     """Append a data.read / data.written / data.denied entry; lookup keys (private to the
-    operator) let the citizen and the service find it, the entry itself stays pseudonymous."""
+    operator) let the citizen's history find it, the entry itself stays pseudonymous."""
     entry = {"type": kind, "service": service, "area": area, "decision": decision, "consent_id": consent_id, "block": block, "time": _now(), **extra}
-    keys = [f"service:{service}"] + ([citizen] if citizen else []) + ([consent_key(consent_id)] if consent_id else [])
+    keys = ([citizen] if citizen else []) + ([consent_key(consent_id)] if consent_id else [])
     return rt.log.append([events.encode(entry)], keys=[keys])
 
 

@@ -151,6 +151,8 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.goto(demo["url"]["citizen"] + "/cv")
+        assert "Systemutvecklare" in page.locator("#work .cv-items").inner_text()  # decrypted in the app
+        page.get_by_text("Edit skills").click()
         page.get_by_label("Skills as JSON").fill('[{"level": "expert"}]')
         page.get_by_role("button", name="Save skills").click()
         assert "skills[0].name" in page.locator("#error").inner_text()

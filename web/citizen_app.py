@@ -78,7 +78,7 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     def cv():
         data = agent().cv()
         sections = [(area, data.get(area)) for area in SECTION_ORDER]
-        return render_template("citizen/cv.html", sections=sections, pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False))
+        return render_template("citizen/cv.html", sections=sections, pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False), summary=_summary)
 
     @app.post("/cv/<area>")
     def save_section(area: str):
@@ -166,6 +166,15 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
         return render_template("citizen/erased.html", revoked=out["revoked"])
 
     return app
+
+
+def _summary(item) -> str:
+    """One readable line for a CV item: its text fields in the order JSON Resume lists them."""
+    if not isinstance(item, dict):
+        return str(item)
+    parts = [v for v in item.values() if isinstance(v, str | int | float) and not str(v).startswith("http")]
+    parts += [", ".join(map(str, v)) for v in item.values() if isinstance(v, list) and all(isinstance(x, str) for x in v)]
+    return " · ".join(map(str, parts))
 
 
 def _download(body: dict, name: str) -> Response:
