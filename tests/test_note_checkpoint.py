@@ -76,3 +76,9 @@ def test_tlog_proof_round_trips_the_spec_layout():
     assert TlogProof.parse(text) == proof
     with pytest.raises(TlogProofError):
         TlogProof.parse(text.replace("index 73894", "index 073894"))
+
+
+@pytest.mark.parametrize("text", ["no newline at the end", "a\x01control\n", "a\ttab\n", "carriage\r\n"])
+def test_note_text_without_a_final_newline_or_with_control_characters_is_not_signed(text):
+    with pytest.raises(note.NoteError):
+        note.sign(text, note.Signer.from_skey(SKEY))
