@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from . import events
 from .logstore import LogStore
+from .record import format_time
 from .registry import ChainEvent, Registry
 
 CURSOR_KEY = "follower.last_block"
@@ -31,7 +32,7 @@ def revocation_key(consent_id: str) -> str:
 
 
 def entry_for(event: ChainEvent, block_time: int) -> dict | None:
-    time = datetime.fromtimestamp(block_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    time = format_time(datetime.fromtimestamp(block_time, UTC))
     common = {"block": event.block, "tx": event.tx, "log_index": event.log_index, "time": time}
     a = event.args
     if event.name == "ConsentGranted":

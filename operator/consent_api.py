@@ -31,8 +31,6 @@ _URL = re.compile(r"^https?://\S+$")
 MAX_DAYS = 3650
 
 
-
-
 def _text(body: dict, name: str, pattern: re.Pattern | None = None, max_len: int = 500) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value or len(value) > max_len or (pattern and not pattern.match(value)):
@@ -143,7 +141,7 @@ def refuse(rid: str):
     rt = runtime()
     if not rt.directory.decide(rid, "refused"):
         raise Problem(409, "request-decided", "This request was already decided")
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = record.format_time(datetime.now(UTC))
     rt.log.append([events.encode({"type": events.CONSENT_REFUSED, "request": rid, "service": req["service_id"], "time": now})], keys=[["request:" + rid]])
     return jsonify({"id": rid, "status": "refused"})
 

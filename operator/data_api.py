@@ -23,7 +23,6 @@ from .pds_client import PdsError
 bp = Blueprint("data", __name__, url_prefix="/v1/citizens/<citizen>/areas/<area>")
 
 
-
 def _deny(service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = ""):
     release.log_access(runtime(), events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, reason=reason)
     return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)

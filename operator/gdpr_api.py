@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify
 
 from ledger import events
 from ledger.problems import Problem
+from ledger.record import format_time
 
 from .auth import require_citizen
 from .http_util import runtime
@@ -65,7 +66,7 @@ def access_report(citizen: str):
         {
             "article": "GDPR Art. 15",
             "subject": citizen,
-            "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "generated_at": format_time(datetime.now(UTC)),
             "operator_log": rt.log.origin,
             "services": names,
             "recipients": recipients,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ledger import events
+from ledger.record import format_time
 from ledger.follower import consent_key, revocation_key
 
 from .directory import IndexedConsent
@@ -72,4 +73,4 @@ def log_access(rt, kind: str, service: str, citizen: str | None, area: str, deci
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))

@@ -15,6 +15,7 @@ from pathlib import Path
 from ledger import citizen
 from ledger.chain import ChainClient
 from ledger.history import verify_history
+from ledger.record import format_time
 from ledger.registry import Registry
 from ledger.wallet import Wallet
 from pds.client import CitizenPds
@@ -102,7 +103,7 @@ class CitizenAgent:
                 {
                     "consent_id": cid, "service": rec["controller"], "purposes": rec["purposes"], "permissions": rec["data_areas"],
                     "granted_at": rec["granted_at"], "expires_at": rec["expires_at"], "status": status,
-                    "revoked_at": _iso(on_chain.revoked_at) if on_chain.revoked_at else None,
+                    "revoked_at": _unix_time(on_chain.revoked_at),
                     "tx": (c.get("receipt") or {}).get("chain", {}).get("tx"),
                 }
             )
@@ -141,7 +142,7 @@ class CitizenAgent:
         """GDPR Art 20: the CV as a JSON Resume plus every consent receipt, as JSON."""
         return {
             "format": EXPORT_FORMAT,
-            "exported_at": _iso(datetime.now(UTC).timestamp()),
+            "exported_at": format_time(datetime.now(UTC)),
             "subject": self.id,
             "resume": self.cv(),
             "receipts": [c["receipt"] for c in self.wallet.data["consents"].values() if c.get("receipt")],
@@ -160,5 +161,6 @@ class CitizenAgent:
         return {"erased": self.id, "revoked": revoked}
 
 
-def _iso(unix: float) -> str:
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _unix_time(unix: int) -> str | None:
+    """A chain timestamp as the records write times; None for 0 (never)."""
+    return format_time(datetime.fromtimestamp(unix, UTC)) if unix else None

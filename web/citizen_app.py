@@ -21,6 +21,7 @@ from ledger import events
 from ledger.chain import ChainError
 from ledger.citizen import OperatorError
 from ledger.keys import PhraseError
+from ledger.record import parse_time
 from ledger.wallet import WalletError
 from pds.client import PdsClientError
 from pds.resume import AREAS, ResumeError
@@ -141,7 +142,7 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
         a = agent()
         names = _names(a)
         items = [_timeline_item(h, names) for h in reversed(a.history())]
-        accesses = [(datetime.strptime(i["time"], "%Y-%m-%dT%H:%M:%SZ"), i["who"]) for i in items if i["type"] in events.DATA_TYPES and i["time"]]
+        accesses = [(parse_time(i["time"]), i["who"]) for i in items if i["type"] in events.DATA_TYPES and i["time"]]
         return render_template("citizen/history.html", items=items, chart=access_chart(accesses))
 
     # ---- your data ---------------------------------------------------------------------
