@@ -64,9 +64,11 @@ class CitizenPds:
     def _store(self, area: str, version: int, key_version: int, key: bytes, document) -> None:
         env = seal(area, version, document, key, self.signing)
         self._call("POST", f"/{area}/versions", json={"version": version, "key_version": key_version, "envelope": env})
-        wraps = {self.id: wrap_key(key, bytes(self.wallet.keys.encryption_key().public_key))}
-        wraps.update({rid: wrap_key(key, pub) for rid, pub in self.readers(area).items()})
+        wraps = {self.id: wrap_key(key, bytes(self.wallet.keys.encryption_key().public_key)), **self._wrapped_for_readers(area, key)}
         self._call("PUT", f"/{area}/keys/{key_version}", json={"wrapped": wraps})
+
+    def _wrapped_for_readers(self, area: str, key: bytes) -> dict[str, str]:
+        return {rid: wrap_key(key, pub) for rid, pub in self.readers(area).items()}
 
     def write(self, area: str, document) -> int:
         """Validate and add a version under the area's current data key (a fresh key for a new area)."""
@@ -93,7 +95,7 @@ class CitizenPds:
         if latest is None:
             return []
         key = self._own_key(area, latest["key_version"])
-        wraps = {rid: wrap_key(key, pub) for rid, pub in self.readers(area).items()}
+        wraps = self._wrapped_for_readers(area, key)
         if wraps:
             self._call("PUT", f"/{area}/keys/{latest['key_version']}", json={"wrapped": wraps})
         return sorted(wraps)

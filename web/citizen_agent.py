@@ -111,7 +111,8 @@ class CitizenAgent:
 
     def revoke(self, consent_id: str) -> dict:
         """Revoke through the operator, then change the locks of the consent's read areas so
-        the service's old data keys open no new version. Returns the chain outcome."""
+        the service's old data keys open no new version. Returns the chain outcome with the
+        revocation time the chain itself reports."""
         rec = self.wallet.consent(consent_id)["record"]
         outcome = citizen.revoke_via_operator(self.wallet, self.operator, consent_id)
         stored = set(self.pds.areas())
@@ -119,6 +120,7 @@ class CitizenAgent:
             area: self.pds.change_locks(area)
             for area in sorted({p["area"] for p in rec["data_areas"] if p["access"] == "read"} & stored)
         }
+        outcome["revoked_at"] = _unix_time(self.registry.consent(bytes.fromhex(consent_id[2:])).revoked_at)
         return outcome
 
     # ---- transparency ----------------------------------------------------------------

@@ -98,28 +98,30 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     def requests_page():
         return render_template("citizen/requests.html", requests=agent().pending())
 
-    def _pending(rid: str) -> dict:
-        found = [r for r in agent().pending() if r["id"] == rid]
+    def _pending(a: CitizenAgent, rid: str) -> dict:
+        found = [r for r in a.pending() if r["id"] == rid]
         if not found:
             abort(404)
         return found[0]
 
     @app.post("/requests/<rid>/approve")
     def approve(rid: str):
-        req = _pending(rid)
+        a = agent()
+        req = _pending(a, rid)
         chosen = set(request.form.getlist("permission"))
         permissions = [p for p in req["permissions"] if f"{p['area']}:{p['access']}" in chosen]
         if not permissions:
             flash("Choose at least one permission to approve, or refuse the request.", "error")
             return redirect(url_for("requests_page"))
-        rcpt = agent().approve(req, permissions)
+        rcpt = a.approve(req, permissions)
         flash(f"Consent given to {req['service']['name']}: on chain in block {rcpt['chain']['block']}.", "ok")
         return redirect(url_for("consents"))
 
     @app.post("/requests/<rid>/refuse")
     def refuse(rid: str):
-        req = _pending(rid)
-        agent().refuse(req)
+        a = agent()
+        req = _pending(a, rid)
+        a.refuse(req)
         flash(f"Refused {req['service']['name']}'s request. The refusal is logged too.", "ok")
         return redirect(url_for("requests_page"))
 
@@ -131,9 +133,8 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     @app.post("/consents/<cid>/revoke")
     def revoke(cid: str):
         outcome = agent().revoke(cid)
-        confirmed = next(c for c in agent().consents() if c["consent_id"] == cid)
         relocked = ", ".join(outcome["relocked"]) or "no stored areas"
-        flash(f"Revoked: the chain confirmed it at {confirmed['revoked_at']} (block {outcome['block']}). New keys for {relocked}.", "ok")
+        flash(f"Revoked: the chain confirmed it at {outcome['revoked_at']} (block {outcome['block']}). New keys for {relocked}.", "ok")
         return redirect(url_for("consents"))
 
     # ---- history -----------------------------------------------------------------------
