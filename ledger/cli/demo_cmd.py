@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port
     base = Ports.free() if walkthrough else Ports()
     given = {"chain": chain_port, "operator": operator_port, "pds": pds_port, "cv_service": cv_port, "citizen_app": citizen_port, "auditor_view": auditor_port}
     ports = Ports(**{k: v or getattr(base, k) for k, v in given.items()})
-    with tempfile.TemporaryDirectory(prefix="mydata-walkthrough-") as tmp:
-        data_dir = data_dir or (Path(tmp) if walkthrough else options.DEFAULT_DATA)
+    fresh = walkthrough and data_dir is None  # an unattended walk starts from nothing, then cleans up
+    with tempfile.TemporaryDirectory(prefix="mydata-walkthrough-") if fresh else contextlib.nullcontext() as tmp:
+        data_dir = Path(tmp) if fresh else (data_dir or options.DEFAULT_DATA)
         wallet = data_dir / "citizen" / ("walkthrough.json" if walkthrough else "wallet.json")
         with Stack(data_dir, ports, apps=True, wallet=wallet) as stack:
             agent = seed(wallet, Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url))
