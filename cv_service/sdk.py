@@ -12,10 +12,9 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from ledger import receipt
-from ledger.chain import ChainClient
 from ledger.citizen import OperatorClient
-from ledger.registry import Registry
 from ledger.keys import citizen_public_key
+from ledger.registry import registry_factory
 from ledger.request_auth import RequestSigner
 from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
 from pds.resume import validate_area
@@ -62,8 +61,7 @@ class ServiceClient:
     def verify_receipt(self, rcpt: dict, chain_url: str, vkey: str | None = None) -> receipt.ReceiptReport:
         """Check a consent receipt against a chain node alone (raises ReceiptError naming the
         failing part): record, salt, signature, on-chain state, log inclusion and anchor."""
-        client = ChainClient(chain_url)
-        return receipt.verify(rcpt, lambda chain_id, contract: Registry(client, contract), vkey)
+        return receipt.verify(rcpt, registry_factory(chain_url), vkey)
 
     def read_area(self, citizen: str, area: str, trusted_writers: set[bytes] = frozenset()):
         """Read and decrypt an area under read consent; only the citizen, this service and

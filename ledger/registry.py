@@ -121,3 +121,14 @@ class Registry:
                 break
         out.sort(key=lambda e: (e.block, e.log_index))
         return out
+
+
+def registry_factory(chain_url: str):
+    """`registry_for(chain_id, contract)` over one client of `chain_url`, as receipt
+    verification and the audit take it (they learn the contract from what they check)."""
+    client = ChainClient(chain_url)
+
+    def registry_for(chain_id: int, contract: str) -> Registry:
+        return Registry(client, contract)
+
+    return registry_for

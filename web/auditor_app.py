@@ -16,18 +16,15 @@ import requests
 from flask import Flask, render_template
 
 from ledger.audit import AuditFailure, AuditState, run_audit
-from ledger.chain import ChainClient, ChainError
+from ledger.chain import ChainError
 from ledger.citizen import OperatorError
-from ledger.registry import Registry
+from ledger.registry import Registry, registry_factory
 
 
 def create_app(operator_url: str, chain_url: str, state_path: str | Path) -> Flask:
     state_path = Path(state_path)
     app = Flask("auditor_view", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
-    client = ChainClient(chain_url)
-
-    def registry_for(chain_id: int, contract: str) -> Registry:
-        return Registry(client, contract)
+    registry_for = registry_factory(chain_url)
 
     @app.get("/")
     def overview():

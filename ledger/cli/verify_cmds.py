@@ -11,18 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import audit, receipt
-from ..chain import ChainClient
-from ..registry import Registry
+from ..registry import registry_factory
 from . import main, options
-
-
-def registry_factory(chain_url: str):
-    client = ChainClient(chain_url)
-
-    def registry_for(chain_id: int, contract: str) -> Registry:
-        return Registry(client, contract)
-
-    return registry_for
 
 
 @main.command("verify-receipt")

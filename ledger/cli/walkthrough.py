@@ -13,8 +13,8 @@ import requests
 
 from .. import events
 from ..audit import run_audit
+from ..registry import registry_factory
 from .stack import Stack
-from .verify_cmds import registry_factory
 
 JSON = {"Accept": "application/json"}
 
