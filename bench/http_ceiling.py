@@ -1,7 +1,7 @@
-"""The ceiling the release figures live under: the same load generator and gunicorn
+"""The ceiling the release figures live under: the same load generator (wrk, bench/load.py) and gunicorn
 settings as bench/releases.py against a Flask endpoint that does nothing (no signature
 check, no consent decision, no log append), on the same machine.
-Run: .venv/bin/python bench/http_ceiling.py [--requests 8000] [--clients 32] [--workers 2] [--threads 8]
+Run: .venv/bin/python bench/http_ceiling.py [--seconds 10] [--connections 32] [--workers 2] [--threads 8]
 """
 
 import argparse
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from releases import measure
+from load import measure
 
 from ledger.devnodes import free_port, wait_for_http
 from ledger.request_auth import RequestSigner
@@ -18,9 +18,9 @@ from ledger.request_auth import RequestSigner
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=8000)
-    ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8)
     args = ap.parse_args()
@@ -34,9 +34,9 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(url + "/x", proc)
         signer = RequestSigner("service:ceiling", os.urandom(32))
-        measure(url, "/v1/x", signer, min(400, args.requests), args.clients, args.processes)
-        rate, p50, p99 = measure(url, "/v1/x", signer, args.requests, args.clients, args.processes)
-        print(f"{'do-nothing Flask under gunicorn':>32}: {rate:8.0f} requests/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
+        measure(url, "/v1/x", signer, 2, args.connections, args.wrk_threads, 8000)
+        r = measure(url, "/v1/x", signer, args.seconds, args.connections, args.wrk_threads, 8000)
+        print(f"{'do-nothing Flask under gunicorn':>32}: {r.rate:8.0f} requests/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms")
     finally:
         proc.terminate()
         proc.wait()

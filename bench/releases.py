@@ -3,23 +3,19 @@ operator under gunicorn, against a baseline that also does an eth_call per relea
 
 Starts the embedded chain, a PDS and two operators (normal, and baseline with
 `--eth-call-per-release`) on loopback, sets up a service with a read consent on a
-citizen's `work` area, then fires pre-signed reads from load-generator processes at each (keep-alive
-connections; signing happens before the clock starts, as it is the clients' cost).
+citizen's `work` area, then sends pre-signed reads to each with wrk (bench/load.py).
 Goal: >= 2,000 releases/s on 2 cores and >= 20x the baseline.
-Run: .venv/bin/python bench/releases.py [--requests 3000] [--clients 32] [--processes 2] [--workers 2] [--threads 8]
+Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2] [--threads 8]
 """
 
 import argparse
-import http.client
-import multiprocessing
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -32,6 +28,7 @@ from ledger.cli.chain_cmds import deploy_registry
 from ledger.devnodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
+from load import measure
 from pds.envelope import new_data_key, seal, wrap_key
 
 
@@ -41,70 +38,30 @@ def start(args: list[str], url: str) -> subprocess.Popen:
     return proc
 
 
-def _client(url: str, path: str, signer: RequestSigner, n: int, threads: int, barrier, results) -> None:
-    """One load-generator process: pre-sign `n` requests (signing is the clients' cost, not
-    the operator's), wait for the start, then send them over `threads` keep-alive connections."""
-    signed = []
-    for _ in range(n):
-        prepared = signer.sign(requests.Request("GET", url + path).prepare())
-        signed.append({k: prepared.headers[k] for k in ("Signature-Input", "Signature", "Content-Digest")})
-    host, port = url.removeprefix("http://").split(":")
-    latencies, lock = [], threading.Lock()
+@dataclass(frozen=True)
+class World:
+    """A running chain, PDS and operators with one released area: what the runs aim at."""
 
-    def run(batch):
-        conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        mine = []
-        for headers in batch:
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-            body = resp.read()
-            assert resp.status == 200, body[:300]
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            latencies.extend(mine)
-
-    barrier.wait()
-    workers = [threading.Thread(target=run, args=(signed[i::threads],)) for i in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    results.put(latencies)
+    operator: str
+    baseline: str
+    path: str  # the released area
+    signer: RequestSigner  # the service's request signer
+    data_dir: Path  # the operator's
+    chain: str
+    pds: str
 
 
-def measure(url: str, path: str, signer: RequestSigner, n: int, clients: int, processes: int) -> tuple[float, float, float]:
-    """Fire n pre-signed reads from `clients` connections spread over `processes` processes."""
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(processes + 1), ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(url, path, signer, n // processes, clients // processes, barrier, results)) for _ in range(processes)]
-    for p in procs:
-        p.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    latencies = sorted(x for _ in procs for x in results.get())
-    elapsed = time.perf_counter() - t0
-    for p in procs:
-        p.join()
-    return len(latencies) / elapsed, statistics.median(latencies) * 1e3, latencies[int(len(latencies) * 0.99) - 1] * 1e3
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--processes", type=int, default=2, help="load-generator processes")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
-    ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
-    args = ap.parse_args()
+@contextmanager
+def world(workers: int, threads: int):
+    """Chain, PDS, the operator and the baseline operator (--eth-call-per-release) on
+    loopback; a service with a read consent on a citizen's `work` area, which holds data."""
     with tempfile.TemporaryDirectory() as tmp, DevNode("embedded", Path(tmp) / "chain") as node:
         tmp = Path(tmp)
         deploy_registry(node.url, tmp / "op")
         pds_port, op_port, base_port = free_port(), free_port(), free_port()
         procs = [start(["pds", "--data-dir", str(tmp / "pds"), "--operator-dir", str(tmp / "op"), "--port", str(pds_port)], f"http://127.0.0.1:{pds_port}/openapi.json")]
         pds = f"http://127.0.0.1:{pds_port}"
-        common = ["--chain", node.url, "--pds", pds, "--workers", str(args.workers), "--threads", str(args.threads)]
+        common = ["--chain", node.url, "--pds", pds, "--workers", str(workers), "--threads", str(threads)]
         try:
             procs.append(start(["operator", "--data-dir", str(tmp / "op"), "--port", str(op_port), *common], f"http://127.0.0.1:{op_port}/ledger/info"))
             op = f"http://127.0.0.1:{op_port}"
@@ -126,17 +83,29 @@ def main() -> None:
             # The baseline operator shares the data directory copy, so the same consent is indexed.
             shutil.copytree(tmp / "op", tmp / "op-baseline", ignore=shutil.ignore_patterns("*.lock"))
             procs.append(start(["operator", "--data-dir", str(tmp / "op-baseline"), "--port", str(base_port), "--eth-call-per-release", *common], f"http://127.0.0.1:{base_port}/ledger/info"))
-            signer = RequestSigner("service:cv-builder", seed)
-            runs = [("index (this design)", op), ("baseline: eth_call per release", f"http://127.0.0.1:{base_port}")]
-            for name, url in runs[: 1 if args.no_baseline else 2]:
-                path = f"/v1/citizens/{cid}/areas/work"
-                measure(url, path, signer, min(400, args.requests), args.clients, args.processes)  # warm up
-                rate, p50, p99 = measure(url, path, signer, args.requests, args.clients, args.processes)
-                print(f"{name:>32}: {rate:8.0f} releases/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
+            yield World(op, f"http://127.0.0.1:{base_port}", f"/v1/citizens/{cid}/areas/work", RequestSigner("service:cv-builder", seed), tmp / "op", node.url, pds)
         finally:
             for p in procs:
                 p.terminate()
                 p.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--max-rate", type=int, default=6000, help="requests/s to pre-sign for")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
+    args = ap.parse_args()
+    with world(args.workers, args.threads) as w:
+        runs = [("index (this design)", w.operator), ("baseline: eth_call per release", w.baseline)]
+        for name, url in runs[: 1 if args.no_baseline else 2]:
+            measure(url, w.path, w.signer, 2, args.connections, args.wrk_threads, args.max_rate)  # warm up
+            r = measure(url, w.path, w.signer, args.seconds, args.connections, args.wrk_threads, args.max_rate)
+            print(f"{name:>32}: {r.rate:8.0f} releases/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
