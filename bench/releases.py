@@ -81,7 +81,7 @@ def world(workers: int, threads: int):
             s.put(f"{pds}/pds/v1/citizens/{cid}/areas/work/keys/1", json={"wrapped": {"service:cv-builder": wrap_key(key, bytes(enc.public_key))}}).raise_for_status()
 
             # The baseline operator shares the data directory copy, so the same consent is indexed.
-            shutil.copytree(tmp / "op", tmp / "op-baseline", ignore=shutil.ignore_patterns("*.lock"))
+            shutil.copytree(tmp / "op", tmp / "op-baseline", ignore=shutil.ignore_patterns("*.lock", "*.sock"))
             procs.append(start(["operator", "--data-dir", str(tmp / "op-baseline"), "--port", str(base_port), "--eth-call-per-release", *common], f"http://127.0.0.1:{base_port}/ledger/info"))
             yield World(op, f"http://127.0.0.1:{base_port}", f"/v1/citizens/{cid}/areas/work", RequestSigner("service:cv-builder", seed), tmp / "op", node.url, pds)
         finally:

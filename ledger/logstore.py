@@ -4,21 +4,27 @@ Every perfect subtree hash is stored as it completes, so the root at any size an
 any inclusion or consistency proof are O(log n) indexed reads. An append batch,
 its new nodes, the new signed checkpoint and any caller metadata commit in one
 fsynced WAL transaction: after a crash the log is either before or after the batch.
+Appends may go through a log writer process (ledger/log_writer.py) that commits for
+every worker of an operator; without one, or when it is gone, they commit here.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from . import merkle, sqlite_util
 from .checkpoint import Checkpoint, sign_checkpoint
 from .locks import WriterLock
 from .note import Signer
 from .sqlite_util import ThreadLocalConnections, connect
+
+log = logging.getLogger(__name__)
 
 _LEVEL_SHIFT = 48  # node key = level << 48 | index
 
@@ -37,8 +43,8 @@ def node_key(level: int, index: int) -> int:
 
 
 @dataclass
-class _Pending:
-    """One caller's append request, waiting for a group commit."""
+class AppendRequest:
+    """One caller's append, committed with others in one transaction (`LogStore.commit`)."""
 
     entries: list[bytes]
     meta: dict[str, str]
@@ -52,11 +58,21 @@ class LogError(Exception):
     """A request the log cannot answer (size or index out of range)."""
 
 
+class WriterUnavailable(Exception):
+    """No log writer process answers; nothing was sent, so the caller may commit itself."""
+
+
+class Appender(Protocol):
+    def append(self, entries: list[bytes], meta: dict[str, str], keys: list[list[str]]) -> int: ...
+
+
 class LogStore:
     """An append-only RFC 9162 log with C2SP checkpoints signed by `signer`."""
 
-    def __init__(self, path: str | Path, origin: str, signer: Signer):
+    def __init__(self, path: str | Path, origin: str, signer: Signer, writer: Appender | None = None):
         self.path = Path(path)
+        self.writer = writer
+        self._writer_missed = False
         self.origin = origin
         self.signer = signer
         self._writer = connect(self.path)
@@ -64,7 +80,7 @@ class LogStore:
         self._write_lock = WriterLock(self.path.with_name(self.path.name + ".writer.lock"))
         self._readers = ThreadLocalConnections(self.path)
         self._range = self._load_range()
-        self._queue: list[_Pending] = []
+        self._queue: list[AppendRequest] = []
         self._queue_cond = threading.Condition()
         self._committing = False
         if self.latest_checkpoint() is None:
@@ -166,11 +182,19 @@ class LogStore:
         """Durably append entries, their lookup keys and meta values in one transaction.
 
         `keys[i]` lists the lookup keys of `entries[i]` (see `find`). Returns the first index.
-        Concurrent callers are group-committed: while one commit is being fsynced, new
-        requests queue up, and the next leader commits them all in one transaction. Each
-        caller returns once its own request is durable (or raises that transaction's error).
+        With a writer process, it commits; otherwise concurrent callers are group-committed
+        here: while one commit is being fsynced, new requests queue up, and the next leader
+        commits them all in one transaction. Each caller returns once its own request is
+        durable (or raises that transaction's error).
         """
-        request = _Pending(list(entries), dict(meta or {}), [list(k) for k in keys or ()])
+        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()])
+        if self.writer is not None:
+            try:
+                return self.writer.append(request.entries, request.meta, request.keys)
+            except WriterUnavailable as exc:
+                if not self._writer_missed:
+                    log.warning("log writer unavailable, committing in this process: %s", exc)
+                self._writer_missed = True
         with self._queue_cond:
             self._queue.append(request)
             while not request.done:
@@ -181,8 +205,7 @@ class LogStore:
                 batch, self._queue = self._queue, []
                 self._queue_cond.release()
                 try:
-                    with self._write_lock:  # other processes' leaders wait here, woken at once
-                        self._commit(batch)
+                    self.commit(batch)
                 finally:
                     self._queue_cond.acquire()
                     self._committing = False
@@ -191,8 +214,15 @@ class LogStore:
             raise request.error
         return request.first
 
-    def _commit(self, batch: list[_Pending]) -> None:
-        """Write a batch of requests as one transaction (only the commit leader calls this)."""
+    def commit(self, batch: list[AppendRequest]) -> None:
+        """Write a batch of requests as one transaction, setting each one's `first` or `error`.
+
+        One caller at a time per process (the group-commit leader, or the writer process);
+        other processes' committers wait on the writer lock, woken at once."""
+        with self._write_lock:
+            self._commit(batch)
+
+    def _commit(self, batch: list[AppendRequest]) -> None:
         conn = self._writer
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -19,6 +19,7 @@ class OperatorConfig:
     background: bool = True  # follow the chain and anchor in background threads
     pds_url: str | None = None  # the personal data store the release path reads from
     release_cache_seconds: float = 1.0  # how long a released ciphertext is reused (0: never)
+    log_writer_socket: Path | None = None  # a log writer process commits appends (see log_writer_process)
     # Benchmark baseline only: also ask the chain (eth_call isActive) on every release.
     eth_call_per_release: bool = False
 

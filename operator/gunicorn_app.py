@@ -2,19 +2,22 @@
 
 Each worker builds its own app after the fork; they share the data directory, and the
 log store, chain follower, anchorer and transaction locks are safe across processes.
+The arbiter starts a log writer process first, which commits every worker's appends.
 """
 
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
+from . import log_writer_process
 from .app import create_app
 from .config import OperatorConfig
 
 
 class OperatorServer(BaseApplication):
     def __init__(self, config: OperatorConfig, port: int, workers: int = 2, threads: int = 8):
-        self.config = config
+        self.config = log_writer_process.with_writer_socket(config)
+        self.writer = None
         self.options = {
             "bind": f"127.0.0.1:{port}",
             "workers": workers,
@@ -24,12 +27,22 @@ class OperatorServer(BaseApplication):
             "graceful_timeout": 10,
             "accesslog": None,
             "loglevel": "warning",
+            "on_starting": self._start_writer,
+            "on_exit": self._stop_writer,
         }
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+
+    def _start_writer(self, arbiter) -> None:
+        if self.config.log_writer_socket:
+            self.writer = log_writer_process.start(self.config)
+
+    def _stop_writer(self, arbiter) -> None:
+        if self.writer is not None:
+            log_writer_process.stop(self.writer)
 
     def load(self):
         return create_app(self.config)

@@ -14,6 +14,7 @@ from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.follower import ChainFollower
 from ledger.locks import InterProcessLock, try_hold
+from ledger.log_writer import LogWriterClient
 from ledger.logstore import LogStore
 from ledger.registry import Registry
 from ledger.request_auth import NonceStore, RequestVerifier
@@ -34,7 +35,8 @@ class OperatorRuntime:
         self.account = keystore.chain_account(config.data_dir)
         self.signer = keystore.log_signer(config.data_dir, config.log_origin)
         self.admin_token = keystore.admin_token(config.data_dir)
-        self.log = LogStore(config.log_db, config.log_origin, self.signer)
+        writer = LogWriterClient(config.log_writer_socket) if config.log_writer_socket else None
+        self.log = LogStore(config.log_db, config.log_origin, self.signer, writer)
         self.client = ChainClient(config.chain_url, self.account)
         deployment = Deployment.load(config.deployment_file)
         deployment.check(self.client)

@@ -1,6 +1,9 @@
 """The operator under gunicorn with several worker processes: concurrent relays from
-different workers share one chain account and one log without losing or doubling anything."""
+different workers share one chain account and one log without losing or doubling anything;
+a log writer process commits for them, and they carry on without it."""
 
+import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -34,14 +37,14 @@ def gunicorn_operator(node, tmp_path):
         wait_for_http(url + "/ledger/info", proc, timeout=60)
     except RuntimeError:
         pytest.fail((tmp_path / "operator.log").read_text())
-    yield url, data
+    yield url, data, proc
     proc.terminate()
     proc.wait(timeout=30)
     assert "Traceback" not in (tmp_path / "operator.log").read_text()
 
 
 def test_concurrent_relays_across_workers_are_each_logged_once(node, gunicorn_operator, tmp_path):
-    url, data = gunicorn_operator
+    url, data, _ = gunicorn_operator
     client = ChainClient(node.url)
     registry = Registry.of(client, Deployment.load(data / "deployment.json"))
     grants = [signed_grant(registry)[0] for _ in range(16)]
@@ -61,3 +64,27 @@ def test_concurrent_relays_across_workers_are_each_logged_once(node, gunicorn_op
     assert evidence["anchor"]["size"] > evidence["log_index"]
     report = run_audit(url, lambda c, a: Registry(client, a), tmp_path / "audit.json")
     assert report.entries_by_type == {events.CONSENT_GRANTED: 16} and report.chain_events_checked == 16
+
+
+def _relay(url: str, g) -> requests.Response:
+    body = {"grants": [{"consent_id": "0x" + g.consent_id.hex(), "commitment": "0x" + g.commitment.hex(),
+                        "expires_at": g.expires_at, "signature": "0x" + g.signature.hex()}]}
+    return requests.post(url + "/ledger/grants", json=body, timeout=120)
+
+
+def _children(pid: int) -> dict[int, str]:
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(line.split(None, 1)[0]): line.split(None, 1)[1] for line in out.splitlines()}
+
+
+def test_workers_commit_through_the_log_writer_and_carry_on_when_it_dies(node, gunicorn_operator):
+    url, data, arbiter = gunicorn_operator
+    registry = Registry.of(ChainClient(node.url), Deployment.load(data / "deployment.json"))
+    [writer] = [pid for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
+    assert (data / "log-writer.sock").exists()
+    first, second = signed_grant(registry)[0], signed_grant(registry)[0]
+    assert _relay(url, first).status_code == 201
+    os.kill(writer, signal.SIGKILL)
+    assert _relay(url, second).status_code == 201  # the worker commits the entry itself
+    for g in (first, second):
+        assert len(requests.get(f"{url}/ledger/consents/0x{g.consent_id.hex()}").json()["log_indices"]) == 1

@@ -1,0 +1,109 @@
+"""The log writer process's server and client: appends from many threads commit in
+groups, a broken client cannot stop it, and workers commit themselves when it is gone."""
+
+import os
+import socket
+import stat
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ledger import note
+from ledger.checkpoint import open_checkpoint
+from ledger.log_writer import LogWriterClient, LogWriterError, LogWriterServer
+from ledger.logstore import LogStore, WriterUnavailable
+
+ORIGIN = "test.example/log"
+
+
+@pytest.fixture
+def signer():
+    return note.Signer(ORIGIN, os.urandom(32))
+
+
+class Running:
+    """A writer serving `store` on `path` in a thread (the operator runs it in its own process)."""
+
+    def __init__(self, store: LogStore, path):
+        self.server = LogWriterServer(store, path)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.stop()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def writer(tmp_path, signer):
+    running = Running(LogStore(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
+    yield running
+    running.stop()
+
+
+def test_appends_from_many_threads_get_distinct_indices_keys_and_a_signed_checkpoint(tmp_path, signer, writer):
+    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
+    entries = [f"entry {i}".encode() for i in range(200)]
+    with ThreadPoolExecutor(16) as pool:
+        firsts = list(pool.map(lambda i: worker.append([entries[i]], keys=[[f"k{i % 3}"]]), range(200)))
+    assert sorted(firsts) == list(range(200))
+    assert all(worker.entry(first) == entries[i] for i, first in enumerate(firsts))
+    assert worker.find("k1") == sorted(f for i, f in enumerate(firsts) if i % 3 == 1)
+    worker.append([], {"cursor": "7"})
+    assert worker.get_meta("cursor") == "7"
+    cp = open_checkpoint(worker.latest_checkpoint(), signer.verifier, ORIGIN)
+    assert cp.size == worker.size == 200 and cp.root == worker.root()
+
+
+def test_socket_is_private_to_the_operator(tmp_path, writer):
+    assert stat.S_IMODE(os.stat(tmp_path / "w.sock").st_mode) & 0o077 == 0
+
+
+def test_a_client_that_breaks_the_protocol_is_dropped_and_others_are_served(tmp_path, writer):
+    for bad in (b"not json", b'{"entries": ["%%%"]}', b'{"entries": [], "meta": {"a": 1}}', b'{"entries": [], "keys": [[1]]}'):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(tmp_path / "w.sock"))
+            s.sendall(struct.pack(">I", len(bad)) + bad)
+            reply = s.recv(65536)
+            assert b"bad request" in reply
+            assert s.recv(1) == b""  # then closed
+    with socket.socket(socket.AF_UNIX) as s:  # a frame larger than any append
+        s.connect(str(tmp_path / "w.sock"))
+        s.sendall(struct.pack(">I", 1 << 31))
+        assert b"exceeds" in s.recv(65536)
+    assert LogWriterClient(tmp_path / "w.sock").append([b"fine"], {}, []) == 0
+
+
+def test_a_failed_commit_is_reported_to_each_caller_and_the_writer_keeps_serving(tmp_path, writer, monkeypatch):
+    client = LogWriterClient(tmp_path / "w.sock")
+    monkeypatch.setattr(writer.server.store, "_commit", lambda batch: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(LogWriterError, match="disk full"):
+        client.append([b"lost"], {}, [])
+    monkeypatch.undo()
+    assert client.append([b"kept"], {}, []) == 0
+
+
+def test_without_a_writer_appends_commit_in_the_calling_process(tmp_path, signer):
+    client = LogWriterClient(tmp_path / "nobody.sock")
+    with pytest.raises(WriterUnavailable):
+        client.append([b"x"], {}, [])
+    store = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, client)
+    assert store.append([b"x"], keys=[["k"]]) == 0 and store.find("k") == [0]
+
+
+def test_a_restarted_writer_is_found_again_and_a_stopped_one_is_replaced_by_local_commits(tmp_path, signer, writer):
+    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
+    assert worker.append([b"a"]) == 0
+    writer.stop()
+    assert not (tmp_path / "w.sock").exists()
+    assert worker.append([b"b"]) == 1  # committed by the worker itself
+    again = Running(LogStore(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
+    try:
+        assert worker.append([b"c"]) == 2  # the idle connection to the old writer is replaced
+        assert [worker.entry(i) for i in range(3)] == [b"a", b"b", b"c"]
+    finally:
+        again.stop()
+    writer.thread = again.thread  # the fixture's stop() finds it stopped
