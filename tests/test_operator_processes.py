@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -88,3 +90,21 @@ def test_workers_commit_through_the_log_writer_and_carry_on_when_it_dies(node, g
     assert _relay(url, second).status_code == 201  # the worker commits the entry itself
     for g in (first, second):
         assert len(requests.get(f"{url}/ledger/consents/0x{g.consent_id.hex()}").json()["log_indices"]) == 1
+
+
+def test_the_log_writer_stops_when_the_arbiter_is_killed(gunicorn_operator):
+    _, _, arbiter = gunicorn_operator
+    [writer] = [pid for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
+    arbiter.kill()
+    arbiter.wait()
+    deadline = time.monotonic() + 15
+    while _running(writer, "log_writer_process"):
+        assert time.monotonic() < deadline, "the orphaned log writer kept running"
+        time.sleep(0.1)
+
+
+def _running(pid: int, name: str) -> bool:
+    try:
+        return name in Path(f"/proc/{pid}/cmdline").read_text()  # a zombie's is empty
+    except FileNotFoundError:
+        return False
