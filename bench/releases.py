@@ -5,7 +5,7 @@ Starts the embedded chain, a PDS and two operators (normal, and baseline with
 `--eth-call-per-release`) on loopback, sets up a service with a read consent on a
 citizen's `work` area, then sends pre-signed reads to each with wrk (bench/load.py).
 Goal: >= 2,000 releases/s on 2 cores and >= 20x the baseline.
-Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2] [--threads 8]
+Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 4] [--threads 2]
 """
 
 import argparse
@@ -96,8 +96,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--max-rate", type=int, default=6000, help="requests/s to pre-sign for")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (4x2 measured best here)")
     ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
     args = ap.parse_args()
     with world(args.workers, args.threads) as w:
