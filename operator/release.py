@@ -43,13 +43,15 @@ def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decisio
     covering = [c for c in held if c.allows(area, access)]
     if not covering:
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
+    statuses = []
     for c in covering:
-        if status_of(rt, c, now) == "active":
+        statuses.append(status_of(rt, c, now))
+        if statuses[-1] == "active":
             if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
                 continue  # the baseline asks the chain as well
             return Decision(True, "active", c, block)
     c = covering[0]
-    if status_of(rt, c, now) == "revoked":
+    if statuses[0] == "revoked":
         return Decision(False, "revoked", c, block)
     _log_expiry_once(rt, c, block)
     return Decision(False, "expired", c, block)
