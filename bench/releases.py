@@ -46,9 +46,6 @@ class World:
     baseline: str
     path: str  # the released area
     signer: RequestSigner  # the service's request signer
-    data_dir: Path  # the operator's
-    chain: str
-    pds: str
 
 
 @contextmanager
@@ -83,7 +80,7 @@ def world(workers: int, threads: int):
             # The baseline operator shares the data directory copy, so the same consent is indexed.
             shutil.copytree(tmp / "op", tmp / "op-baseline", ignore=shutil.ignore_patterns("*.lock", "*.sock"))
             procs.append(start(["operator", "--data-dir", str(tmp / "op-baseline"), "--port", str(base_port), "--eth-call-per-release", *common], f"http://127.0.0.1:{base_port}/ledger/info"))
-            yield World(op, f"http://127.0.0.1:{base_port}", f"/v1/citizens/{cid}/areas/work", RequestSigner("service:cv-builder", seed), tmp / "op", node.url, pds)
+            yield World(op, f"http://127.0.0.1:{base_port}", f"/v1/citizens/{cid}/areas/work", RequestSigner("service:cv-builder", seed))
         finally:
             for p in procs:
                 p.terminate()
