@@ -45,11 +45,13 @@ def measure(url: str, path: str, signer: RequestSigner, seconds: int, connection
         per_thread = max_rate * seconds // threads + connections
         for t in range(threads):
             _presign(url, path, signer, per_thread, Path(f"{prefix}{t}"))
-        out = subprocess.run(
+        run = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(SCRIPT), url, "--", path, str(prefix)],
-            check=True, capture_output=True, text=True,
-        ).stdout
-    figures = json.loads(out.strip().splitlines()[-1])
+            capture_output=True, text=True,
+        )
+    if run.returncode != 0:
+        raise SystemExit(f"wrk failed (exit {run.returncode}): {(run.stderr or run.stdout).strip()[-500:]}")
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
     if figures["errors"]:
         raise SystemExit(f"{figures['errors']} failed requests against {url} (more than --max-rate {max_rate}/s? raise it)")
     return Result(figures["requests"] * 1e6 / figures["duration_us"], figures["p50_us"] / 1e3, figures["p99_us"] / 1e3)

@@ -5,7 +5,7 @@ Starts the embedded chain, a PDS and two operators (normal, and baseline with
 `--eth-call-per-release`) on loopback, sets up a service with a read consent on a
 citizen's `work` area, then sends pre-signed reads to each with wrk (bench/load.py).
 Goal: >= 2,000 releases/s on 2 cores and >= 20x the baseline.
-Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 4] [--threads 2]
+Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2]
 """
 
 import argparse
@@ -49,7 +49,7 @@ class World:
 
 
 @contextmanager
-def world(workers: int, threads: int):
+def world(workers: int):
     """Chain, PDS, the operator and the baseline operator (--eth-call-per-release) on
     loopback; a service with a read consent on a citizen's `work` area, which holds data."""
     with tempfile.TemporaryDirectory() as tmp, DevNode("embedded", Path(tmp) / "chain") as node:
@@ -58,7 +58,7 @@ def world(workers: int, threads: int):
         pds_port, op_port, base_port = free_port(), free_port(), free_port()
         procs = [start(["pds", "--data-dir", str(tmp / "pds"), "--operator-dir", str(tmp / "op"), "--port", str(pds_port)], f"http://127.0.0.1:{pds_port}/openapi.json")]
         pds = f"http://127.0.0.1:{pds_port}"
-        common = ["--chain", node.url, "--pds", pds, "--workers", str(workers), "--threads", str(threads)]
+        common = ["--chain", node.url, "--pds", pds, "--workers", str(workers)]
         try:
             procs.append(start(["operator", "--data-dir", str(tmp / "op"), "--port", str(op_port), *common], f"http://127.0.0.1:{op_port}/ledger/info"))
             op = f"http://127.0.0.1:{op_port}"
@@ -93,11 +93,10 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--max-rate", type=int, default=6000, help="requests/s to pre-sign for")
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (4x2 measured best here)")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn (gevent) workers")
     ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
     args = ap.parse_args()
-    with world(args.workers, args.threads) as w:
+    with world(args.workers) as w:
         runs = [("index (this design)", w.operator), ("baseline: eth_call per release", w.baseline)]
         for name, url in runs[: 1 if args.no_baseline else 2]:
             measure(url, w.path, w.signer, 2, args.connections, args.wrk_threads, args.max_rate)  # warm up

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import selectors
 import socket
 import struct
@@ -157,63 +158,66 @@ class LogWriterServer:
 
 
 class LogWriterClient:
-    """A worker's side: one connection per thread to the writer at `path`."""
+    """A worker's side: one connection to the writer at `path`, used by one committer at a
+    time (the LogStore's group-commit leader), which sends its whole batch at once."""
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        self._local = threading.local()
+        self._conn: socket.socket | None = None
 
-    def append(self, entries: list[bytes], meta: dict[str, str], keys: list[list[str]]) -> int:
+    def commit(self, batch: list[AppendRequest]) -> None:
+        """Have the writer commit `batch`, setting each request's `first` or `error`.
+
+        Raises WriterUnavailable, with nothing sent, if no writer answers. If the writer
+        fails after the send, each request gets a LogWriterError: its outcome is unknown."""
         conn = self._connection()
-        request = frame({"entries": [base64.b64encode(e).decode() for e in entries], "meta": meta, "keys": keys})
+        frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys}) for r in batch)
         try:
-            conn.sendall(request)
-            reply = json.loads(self._receive(conn))
+            conn.sendall(frames)
+            replies = self._receive(conn, len(batch))
         except (OSError, ValueError) as exc:
-            self._forget(conn)
-            raise LogWriterError(f"the log writer failed during an append: {exc}") from exc
-        if "error" in reply:
-            raise LogWriterError(reply["error"])
-        return reply["first"]
+            self._forget()
+            for req in batch:
+                req.error = LogWriterError(f"the log writer failed during an append: {exc}")
+            return
+        for req, reply in zip(batch, replies, strict=True):
+            if "error" in reply:
+                req.error = LogWriterError(reply["error"])
+            else:
+                req.first = reply["first"]
 
     def _connection(self) -> socket.socket:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and not self._idle(conn):
-            self._forget(conn)  # the writer closed it while idle (restarted or gone)
-            conn = None
-        if conn is None:
+        if self._conn is not None and not self._idle(self._conn):
+            self._forget()  # the writer closed it while idle (restarted or gone)
+        if self._conn is None:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 conn.connect(self.path)
             except OSError as exc:
                 conn.close()
                 raise WriterUnavailable(f"{self.path}: {exc.strerror or exc}") from None
-            self._local.conn = conn
-        return conn
+            self._conn = conn
+        return self._conn
 
     @staticmethod
     def _idle(conn: socket.socket) -> bool:
-        """True if nothing (not even end of stream) waits on a connection between requests."""
-        try:
-            conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        return False
+        """True if nothing (not even end of stream) waits on a connection between batches.
+        (select, not a non-blocking peek: under gevent a peek would wait for data.)"""
+        return not select.select([conn], [], [], 0)[0]
 
-    def _forget(self, conn: socket.socket) -> None:
-        conn.close()
-        self._local.conn = None
+    def _forget(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
 
     @staticmethod
-    def _receive(conn: socket.socket) -> bytes:
-        buffer = bytearray()
-        while True:
+    def _receive(conn: socket.socket, count: int) -> list[dict]:
+        """The next `count` reply frames, in the order their requests were sent."""
+        buffer, replies = bytearray(), []
+        while len(replies) < count:
             chunk = conn.recv(65536)
             if not chunk:
                 raise ConnectionError("the log writer closed the connection")
             buffer += chunk
-            frames = _take_frames(buffer)
-            if frames:
-                return frames[0]
+            replies += [json.loads(f) for f in _take_frames(buffer)]
+        return replies

@@ -62,14 +62,17 @@ class WriterUnavailable(Exception):
     """No log writer process answers; nothing was sent, so the caller may commit itself."""
 
 
-class Appender(Protocol):
-    def append(self, entries: list[bytes], meta: dict[str, str], keys: list[list[str]]) -> int: ...
+class Committer(Protocol):
+    """Commits a batch elsewhere (the log writer process), setting each request's `first`
+    or `error`; raises WriterUnavailable if it could not take the batch."""
+
+    def commit(self, batch: list[AppendRequest]) -> None: ...
 
 
 class LogStore:
     """An append-only RFC 9162 log with C2SP checkpoints signed by `signer`."""
 
-    def __init__(self, path: str | Path, origin: str, signer: Signer, writer: Appender | None = None):
+    def __init__(self, path: str | Path, origin: str, signer: Signer, writer: Committer | None = None):
         self.path = Path(path)
         self.writer = writer
         self._writer_missed = False
@@ -182,19 +185,12 @@ class LogStore:
         """Durably append entries, their lookup keys and meta values in one transaction.
 
         `keys[i]` lists the lookup keys of `entries[i]` (see `find`). Returns the first index.
-        With a writer process, it commits; otherwise concurrent callers are group-committed
-        here: while one commit is being fsynced, new requests queue up, and the next leader
-        commits them all in one transaction. Each caller returns once its own request is
-        durable (or raises that transaction's error).
+        Concurrent callers are group-committed: while one batch is being committed, new
+        requests queue up, and the next leader commits them all at once, through the writer
+        process if there is one (one round trip per batch), else here. Each caller returns
+        once its own request is durable (or raises that batch's error).
         """
         request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()])
-        if self.writer is not None:
-            try:
-                return self.writer.append(request.entries, request.meta, request.keys)
-            except WriterUnavailable as exc:
-                if not self._writer_missed:
-                    log.warning("log writer unavailable, committing in this process: %s", exc)
-                self._writer_missed = True
         with self._queue_cond:
             self._queue.append(request)
             while not request.done:
@@ -205,14 +201,27 @@ class LogStore:
                 batch, self._queue = self._queue, []
                 self._queue_cond.release()
                 try:
-                    self.commit(batch)
+                    self._lead(batch)
                 finally:
                     self._queue_cond.acquire()
                     self._committing = False
+                    for req in batch:
+                        req.done = True
                     self._queue_cond.notify_all()
         if request.error is not None:
             raise request.error
         return request.first
+
+    def _lead(self, batch: list[AppendRequest]) -> None:
+        """Commit a group: through the writer process, or here when there is none."""
+        if self.writer is not None:
+            try:
+                return self.writer.commit(batch)
+            except WriterUnavailable as exc:
+                if not self._writer_missed:
+                    log.warning("log writer unavailable, committing in this process: %s", exc)
+                self._writer_missed = True
+        self.commit(batch)
 
     def commit(self, batch: list[AppendRequest]) -> None:
         """Write a batch of requests as one transaction, setting each one's `first` or `error`.
@@ -256,9 +265,6 @@ class LogStore:
         except BaseException as exc:  # every request of the batch fails with the transaction
             for req in batch:
                 req.error = exc
-        finally:
-            for req in batch:
-                req.done = True
 
     def _store_checkpoint(self, conn, rng: merkle.CompactRange) -> None:
         cp = Checkpoint(self.origin, rng.size, rng.root())

@@ -14,11 +14,15 @@ class Problem(Exception):
         super().__init__(detail or title)
         self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
 
-    def response(self):
+    def document(self) -> dict:
+        """The RFC 9457 problem details object."""
         body = {"type": TYPE_BASE + self.slug, "title": self.title, "status": self.status, **self.extra}
         if self.detail:
             body["detail"] = self.detail
-        resp = jsonify(body)
+        return body
+
+    def response(self):
+        resp = jsonify(self.document())
         resp.status_code = self.status
         resp.mimetype = "application/problem+json"
         return resp
@@ -28,10 +32,12 @@ def bad_request(detail: str, **extra) -> Problem:
     return Problem(400, "bad-request", "Bad request", detail, **extra)
 
 
+def from_http_exception(exc: HTTPException) -> Problem:
+    """A Werkzeug HTTP error (404, 405, 500, …) as a problem whose slug is its name."""
+    slug = (exc.name or "error").lower().replace(" ", "-")
+    return Problem(exc.code or 500, slug, exc.name or "Error", exc.description or "")
+
+
 def install(app: Flask) -> None:
     app.register_error_handler(Problem, lambda p: p.response())
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        slug = (exc.name or "error").lower().replace(" ", "-")
-        return Problem(exc.code or 500, slug, exc.name or "Error", exc.description or "").response()
+    app.register_error_handler(HTTPException, lambda exc: from_http_exception(exc).response())

@@ -277,10 +277,10 @@ class RequestVerifier:
             raise RequestAuthError("replayed-request", "this signed request was already used")
         return key_id
 
-    def verify_flask(self, request) -> str:
-        """Verify the current Flask request (method, target as sent, headers, raw body)."""
+    def verify_request(self, request) -> str:
+        """Verify a Werkzeug (or Flask) request: method, target as sent, headers, raw body."""
         return self.verify(request.method, _target_as_sent(request), request.headers, request.get_data())
 
     def verify_with(self, public_key_for: Callable[[str], bytes | None], request) -> str:
-        """Verify a Flask request with another key lookup (e.g. a key presented for registration)."""
-        return RequestVerifier(public_key_for, self.nonces, self.window).verify_flask(request)
+        """Verify a request with another key lookup (e.g. a key presented for registration)."""
+        return RequestVerifier(public_key_for, self.nonces, self.window).verify_request(request)

@@ -26,22 +26,31 @@ def public_key_for(directory, key_id: str) -> bytes | None:
     return service.sign_key if service else None
 
 
-def authenticate(lookup=None) -> str:
-    """Verify the current request and return its key id (`lookup` overrides key resolution)."""
-    rt = current_app.extensions["operator"]
+def authenticate_request(rt, req, lookup=None) -> str:
+    """Verify a Werkzeug request and return its key id (`lookup` overrides key resolution)."""
     verifier = rt.request_verifier
     try:
-        g.caller = verifier.verify_with(lookup, request) if lookup else verifier.verify_flask(request)
+        return verifier.verify_with(lookup, req) if lookup else verifier.verify_request(req)
     except RequestAuthError as exc:
         raise Problem(401, exc.slug, "Request refused", str(exc)) from None
+
+
+def service_of(key_id: str) -> str:
+    """The service id of a verified key id; any other caller is refused."""
+    m = SERVICE.match(key_id)
+    if not m:
+        raise Problem(403, "forbidden", "Only services may do this", f"{key_id} is not a service")
+    return m.group(1)
+
+
+def authenticate(lookup=None) -> str:
+    """Verify the current Flask request and return its key id."""
+    g.caller = authenticate_request(current_app.extensions["operator"], request, lookup)
     return g.caller
 
 
 def require_service() -> str:
-    m = SERVICE.match(authenticate())
-    if not m:
-        raise Problem(403, "forbidden", "Only services may do this", f"{g.caller} is not a service")
-    return m.group(1)
+    return service_of(authenticate())
 
 
 def require_citizen() -> str:

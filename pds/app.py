@@ -34,7 +34,7 @@ def _store() -> PdsStore:
 @bp.before_request
 def authenticate():
     try:
-        g.caller = current_app.extensions["pds.verifier"].verify_flask(request)
+        g.caller = current_app.extensions["pds.verifier"].verify_request(request)
     except RequestAuthError as exc:
         raise Problem(401, exc.slug, "Request refused", str(exc)) from None
 

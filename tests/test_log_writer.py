@@ -13,7 +13,7 @@ import pytest
 from ledger import note
 from ledger.checkpoint import open_checkpoint
 from ledger.log_writer import LogWriterClient, LogWriterError, LogWriterServer
-from ledger.logstore import LogStore, WriterUnavailable
+from ledger.logstore import AppendRequest, LogStore, WriterUnavailable
 
 ORIGIN = "test.example/log"
 
@@ -37,6 +37,12 @@ class Running:
         assert not self.thread.is_alive()
 
 
+def commit_one(client: LogWriterClient, data: bytes) -> AppendRequest:
+    req = AppendRequest([data], {}, [])
+    client.commit([req])
+    return req
+
+
 @pytest.fixture
 def writer(tmp_path, signer):
     running = Running(LogStore(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
@@ -58,6 +64,15 @@ def test_appends_from_many_threads_get_distinct_indices_keys_and_a_signed_checkp
     assert cp.size == worker.size == 200 and cp.root == worker.root()
 
 
+def test_a_batch_is_sent_at_once_and_each_request_gets_its_own_first_index(tmp_path, signer, writer):
+    batch = [AppendRequest([b"a"], {}, [["ka"]]), AppendRequest([b"b", b"c"], {"m": "1"}, [["kb"], ["kc"]]), AppendRequest([b"d"], {}, [])]
+    LogWriterClient(tmp_path / "w.sock").commit(batch)
+    assert [r.first for r in batch] == [0, 1, 3] and all(r.error is None for r in batch)
+    store = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+    assert [store.entry(i) for i in range(4)] == [b"a", b"b", b"c", b"d"]
+    assert store.find("kc") == [2] and store.get_meta("m") == "1"
+
+
 def test_socket_is_private_to_the_operator(tmp_path, writer):
     assert stat.S_IMODE(os.stat(tmp_path / "w.sock").st_mode) & 0o077 == 0
 
@@ -74,22 +89,22 @@ def test_a_client_that_breaks_the_protocol_is_dropped_and_others_are_served(tmp_
         s.connect(str(tmp_path / "w.sock"))
         s.sendall(struct.pack(">I", 1 << 31))
         assert b"exceeds" in s.recv(65536)
-    assert LogWriterClient(tmp_path / "w.sock").append([b"fine"], {}, []) == 0
+    assert commit_one(LogWriterClient(tmp_path / "w.sock"), b"fine").first == 0
 
 
 def test_a_failed_commit_is_reported_to_each_caller_and_the_writer_keeps_serving(tmp_path, writer, monkeypatch):
     client = LogWriterClient(tmp_path / "w.sock")
     monkeypatch.setattr(writer.server.store, "_commit", lambda batch: (_ for _ in ()).throw(OSError("disk full")))
-    with pytest.raises(LogWriterError, match="disk full"):
-        client.append([b"lost"], {}, [])
+    lost = commit_one(client, b"lost")
+    assert isinstance(lost.error, LogWriterError) and "disk full" in str(lost.error)
     monkeypatch.undo()
-    assert client.append([b"kept"], {}, []) == 0
+    assert commit_one(client, b"kept").first == 0
 
 
 def test_without_a_writer_appends_commit_in_the_calling_process(tmp_path, signer):
     client = LogWriterClient(tmp_path / "nobody.sock")
     with pytest.raises(WriterUnavailable):
-        client.append([b"x"], {}, [])
+        client.commit([AppendRequest([b"x"], {}, [])])
     store = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, client)
     assert store.append([b"x"], keys=[["k"]]) == 0 and store.find("k") == [0]
 

@@ -31,7 +31,7 @@ def gunicorn_operator(node, tmp_path):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", "operator", "--chain", node.url, "--data-dir", str(data),
-         "--port", str(port), "--workers", "2", "--threads", "4", "--anchor-seconds", "3600"],
+         "--port", str(port), "--workers", "2", "--anchor-seconds", "3600"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "operator.log", "wb"),
     )
     url = f"http://127.0.0.1:{port}"

@@ -1,5 +1,7 @@
 """The operator's cache of released ciphertext: reused for its lifetime, dropped on writes."""
 
+import threading
+
 from consent_operator.release_cache import ReleaseCache
 
 
@@ -45,3 +47,35 @@ def test_zero_ttl_never_keeps_and_the_size_is_bounded():
     for area in ("a", "b", "c"):
         small.get("c", area, "r", lambda: {"v": 1})
     assert small.get("c", "a", "r", lambda: {"v": 2}) == {"v": 2}  # the oldest was evicted
+
+
+def test_concurrent_misses_of_one_key_make_one_fetch():
+    cache, started, release, fetched = ReleaseCache(ttl=60), threading.Event(), threading.Event(), []
+
+    def slow_fetch():
+        fetched.append(1)
+        started.set()
+        release.wait(5)
+        return {"version": 1}
+
+    first = threading.Thread(target=cache.get, args=("c", "work", "service:a", slow_fetch))
+    first.start()
+    started.wait(5)
+    waiters = [threading.Thread(target=cache.get, args=("c", "work", "service:a", slow_fetch)) for _ in range(5)]
+    for t in waiters:
+        t.start()
+    release.set()
+    for t in [first, *waiters]:
+        t.join(5)
+    assert fetched == [1]
+
+
+def test_a_fetch_that_raced_an_invalidation_is_not_kept():
+    cache = ReleaseCache(ttl=60)
+
+    def fetch_while_a_write_lands():
+        cache.invalidate("c", "work")  # a write through the operator, during the fetch
+        return {"version": 1}
+
+    assert cache.get("c", "work", "service:a", fetch_while_a_write_lands) == {"version": 1}
+    assert cache.get("c", "work", "service:a", lambda: {"version": 2}) == {"version": 2}

@@ -102,7 +102,7 @@ def test_signed_requests_through_a_real_flask_server(keys, verifier):
     @app.post("/echo")
     def echo():
         try:
-            return jsonify(key=verifier.verify_flask(request))
+            return jsonify(key=verifier.verify_request(request))
         except RequestAuthError as exc:
             return jsonify(refused=exc.slug), 401
 
@@ -166,7 +166,7 @@ def test_library_signatures_and_non_canonical_ones_are_accepted(keys, verifier, 
 
 def test_percent_encoded_paths_and_queries_verify_through_a_flask_server(keys, verifier):
     app = Flask("t")
-    app.post("/<path:anything>")(lambda anything: jsonify(key=verifier.verify_flask(request)))
+    app.post("/<path:anything>")(lambda anything: jsonify(key=verifier.verify_request(request)))
     server = loopback_server(app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -24,12 +24,12 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
     )
 
 
-def serve_operator(config, port: int, workers: int = 2, threads: int = 8) -> None:
+def serve_operator(config, port: int, workers: int = 2) -> None:
     """Serve the operator under gunicorn on 127.0.0.1:port until stopped."""
     from consent_operator.gunicorn_app import OperatorServer
 
-    click.echo(f"operator: http://127.0.0.1:{port} ({workers} workers x {threads} threads)", err=True)
-    OperatorServer(config, port, workers, threads).run()
+    click.echo(f"operator: http://127.0.0.1:{port} ({workers} gevent workers)", err=True)
+    OperatorServer(config, port, workers).run()
 
 
 @main.command("operator")
@@ -39,13 +39,12 @@ def serve_operator(config, port: int, workers: int = 2, threads: int = 8) -> Non
 @click.option("--anchor-every", default=100, show_default=True, help="Anchor after this many new entries.")
 @click.option("--anchor-seconds", default=30.0, show_default=True, help="…or after this many seconds with new entries.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", default=8, show_default=True, help="Threads per worker.")
 @click.option("--pds", "pds_url", default=None, envvar="MYDATA_PDS", help="PDS base URL for the data path.")
 @click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
-def operator_cmd(chain_url, data_dir, port, anchor_every, anchor_seconds, workers, threads, pds_url, eth_call_per_release) -> None:
+def operator_cmd(chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, eth_call_per_release) -> None:
     """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn."""
     config = operator_config(chain_url, data_dir, anchor_every, anchor_seconds, pds_url, eth_call_per_release=eth_call_per_release)
-    serve_operator(config, port, workers, threads)
+    serve_operator(config, port, workers)
 
 
 @main.command("anchor")
