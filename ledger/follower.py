@@ -102,3 +102,8 @@ class ChainFollower:
     def chain_time(self) -> int:
         """The timestamp of the newest block followed (0 before the first sync)."""
         return int(self.log.get_meta(HEAD_TIME_KEY, "0"))
+
+    def position(self) -> tuple[int, int]:
+        """(last_block, chain_time) read together, so they come from the same sync."""
+        meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY)
+        return int(meta.get(CURSOR_KEY, self.registry.from_block - 1)), int(meta.get(HEAD_TIME_KEY, 0))

@@ -165,6 +165,11 @@ class LogStore:
         row = self._db().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
+    def get_metas(self, *keys: str) -> dict[str, str]:
+        """The meta values of `keys` that are set, read in one snapshot."""
+        rows = self._db().execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys)
+        return dict(rows.fetchall())
+
     # ---- writes ----------------------------------------------------------------
     def find(self, key: str) -> list[int]:
         """Indices of the entries appended under lookup key `key`, oldest first."""

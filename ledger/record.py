@@ -41,12 +41,15 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # UTC, whole seconds
+
+
 def parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def validate(record: Any) -> dict:

@@ -8,11 +8,11 @@ newest followed block. Every decision names the block height it was checked at.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from ledger import events
-from ledger.record import format_time
+from ledger.record import TIME_FORMAT
 from ledger.follower import consent_key, revocation_key
 
 from .directory import IndexedConsent
@@ -38,7 +38,7 @@ def status_of(rt, c: IndexedConsent, now: int) -> str:
 
 
 def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decision:
-    block, now = rt.follower.last_block, rt.follower.chain_time()
+    block, now = rt.follower.position()
     held = rt.directory.consents_of(citizen, service_id)
     covering = [c for c in held if c.allows(area, access)]
     if not covering:
@@ -75,4 +75,4 @@ def log_access(rt, kind: str, service: str, citizen: str | None, area: str, deci
 
 
 def _now() -> str:
-    return format_time(datetime.now(UTC))
+    return time.strftime(TIME_FORMAT, time.gmtime())  # format_time's format, without a datetime per entry

@@ -80,6 +80,9 @@ def test_direct_on_chain_revocation_is_logged_by_the_follower(operator, wallet, 
     last = events.decode(operator.runtime.log.entry(operator.runtime.log.size - 1))
     assert last["type"] == events.CONSENT_REVOKED and last["consent_id"] == cid
     assert last["relayer"] == last["signer"]  # sent by the citizen's own key
+    follower = operator.runtime.follower
+    head = operator.runtime.client.w3.eth.get_block("latest")
+    assert follower.position() == (follower.last_block, follower.chain_time()) == (head["number"], head["timestamp"])
 
 
 def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):
