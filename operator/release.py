@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 
 from ledger import events
-from ledger.record import TIME_FORMAT
 from ledger.follower import consent_key, revocation_key
+from ledger.record import TIME_FORMAT
 
 from .directory import IndexedConsent
 
