@@ -9,8 +9,8 @@ while it waits for the GIL after each SQLite call, and every other worker waits 
 request threads competing for its GIL, so the lock is held only for the work.
 
 Frames are a 4-byte big-endian length and a JSON object: a request
-`{"entries": [base64…], "meta": {…}, "keys": [[…]]}`, a reply `{"first": n}` or
-`{"error": "…"}`.
+`{"entries": [base64…], "meta": {…}, "keys": [[…]], "claim": [key, expires_at] or null}`,
+a reply `{"first": n}`, `{"taken": key}` (the claim was made before) or `{"error": "…"}`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import struct
 import threading
 from pathlib import Path
 
-from .logstore import AppendRequest, LogStore, WriterUnavailable
+from .logstore import AppendRequest, ClaimTaken, LogStore, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 << 20
@@ -63,7 +63,18 @@ def _request_of(payload: bytes) -> AppendRequest:
         raise ValueError("meta must map strings to strings")
     if not all(isinstance(k, str) for ks in keys for k in ks):
         raise ValueError("keys must be lists of strings")
-    return AppendRequest(entries, meta, [list(ks) for ks in keys])
+    claim = obj.get("claim")
+    if claim is not None and not (isinstance(claim, list) and len(claim) == 2 and isinstance(claim[0], str) and isinstance(claim[1], int | float)):
+        raise ValueError("claim must be [key, expires_at]")
+    return AppendRequest(entries, meta, [list(ks) for ks in keys], tuple(claim) if claim else None)
+
+
+def _reply_of(req: AppendRequest) -> dict:
+    if req.error is None:
+        return {"first": req.first}
+    if isinstance(req.error, ClaimTaken):
+        return {"taken": req.error.key}
+    return {"error": f"{type(req.error).__name__}: {req.error}"}
 
 
 class LogWriterServer:
@@ -148,7 +159,7 @@ class LogWriterServer:
             for _, req in batch:
                 req.error = exc
         for conn, req in batch:
-            self._reply(conn, {"first": req.first} if req.error is None else {"error": f"{type(req.error).__name__}: {req.error}"})
+            self._reply(conn, _reply_of(req))
 
     def _reply(self, conn: socket.socket, obj: dict) -> None:
         try:
@@ -171,7 +182,7 @@ class LogWriterClient:
         Raises WriterUnavailable, with nothing sent, if no writer answers. If the writer
         fails after the send, each request gets a LogWriterError: its outcome is unknown."""
         conn = self._connection()
-        frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys}) for r in batch)
+        frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys, "claim": r.claim}) for r in batch)
         try:
             conn.sendall(frames)
             replies = self._receive(conn, len(batch))
@@ -181,7 +192,9 @@ class LogWriterClient:
                 req.error = LogWriterError(f"the log writer failed during an append: {exc}")
             return
         for req, reply in zip(batch, replies, strict=True):
-            if "error" in reply:
+            if "taken" in reply:
+                req.error = ClaimTaken(reply["taken"])
+            elif "error" in reply:
                 req.error = LogWriterError(reply["error"])
             else:
                 req.first = reply["first"]

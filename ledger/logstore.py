@@ -11,6 +11,7 @@ every worker of an operator; without one, or when it is gone, they commit here.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entry_index (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims(expires_at);
 """
 
 
@@ -49,6 +52,7 @@ class AppendRequest:
     entries: list[bytes]
     meta: dict[str, str]
     keys: list[list[str]]
+    claim: tuple[str, float] | None = None  # (key, expires_at): see LogStore.append
     first: int = -1
     done: bool = False
     error: BaseException | None = None
@@ -56,6 +60,14 @@ class AppendRequest:
 
 class LogError(Exception):
     """A request the log cannot answer (size or index out of range)."""
+
+
+class ClaimTaken(Exception):
+    """An append's claim was made before (and has not expired): nothing of it was written."""
+
+    def __init__(self, key: str):
+        super().__init__(f"{key} was claimed before")
+        self.key = key
 
 
 class WriterUnavailable(Exception):
@@ -186,16 +198,21 @@ class LogStore:
         entries: Sequence[bytes],
         meta: dict[str, str] | None = None,
         keys: Sequence[Sequence[str]] | None = None,
+        claim: tuple[str, float] | None = None,
     ) -> int:
         """Durably append entries, their lookup keys and meta values in one transaction.
 
         `keys[i]` lists the lookup keys of `entries[i]` (see `find`). Returns the first index.
+        `claim` (key, expires_at) makes the append conditional: if that key was claimed
+        before and has not expired, nothing is written and ClaimTaken is raised. (The
+        release path claims a request's nonce this way: its replay check and its log entry
+        are one write.)
         Concurrent callers are group-committed: while one batch is being committed, new
         requests queue up, and the next leader commits them all at once, through the writer
         process if there is one (one round trip per batch), else here. Each caller returns
         once its own request is durable (or raises that batch's error).
         """
-        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()])
+        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim)
         with self._queue_cond:
             self._queue.append(request)
             while not request.done:
@@ -247,7 +264,9 @@ class LogStore:
                 new_range = self._range.copy()
                 nodes: list[tuple[int, bytes]] = []
                 rows: list[tuple[int, bytes]] = []
-                for req in batch:
+                conn.execute("DELETE FROM claims WHERE expires_at < ?", (time.time(),))
+                accepted = [req for req in batch if self._claim(conn, req)]
+                for req in accepted:
                     req.first = first + len(rows)
                     for data in req.entries:
                         rows.append((first + len(rows), data))
@@ -256,7 +275,7 @@ class LogStore:
                 conn.executemany("INSERT INTO nodes(id, hash) VALUES (?, ?)", nodes)
                 if rows or first == 0:
                     self._store_checkpoint(conn, new_range)
-                for req in batch:
+                for req in accepted:
                     conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", req.meta.items())
                     conn.executemany(
                         "INSERT INTO entry_index(key, idx) VALUES (?, ?)",
@@ -270,6 +289,18 @@ class LogStore:
         except BaseException as exc:  # every request of the batch fails with the transaction
             for req in batch:
                 req.error = exc
+
+    @staticmethod
+    def _claim(conn, req: AppendRequest) -> bool:
+        """Make the request's claim, if it has one; False (and ClaimTaken) if it was made before."""
+        if req.claim is None:
+            return True
+        try:
+            conn.execute("INSERT INTO claims(key, expires_at) VALUES (?, ?)", req.claim)
+        except sqlite3.IntegrityError:
+            req.error = ClaimTaken(req.claim[0])
+            return False
+        return True
 
     def _store_checkpoint(self, conn, rng: merkle.CompactRange) -> None:
         cp = Checkpoint(self.origin, rng.size, rng.root())

@@ -250,6 +250,29 @@ def _target_as_sent(request) -> str:
     return f"{request.scheme}://{request.host}{raw}"
 
 
+@dataclass(frozen=True)
+class Signed:
+    """A request whose signature verified and is fresh, its nonce not yet claimed."""
+
+    key_id: str
+    nonce: str
+    expires_at: float  # the end of its replay window: a claim on its nonce may be dropped then
+
+    @property
+    def nonce_key(self) -> str:
+        """One key per (key id, nonce): what a claim on this request's nonce is stored under."""
+        return f"nonce:{self.key_id} {self.nonce}"
+
+
+def replayed() -> RequestAuthError:
+    return RequestAuthError("replayed-request", "this signed request was already used")
+
+
+def _parts(request) -> tuple[str, str, object, bytes]:
+    """What a signature covers, from a Werkzeug request: method, target as sent, headers, raw body."""
+    return request.method, _target_as_sent(request), request.headers, request.get_data()
+
+
 class RequestVerifier:
     """Verifies signed requests against public keys found by `public_key_for(key_id)`."""
 
@@ -258,8 +281,9 @@ class RequestVerifier:
         self.nonces = nonces
         self.window = window
 
-    def verify(self, method: str, url: str, headers, body: bytes) -> str:
-        """Return the key id of a valid, fresh, first-seen request; raise RequestAuthError otherwise."""
+    def check(self, method: str, url: str, headers, body: bytes) -> Signed:
+        """Verify signature and freshness, leaving the nonce unclaimed: the caller must claim
+        it (as `verify` does here, or with the log append that records the outcome)."""
         msg = _Message(method, url, headers)
         canonical = _Canonical.parse(msg.headers)
         key_id, created, nonce = (canonical.key_id, canonical.created, canonical.nonce) if canonical else _signature_params(msg.headers)
@@ -273,13 +297,22 @@ class RequestVerifier:
             _verify_canonical(canonical, msg, body, public_key)
         else:
             _verify_with_library(msg, body, public_key)
-        if not self.nonces.use(key_id, nonce, created + self.window.total_seconds()):
-            raise RequestAuthError("replayed-request", "this signed request was already used")
-        return key_id
+        return Signed(key_id, nonce, created + self.window.total_seconds())
+
+    def verify(self, method: str, url: str, headers, body: bytes) -> str:
+        """Return the key id of a valid, fresh, first-seen request; raise RequestAuthError otherwise."""
+        signed = self.check(method, url, headers, body)
+        if not self.nonces.use(signed.key_id, signed.nonce, signed.expires_at):
+            raise replayed()
+        return signed.key_id
+
+    def check_request(self, request) -> Signed:
+        """`check` a Werkzeug (or Flask) request."""
+        return self.check(*_parts(request))
 
     def verify_request(self, request) -> str:
-        """Verify a Werkzeug (or Flask) request: method, target as sent, headers, raw body."""
-        return self.verify(request.method, _target_as_sent(request), request.headers, request.get_data())
+        """`verify` a Werkzeug (or Flask) request."""
+        return self.verify(*_parts(request))
 
     def verify_with(self, public_key_for: Callable[[str], bytes | None], request) -> str:
         """Verify a request with another key lookup (e.g. a key presented for registration)."""

@@ -12,7 +12,7 @@ from flask import current_app, g, request
 
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.problems import Problem
-from ledger.request_auth import RequestAuthError
+from ledger.request_auth import RequestAuthError, Signed
 
 SERVICE = re.compile(r"^service:([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 
@@ -26,13 +26,26 @@ def public_key_for(directory, key_id: str) -> bytes | None:
     return service.sign_key if service else None
 
 
+def refused(exc: RequestAuthError) -> Problem:
+    return Problem(401, exc.slug, "Request refused", str(exc))
+
+
 def authenticate_request(rt, req, lookup=None) -> str:
     """Verify a Werkzeug request and return its key id (`lookup` overrides key resolution)."""
     verifier = rt.request_verifier
     try:
         return verifier.verify_with(lookup, req) if lookup else verifier.verify_request(req)
     except RequestAuthError as exc:
-        raise Problem(401, exc.slug, "Request refused", str(exc)) from None
+        raise refused(exc) from None
+
+
+def check_request(rt, req) -> Signed:
+    """Verify a Werkzeug request's signature and freshness; its nonce is left for the caller
+    to claim (see RequestVerifier.check)."""
+    try:
+        return rt.request_verifier.check_request(req)
+    except RequestAuthError as exc:
+        raise refused(exc) from None
 
 
 def service_of(key_id: str) -> str:

@@ -5,55 +5,89 @@ Shared by the Flask routes that write (data_api) and the bare WSGI route that re
 (release_route). Every request is signed by the service; the decision comes from the
 consent index; a release hands back the encrypted envelope and the data key wrapped for
 the reader. Every release and denial, refused signatures included, is logged.
+
+A release has no side effect before its log entry, so its nonce is claimed by that log
+append (one durable write for the replay check and the record, where other requests
+claim theirs in the nonce store first); a replay is refused and logged as a denial.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ledger import events
 from ledger.keys import CITIZEN_KEY_ID
+from ledger.logstore import ClaimTaken
 from ledger.problems import Problem
 from ledger.record import AREA_NAME
-from ledger.request_auth import claimed_key_id
+from ledger.request_auth import claimed_key_id, replayed
 
 from . import release
-from .auth import SERVICE, authenticate_request, service_of
+from .auth import SERVICE, authenticate_request, check_request, service_of
 from .pds_client import PdsError
 from .release import Decision
 
 
-def deny(rt, service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = "") -> Problem:
-    """Log a denial and return the problem to answer with."""
-    release.log_access(rt, events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, reason=reason)
+@dataclass(frozen=True)
+class Access:
+    """An authorised request: who, the decision, and the nonce claim its log entry must make
+    (None when the nonce store has claimed it already)."""
+
+    service: str
+    decision: Decision
+    claim: tuple[str, float] | None
+
+
+def deny(rt, service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = "", claim=None) -> Problem:
+    """Log a denial and return the problem to answer with (a replay's, if `claim` was taken)."""
+    try:
+        release.log_access(rt, events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, claim, reason=reason)
+    except ClaimTaken:
+        return _replay(rt, service, citizen, area, block, consent_id)
     return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)
 
 
-def authorise(rt, req, citizen: str, area: str, access: str) -> tuple[str, Decision]:
+def _replay(rt, service: str, citizen: str | None, area: str, block: int, consent_id: str | None) -> Problem:
+    exc = replayed()
+    return deny(rt, service, citizen, area, exc.slug, block, consent_id, 401, str(exc))
+
+
+def authorise(rt, req, citizen: str, area: str, access: str, claim_with_log: bool = False) -> Access:
     """Authenticate the service behind Werkzeug request `req` and decide; every refusal is
-    logged before it is raised."""
+    logged before it is raised. With `claim_with_log` (side-effect-free requests only), the
+    nonce is left for the caller's log entry to claim."""
     if not CITIZEN_KEY_ID.match(citizen) or not AREA_NAME.match(area):
         raise Problem(404, "not-found", "No such citizen or area")
     try:
-        service = service_of(authenticate_request(rt, req))
+        if claim_with_log:
+            signed = check_request(rt, req)
+            key_id, claim = signed.key_id, (signed.nonce_key, signed.expires_at)
+        else:
+            key_id, claim = authenticate_request(rt, req), None
+        service = service_of(key_id)
     except Problem as exc:
         m = SERVICE.match(claimed_key_id(req.headers) or "")
         raise deny(rt, m.group(1) if m else "unauthenticated", citizen, area, exc.slug, rt.follower.last_block, status=exc.status, detail=exc.detail) from None
     decision = release.decide(rt, service, citizen, area, access)
     if not decision.allowed:
         cid = decision.consent.consent_id if decision.consent else None
-        raise deny(rt, service, citizen, area, decision.reason, decision.block, cid)
+        raise deny(rt, service, citizen, area, decision.reason, decision.block, cid, claim=claim)
     if rt.pds is None:
         raise Problem(503, "no-pds", "This operator has no PDS configured")
-    return service, decision
+    return Access(service, decision, claim)
 
 
 def release_area(rt, req, citizen: str, area: str) -> dict:
     """Release the latest version of an area to the service that signed `req`, logged."""
-    service, d = authorise(rt, req, citizen, area, "read")
-    cid = d.consent.consent_id
+    a = authorise(rt, req, citizen, area, "read", claim_with_log=True)
+    d, cid = a.decision, a.decision.consent.consent_id
     try:
-        recipient = f"service:{service}"
+        recipient = f"service:{a.service}"
         latest = rt.release_cache.get(citizen, area, recipient, lambda: rt.pds.release(citizen, area, recipient))
     except PdsError as exc:
-        raise deny(rt, service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc)) from None
-    release.log_access(rt, events.DATA_READ, service, citizen, area, "released", d.block, cid, version=latest["version"])
+        raise deny(rt, a.service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim) from None
+    try:
+        release.log_access(rt, events.DATA_READ, a.service, citizen, area, "released", d.block, cid, a.claim, version=latest["version"])
+    except ClaimTaken:
+        raise _replay(rt, a.service, citizen, area, d.block, cid) from None
     return {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": latest["wrapped_key"], "checked_block": d.block}

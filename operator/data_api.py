@@ -44,7 +44,8 @@ def next_version(citizen: str, area: str):
 @bp.post("/versions")
 def write(citizen: str, area: str):
     rt = runtime()
-    service, d = authorise(rt, request, citizen, area, "write")
+    access = authorise(rt, request, citizen, area, "write")
+    service, d = access.service, access.decision
     cid = d.consent.consent_id
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("envelope"), dict):

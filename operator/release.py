@@ -66,12 +66,15 @@ def _log_expiry_once(rt, c: IndexedConsent, block: int) -> None:
         rt.log.append([events.encode(entry)], keys=[[consent_key(c.consent_id), expiry_key(c.consent_id)]])
 
 
-def log_access(rt, kind: str, service: str, citizen: str | None, area: str, decision: str, block: int, consent_id: str | None = None, **extra) -> int:
+def log_access(
+    rt, kind: str, service: str, citizen: str | None, area: str, decision: str, block: int, consent_id: str | None = None, claim: tuple[str, float] | None = None, **extra
+) -> int:
     """Append a data.read / data.written / data.denied entry; lookup keys (private to the
-    operator) let the citizen's history find it, the entry itself stays pseudonymous."""
+    operator) let the citizen's history find it, the entry itself stays pseudonymous.
+    With `claim`, the append is refused (ClaimTaken) if the claim was made before."""
     entry = {"type": kind, "service": service, "area": area, "decision": decision, "consent_id": consent_id, "block": block, "time": _now(), **extra}
     keys = ([citizen] if citizen else []) + ([consent_key(consent_id)] if consent_id else [])
-    return rt.log.append([events.encode(entry)], keys=[keys])
+    return rt.log.append([events.encode(entry)], keys=[keys], claim=claim)
 
 
 def _now() -> str:

@@ -13,7 +13,7 @@ import pytest
 from ledger import note
 from ledger.checkpoint import open_checkpoint
 from ledger.log_writer import LogWriterClient, LogWriterError, LogWriterServer
-from ledger.logstore import AppendRequest, LogStore, WriterUnavailable
+from ledger.logstore import AppendRequest, ClaimTaken, LogStore, WriterUnavailable
 
 ORIGIN = "test.example/log"
 
@@ -71,6 +71,14 @@ def test_a_batch_is_sent_at_once_and_each_request_gets_its_own_first_index(tmp_p
     store = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
     assert [store.entry(i) for i in range(4)] == [b"a", b"b", b"c", b"d"]
     assert store.find("kc") == [2] and store.get_meta("m") == "1"
+
+
+def test_a_taken_claim_is_reported_as_such_through_the_writer(tmp_path, signer, writer):
+    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
+    worker.append([b"read"], claim=("nonce:s n", 2e9))
+    with pytest.raises(ClaimTaken):
+        worker.append([b"replayed read"], claim=("nonce:s n", 2e9))
+    assert worker.size == 1
 
 
 def test_socket_is_private_to_the_operator(tmp_path, writer):

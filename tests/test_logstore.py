@@ -1,13 +1,14 @@
-"""The durable log store: proofs from stored nodes, restart, atomic batches, lookup keys."""
+"""The durable log store: proofs from stored nodes, restart, atomic batches, lookup keys, claims."""
 
 import os
 import sqlite3
+import time
 
 import pytest
 
 from ledger import merkle, note
 from ledger.checkpoint import open_checkpoint
-from ledger.logstore import LogError, LogStore
+from ledger.logstore import AppendRequest, ClaimTaken, LogError, LogStore
 
 ORIGIN = "test.example/log"
 
@@ -117,3 +118,27 @@ def test_two_writers_on_one_database_stay_consistent(store):
     assert store.size == other.size == 4
     assert store.entries(0, 4) == [b"a", b"b", b"c", b"d"]
     assert store.root() == other.root() == merkle.root_of([b"a", b"b", b"c", b"d"])
+
+
+def test_a_claimed_append_is_refused_the_second_time_and_writes_nothing(store):
+    later = time.time() + 300
+    assert store.append([b"first"], keys=[["k"]], claim=("nonce:a 1", later)) == 0
+    with pytest.raises(ClaimTaken):
+        store.append([b"replay"], {"m": "x"}, keys=[["k"]], claim=("nonce:a 1", later))
+    assert store.size == 1 and store.find("k") == [0] and store.get_meta("m") is None
+    assert store.append([b"other"], claim=("nonce:a 2", later)) == 1
+
+
+def test_in_a_group_only_the_request_whose_claim_was_taken_is_refused(store):
+    later = time.time() + 300
+    batch = [AppendRequest([b"a"], {}, [], ("c1", later)), AppendRequest([b"b"], {}, [], ("c1", later)), AppendRequest([b"c"], {}, [], ("c2", later))]
+    store.commit(batch)
+    assert isinstance(batch[1].error, ClaimTaken) and batch[0].error is None and batch[2].error is None
+    assert [store.entry(r.first) for r in (batch[0], batch[2])] == [b"a", b"c"] and store.size == 2
+
+
+def test_expired_claims_are_dropped_so_the_table_stays_small(store):
+    store.append([b"old"], claim=("c", time.time() - 1))
+    store.append([b"next"])  # any commit drops expired claims
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0

@@ -155,6 +155,18 @@ def test_replayed_and_stale_requests_are_denied_and_logged(world):
     assert_denied(world, requests.Session().send(stale), "stale-request", status=401)
 
 
+def test_a_denied_read_replayed_is_refused_as_a_replay_and_a_replayed_release_adds_no_read(world):
+    denied = world.read()  # no consent yet
+    assert_denied(world, denied, "no-consent")
+    assert_denied(world, requests.Session().send(denied.request), "replayed-request", status=401)
+    world.consent([{"area": "work", "access": "read"}])
+    ok = world.read()
+    reads = len(world.op.runtime.log.find(world.cid))
+    assert_denied(world, requests.Session().send(ok.request), "replayed-request", status=401)
+    kinds = [events.decode(world.op.runtime.log.entry(i))["type"] for i in world.op.runtime.log.find(world.cid)[reads - 1 :]]
+    assert kinds == [events.DATA_READ, events.DATA_DENIED]
+
+
 def test_a_write_under_write_consent_lands_in_the_pds_signed_by_the_service(world):
     world.consent([{"area": "certificates", "access": "write"}])
     service_signing = SigningKey(world.service_seed)
