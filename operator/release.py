@@ -38,15 +38,15 @@ def status_of(rt, c: IndexedConsent, now: int) -> str:
 
 
 def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decision:
-    block, now = rt.follower.position()
     held = rt.directory.consents_of(citizen, service_id)
     covering = [c for c in held if c.allows(area, access)]
+    with rt.log.snapshot():  # the block, chain time and revocations of one moment
+        block, now = rt.follower.position()
+        statuses = [status_of(rt, c, now) for c in covering]
     if not covering:
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
-    statuses = []
-    for c in covering:
-        statuses.append(status_of(rt, c, now))
-        if statuses[-1] == "active":
+    for c, status in zip(covering, statuses, strict=True):
+        if status == "active":
             if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
                 continue  # the baseline asks the chain as well
             return Decision(True, "active", c, block)
