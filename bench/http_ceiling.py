@@ -1,7 +1,7 @@
 """The ceiling the release figures live under: the same load generator (wrk, bench/load.py) and gunicorn
 settings as bench/releases.py against a Flask endpoint that does nothing (no signature
 check, no consent decision, no log append), on the same machine.
-Run: .venv/bin/python bench/http_ceiling.py [--seconds 10] [--connections 32] [--workers 4] [--threads 2]
+Run: .venv/bin/python bench/http_ceiling.py [--seconds 10] [--connections 32] [--workers 2]
 """
 
 import argparse
@@ -21,14 +21,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
-        [str(gunicorn), "--chdir", str(Path(__file__).parent), "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "-k", "gthread",
-         "--threads", str(args.threads), "--log-level", "warning", "ceiling_app:app"]
+        [str(gunicorn), "--chdir", str(Path(__file__).parent), "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "-k", "gevent_pywsgi",
+         "--log-level", "warning", "ceiling_app:app"]
     )
     try:
         url = f"http://127.0.0.1:{port}"
