@@ -215,8 +215,10 @@ class LogWriterClient:
     @staticmethod
     def _idle(conn: socket.socket) -> bool:
         """True if nothing (not even end of stream) waits on a connection between batches.
-        (select, not a non-blocking peek: under gevent a peek would wait for data.)"""
-        return not select.select([conn], [], [], 0)[0]
+        (poll, not a non-blocking peek: under gevent a peek would wait for data.)"""
+        poller = select.poll()
+        poller.register(conn, select.POLLIN)
+        return not poller.poll(0)
 
     def _forget(self) -> None:
         if self._conn is not None:
