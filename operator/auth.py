@@ -26,7 +26,7 @@ def public_key_for(directory, key_id: str) -> bytes | None:
     return service.sign_key if service else None
 
 
-def refused(exc: RequestAuthError) -> Problem:
+def _refused(exc: RequestAuthError) -> Problem:
     return Problem(401, exc.slug, "Request refused", str(exc))
 
 
@@ -36,7 +36,7 @@ def authenticate_request(rt, req, lookup=None) -> str:
     try:
         return verifier.verify_with(lookup, req) if lookup else verifier.verify_request(req)
     except RequestAuthError as exc:
-        raise refused(exc) from None
+        raise _refused(exc) from None
 
 
 def check_request(rt, req) -> Signed:
@@ -45,7 +45,7 @@ def check_request(rt, req) -> Signed:
     try:
         return rt.request_verifier.check_request(req)
     except RequestAuthError as exc:
-        raise refused(exc) from None
+        raise _refused(exc) from None
 
 
 def service_of(key_id: str) -> str:
