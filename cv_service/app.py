@@ -15,8 +15,11 @@ from flask import Flask, abort, jsonify, redirect, render_template, request, url
 from markupsafe import Markup
 
 from ledger.citizen import OperatorError
+from ledger.http_headers import SecurityHeaders
+from ledger.http_limits import BodyLimits
 from ledger.keys import CITIZEN_KEY_ID
 from ledger.receipt import ReceiptError
+from pds.envelope import EnvelopeError
 
 from .identity import ServiceIdentity
 from .requests_store import RequestsStore
@@ -38,8 +41,8 @@ NOTICE = (
 def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_url: str, citizen_app_url: str | None = None) -> Flask:
     data_dir = Path(data_dir)
     identity = ServiceIdentity.load_or_create(data_dir / "service-keys.json")
-    client = ServiceClient(operator_url, SERVICE_ID, identity.sign_seed, identity.enc_key)
     store = RequestsStore(data_dir / "cv-service.sqlite")
+    client = ServiceClient(operator_url, SERVICE_ID, identity.sign_seed, identity.enc_key, seen=store)
     app = Flask("cv_service")
 
     def registered() -> None:
@@ -92,6 +95,8 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
                 sections[area] = client.read_area(citizen, area)
             except OperatorError as exc:
                 refused[area] = _reason(exc)
+            except EnvelopeError as exc:  # not the current version, or not by a trusted writer
+                refused[area] = f"not shown: {exc}"
         return answer("cv.html", 200 if sections else 403, citizen=citizen, sections=sections, refused=refused)
 
     @app.post("/cv/<citizen>/certificates")
@@ -117,6 +122,7 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
     def healthz():
         return "ok"
 
+    app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))
     return app
 
 

@@ -7,6 +7,8 @@ All calls are RFC 9421-signed with the service's Ed25519 key (key id `service:<i
 from __future__ import annotations
 
 import hashlib
+import threading
+from typing import Protocol
 
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
@@ -16,13 +18,38 @@ from ledger.citizen import OperatorClient
 from ledger.keys import citizen_public_key
 from ledger.registry import registry_factory
 from ledger.request_auth import RequestSigner
-from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+from pds.envelope import StaleEnvelope, check_current, new_data_key, open_envelope, seal, unwrap_key, wrap_key
 from pds.resume import validate_area
 
 
+class SeenVersions(Protocol):
+    """Where a service remembers the newest version of each citizen's area it has read or
+    written, so that an older one served later (a rollback, a dropped version) is refused."""
+
+    def highest(self, citizen: str, area: str) -> int: ...
+
+    def saw(self, citizen: str, area: str, version: int) -> None: ...
+
+
+class SeenInMemory:
+    """SeenVersions for one process's lifetime (a service keeps them durably in its own store)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def highest(self, citizen: str, area: str) -> int:
+        return self._seen.get((citizen, area), 0)
+
+    def saw(self, citizen: str, area: str, version: int) -> None:
+        with self._lock:
+            self._seen[(citizen, area)] = max(version, self._seen.get((citizen, area), 0))
+
+
 class ServiceClient:
-    def __init__(self, operator_url: str, service_id: str, sign_seed: bytes, enc_key: PrivateKey):
+    def __init__(self, operator_url: str, service_id: str, sign_seed: bytes, enc_key: PrivateKey, seen: SeenVersions | None = None):
         self.service_id = service_id
+        self.seen = seen or SeenInMemory()
         self.signer = RequestSigner(f"service:{service_id}", sign_seed)
         self.signing = SigningKey(sign_seed)  # signs the versions this service writes
         self.enc_key = enc_key
@@ -65,12 +92,16 @@ class ServiceClient:
 
     def read_area(self, citizen: str, area: str, trusted_writers: set[bytes] = frozenset()):
         """Read and decrypt an area under read consent; only the citizen, this service and
-        `trusted_writers` (e.g. known certificate issuers) are accepted as its writer."""
+        `trusted_writers` (e.g. known certificate issuers) are accepted as its writer, and
+        only the version released as the latest, never older than one seen before
+        (StaleEnvelope)."""
         released = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}").json()
+        check_current(released["envelope"], area, released["version"], self.seen.highest(citizen, area))
         key = unwrap_key(released["wrapped_key"], self.enc_key)
         trusted = {citizen_public_key(citizen), bytes(self.signing.verify_key), *trusted_writers}
         document = open_envelope(released["envelope"], key, trusted)
         validate_area(area, document)
+        self.seen.saw(citizen, area, released["version"])
         return document
 
     def write_area(self, citizen: str, area: str, document) -> int:
@@ -78,6 +109,8 @@ class ServiceClient:
         write consent; its fresh data key is wrapped for the citizen and for this service."""
         validate_area(area, document)
         nxt = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}/versions/next").json()
+        if nxt["version"] <= self.seen.highest(citizen, area):
+            raise StaleEnvelope(f"the store is at version {nxt['version'] - 1} of {area}, but version {self.seen.highest(citizen, area)} was seen before")
         key = new_data_key()
         body = {
             "version": nxt["version"],
@@ -88,4 +121,6 @@ class ServiceClient:
                 f"service:{self.service_id}": wrap_key(key, bytes(self.enc_key.public_key)),
             },
         }
-        return self.operator.post(f"/v1/citizens/{citizen}/areas/{area}/versions", body)["version"]
+        version = self.operator.post(f"/v1/citizens/{citizen}/areas/{area}/versions", body)["version"]
+        self.seen.saw(citizen, area, version)
+        return version

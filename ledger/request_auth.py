@@ -45,7 +45,7 @@ from nacl.signing import SigningKey, VerifyKey
 from requests.structures import CaseInsensitiveDict
 
 from .locks import WriterLock
-from .sqlite_util import connect
+from .sqlite_util import connect, erase
 
 COVERED = ("@method", "@path", "@query", "content-digest")
 WINDOW = dt.timedelta(minutes=5)
@@ -184,6 +184,12 @@ class NonceStore:
                 return False
             return True
 
+    def forget(self, key_id: str) -> int:
+        """Drop every nonce of `key_id` for good (a citizen's erasure: their key id must not
+        outlive it here, nor in the write-ahead log)."""
+        with self._lock:
+            return erase(self._conn, [("DELETE FROM request_nonces WHERE key_id=?", (key_id,))])
+
 
 class _Message:
     def __init__(self, method: str, url: str, headers):
@@ -200,15 +206,6 @@ def _signature_input(headers) -> dict:
     except (ValueError, TypeError):
         raise RequestAuthError("unsigned-request", "Signature-Input must hold exactly one signature") from None
     return params
-
-
-def claimed_key_id(headers) -> str | None:
-    """The key id a request claims, verified or not (for logging refusals)."""
-    try:
-        key_id = _signature_input(CaseInsensitiveDict(dict(headers))).get("keyid")
-    except RequestAuthError:
-        return None
-    return key_id if isinstance(key_id, str) else None
 
 
 def _signature_params(headers) -> tuple[str, int, str]:

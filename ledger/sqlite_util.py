@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 WAL_SWITCH_ATTEMPTS = 200  # × 50 ms: how long a fresh database may stay locked by its creator
@@ -44,6 +46,41 @@ class ThreadLocalConnections:
         if conn is None:
             conn = self._local.conn = connect(self._path)
         return conn
+
+
+class Writer:
+    """A process's one write connection to a database, shared by its threads (or greenlets)
+    one transaction at a time: SQLite connections have a single transaction state, so two
+    threads writing through one connection unguarded would nest BEGINs and interleave
+    statements of different transactions."""
+
+    def __init__(self, path: str | Path, schema: str = ""):
+        self.conn = connect(path)
+        self._lock = threading.Lock()
+        if schema:
+            self.conn.executescript(schema)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any exception), exclusive in this process."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        """One statement as its own transaction."""
+        with self.transaction() as conn:
+            return conn.execute(sql, args)
+
+    def erase(self, statements: list[tuple[str, tuple]]) -> int:
+        """`erase` through this connection, exclusive in this process."""
+        with self._lock:
+            return erase(self.conn, statements)
 
 
 def erase(conn: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> int:

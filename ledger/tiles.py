@@ -10,7 +10,7 @@ from dataclasses import dataclass
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 _INDEX = r"((?:x\d{3}/)*\d{3})"
-_PATH = re.compile(rf"^(\d+|entries)/{_INDEX}(?:\.p/(\d+))?$")
+_PATH = re.compile(rf"^(\d+|entries)/{_INDEX}(?:\.p/(\d+))?$", re.ASCII)  # ASCII digits only
 
 
 class TileError(ValueError):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+from filelock import FileLock
 
 from .durable import write_atomic
 from .keys import CitizenKeys
@@ -60,11 +63,33 @@ class Wallet:
             f.flush()
             os.fsync(f.fileno())
         self.path.unlink()
+        Path(f"{self.path}.lock").unlink(missing_ok=True)
         self.data = {"phrase": None, "consents": {}}
 
+    def update(self, change: Callable[[dict], None]) -> None:
+        """Apply `change` to the wallet as it is on disk now, then save, under the wallet's
+        lock: the citizen app opens the wallet once per request, and two requests saving
+        what each read before would lose each other's consents (and their salts)."""
+        with FileLock(f"{self.path}.lock"):
+            try:
+                current = json.loads(self.path.read_text())
+            except FileNotFoundError:
+                current = self.data
+            change(current)
+            self.data = current
+            self.save()
+
     def remember(self, consent_id: str, record: dict, salt: bytes, receipt: dict | None = None) -> None:
-        self.data["consents"][consent_id] = {"record": record, "salt": salt.hex(), "receipt": receipt}
-        self.save()
+        self.update(lambda d: d["consents"].__setitem__(consent_id, {"record": record, "salt": salt.hex(), "receipt": receipt}))
+
+    def seen_version(self, area: str) -> int:
+        """The newest version of `area` this wallet has written or read (0: none)."""
+        return self.data.get("versions", {}).get(area, 0)
+
+    def saw_version(self, area: str, version: int) -> None:
+        """Remember `version` of `area` as seen, so an older one served later is refused."""
+        if version > self.seen_version(area):
+            self.update(lambda d: d.setdefault("versions", {}).__setitem__(area, max(version, d.get("versions", {}).get(area, 0))))
 
     def consent(self, consent_id: str) -> dict:
         try:

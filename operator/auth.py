@@ -14,6 +14,8 @@ from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.problems import Problem
 from ledger.request_auth import RequestAuthError, Signed
 
+from .metrics import RATE_LIMITED, REFUSED
+
 SERVICE = re.compile(r"^service:([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 
 
@@ -26,26 +28,44 @@ def public_key_for(directory, key_id: str) -> bytes | None:
     return service.sign_key if service else None
 
 
-def _refused(exc: RequestAuthError) -> Problem:
+def refused(exc: RequestAuthError) -> Problem:
+    """The 401 problem of a refused request, counted (a refusal is never logged)."""
+    REFUSED.labels(exc.slug).inc()
     return Problem(401, exc.slug, "Request refused", str(exc))
+
+
+def _limited(check, *args) -> None:
+    try:
+        check(*args)
+    except Problem:
+        RATE_LIMITED.inc()
+        raise
+
+
+def _verified(rt, req, verify):
+    """Run `verify()` (a signature check of `req`) within the rate limits: an address whose
+    requests keep being refused is answered 429 before any signature work, and each key id
+    has a budget of accepted requests."""
+    _limited(rt.rate_limits.check_address, req.remote_addr)
+    try:
+        signed = verify()
+    except RequestAuthError as exc:
+        rt.rate_limits.refused(req.remote_addr)
+        raise refused(exc) from None
+    _limited(rt.rate_limits.accept, signed if isinstance(signed, str) else signed.key_id)
+    return signed
 
 
 def authenticate_request(rt, req, lookup=None) -> str:
     """Verify a Werkzeug request and return its key id (`lookup` overrides key resolution)."""
     verifier = rt.request_verifier
-    try:
-        return verifier.verify_with(lookup, req) if lookup else verifier.verify_request(req)
-    except RequestAuthError as exc:
-        raise _refused(exc) from None
+    return _verified(rt, req, lambda: verifier.verify_with(lookup, req) if lookup else verifier.verify_request(req))
 
 
 def check_request(rt, req) -> Signed:
     """Verify a Werkzeug request's signature and freshness; its nonce is left for the caller
     to claim (see RequestVerifier.check)."""
-    try:
-        return rt.request_verifier.check_request(req)
-    except RequestAuthError as exc:
-        raise _refused(exc) from None
+    return _verified(rt, req, lambda: rt.request_verifier.check_request(req))
 
 
 def service_of(key_id: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .rate_limits import RateLimitConfig
+
 
 @dataclass(frozen=True)
 class OperatorConfig:
@@ -20,6 +22,7 @@ class OperatorConfig:
     pds_url: str | None = None  # the personal data store the release path reads from
     release_cache_seconds: float = 1.0  # how long a released ciphertext is reused (0: never)
     log_writer_socket: Path | None = None  # a log writer process commits appends (see log_writer_process)
+    rate_limits: RateLimitConfig = RateLimitConfig()
     # Benchmark baseline only: also ask the chain (eth_call isActive) on every release.
     eth_call_per_release: bool = False
 

@@ -4,11 +4,14 @@ release, and log every denial.
 Shared by the Flask routes that write (data_api) and the bare WSGI route that releases
 (release_route). Every request is signed by the service; the decision comes from the
 consent index; a release hands back the encrypted envelope and the data key wrapped for
-the reader. Every release and denial, refused signatures included, is logged.
+the reader. Every release and every denial of an authenticated service is logged under
+the citizen; requests that fail authentication (unsigned, badly signed, stale, replayed,
+unknown key) or come from a non-service key are refused before anything is logged, and
+only counted (metrics): a stranger cannot write into a citizen's history.
 
 A release has no side effect before its log entry, so its nonce is claimed by that log
 append (one durable write for the replay check and the record, where other requests
-claim theirs in the nonce store first); a replay is refused and logged as a denial.
+claim theirs in the nonce store first); a replay writes nothing and is refused.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from ledger.keys import CITIZEN_KEY_ID
 from ledger.logstore import ClaimTaken
 from ledger.problems import Problem
 from ledger.record import AREA_NAME
-from ledger.request_auth import claimed_key_id, replayed
+from ledger.request_auth import replayed
 
 from . import release
-from .auth import SERVICE, authenticate_request, check_request, service_of
+from .auth import authenticate_request, check_request, refused, service_of
 from .pds_client import PdsError
 from .release import Decision
 
@@ -39,35 +42,28 @@ class Access:
 
 
 def deny(rt, service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = "", claim=None) -> Problem:
-    """Log a denial and return the problem to answer with (a replay's, if `claim` was taken)."""
+    """Log a denial and return the problem to answer with (a replay's, unlogged, if `claim`
+    was taken)."""
     try:
         release.log_access(rt, events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, claim, reason=reason)
     except ClaimTaken:
-        return _replay(rt, service, citizen, area, block, consent_id)
+        return refused(replayed())
     return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)
 
 
-def _replay(rt, service: str, citizen: str | None, area: str, block: int, consent_id: str | None) -> Problem:
-    exc = replayed()
-    return deny(rt, service, citizen, area, exc.slug, block, consent_id, 401, str(exc))
-
-
 def authorise(rt, req, citizen: str, area: str, access: str, claim_with_log: bool = False) -> Access:
-    """Authenticate the service behind Werkzeug request `req` and decide; every refusal is
+    """Authenticate the service behind Werkzeug request `req` and decide. A request that is
+    not a service's valid, fresh signature is refused unlogged; every decision's denial is
     logged before it is raised. With `claim_with_log` (side-effect-free requests only), the
     nonce is left for the caller's log entry to claim."""
     if not CITIZEN_KEY_ID.match(citizen) or not AREA_NAME.match(area):
         raise Problem(404, "not-found", "No such citizen or area")
-    try:
-        if claim_with_log:
-            signed = check_request(rt, req)
-            key_id, claim = signed.key_id, (signed.nonce_key, signed.expires_at)
-        else:
-            key_id, claim = authenticate_request(rt, req), None
-        service = service_of(key_id)
-    except Problem as exc:
-        m = SERVICE.match(claimed_key_id(req.headers) or "")
-        raise deny(rt, m.group(1) if m else "unauthenticated", citizen, area, exc.slug, rt.follower.last_block, status=exc.status, detail=exc.detail) from None
+    if claim_with_log:
+        signed = check_request(rt, req)
+        key_id, claim = signed.key_id, (signed.nonce_key, signed.expires_at)
+    else:
+        key_id, claim = authenticate_request(rt, req), None
+    service = service_of(key_id)
     decision = release.decide(rt, service, citizen, area, access)
     if not decision.allowed:
         cid = decision.consent.consent_id if decision.consent else None
@@ -89,5 +85,5 @@ def release_area(rt, req, citizen: str, area: str) -> dict:
     try:
         release.log_access(rt, events.DATA_READ, a.service, citizen, area, "released", d.block, cid, a.claim, version=latest["version"])
     except ClaimTaken:
-        raise _replay(rt, a.service, citizen, area, d.block, cid) from None
+        raise refused(replayed()) from None
     return {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": latest["wrapped_key"], "checked_block": d.block}

@@ -6,6 +6,9 @@ logged). Releases (GET of an area) are served ahead of Flask by release_route.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from flask import Blueprint, jsonify, request
 
 from ledger import events
@@ -59,5 +62,6 @@ def write(citizen: str, area: str):
         raise Problem(exc.status, exc.problem.get("type", "pds-error").rsplit("/", 1)[-1], "The PDS refused the write", str(exc)) from None
     finally:
         rt.release_cache.invalidate(citizen, area)
-    release.log_access(rt, events.DATA_WRITTEN, service, citizen, area, "written", d.block, cid, version=stored["version"])
+    digest = hashlib.sha256(base64.b64decode(body["envelope"]["ciphertext"])).hexdigest()  # the PDS checked it decodes
+    release.log_access(rt, events.DATA_WRITTEN, service, citizen, area, "written", d.block, cid, version=stored["version"], ciphertext_sha256=digest)
     return jsonify({"consent_id": cid, "version": stored["version"], "checked_block": d.block}), 201

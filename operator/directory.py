@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.sqlite_util import ThreadLocalConnections, connect, erase
+from ledger.sqlite_util import ThreadLocalConnections, Writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
@@ -58,8 +58,7 @@ class IndexedConsent:
 
 class Directory:
     def __init__(self, path: str | Path):
-        self._writer = connect(path)
-        self._writer.executescript(SCHEMA)
+        self._writer = Writer(path, SCHEMA)
         self._readers = ThreadLocalConnections(path)
 
     def _db(self):
@@ -108,9 +107,7 @@ class Directory:
 
     def decide(self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict | None = None) -> bool:
         """Close a pending request (and index its consent) atomically; False if it was not pending."""
-        conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writer.transaction() as conn:
             changed = conn.execute(
                 "UPDATE consent_requests SET status=?, decided_at=?, consent_id=?, receipt=? WHERE id=? AND status='pending'",
                 (status, time.time(), consent.consent_id if consent else None, json.dumps(receipt) if receipt else None, rid),
@@ -120,10 +117,6 @@ class Directory:
                     "INSERT INTO consents VALUES (?, ?, ?, ?, ?, ?)",
                     (consent.consent_id, consent.service_id, consent.citizen, json.dumps(consent.permissions), consent.expires_at, rid),
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return bool(changed)
 
     # ---- citizens' published encryption keys -----------------------------------------
@@ -158,7 +151,6 @@ class Directory:
     def erase_citizen(self, citizen: str) -> int:
         """Forget everything that links a citizen to consents: requests (with the records and
         salts in their receipts), index rows and the published key. Returns rows deleted."""
-        return erase(
-            self._writer,
+        return self._writer.erase(
             [(f"DELETE FROM {table} WHERE citizen=?", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys")],
         )

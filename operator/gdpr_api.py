@@ -90,5 +90,5 @@ def erase(citizen: str):
     active = [c.consent_id for c in rt.directory.consents_for_citizen(citizen) if status_of(rt, c, now) == "active"]
     if active:
         raise Problem(409, "active-consents", "Revoke every active consent first", f"{len(active)} still active", consents=active)
-    rows = rt.directory.erase_citizen(citizen) + rt.log.forget(citizen)
+    rows = rt.directory.erase_citizen(citizen) + rt.log.forget(citizen) + rt.request_verifier.nonces.forget(citizen)
     return jsonify({"erased": citizen, "rows": rows})

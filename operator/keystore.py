@@ -6,31 +6,26 @@ and an admin token; it never holds a citizen's key.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ledger.durable import create_atomic
 from ledger.note import Signer
 
 
 def _load_or_create(path: Path, make: bytes) -> bytes:
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(fd, "w") as f:
-        f.write(make.hex() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    return make
+    """The secret in `path`, created from `make` if there is none. Workers starting together
+    race here: the file appears whole or not at all (create_atomic), so none of them can
+    read it empty, and all of them end up with the first one's secret."""
+    if not path.exists():
+        create_atomic(path, make.hex().encode() + b"\n")
+    secret = bytes.fromhex(path.read_text().strip())
+    if len(secret) != len(make):
+        raise ValueError(f"{path} does not hold a {len(make)}-byte secret")
+    return secret
 
 
 def chain_account(data_dir: Path) -> LocalAccount:

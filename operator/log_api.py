@@ -17,12 +17,11 @@ bp = Blueprint("log", __name__, url_prefix="/log")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-
 def _int_arg(name: str, default: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None and default is not None:
         return default
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True
         raise bad_request(f"query parameter {name!r} must be a non-negative integer")
     return int(raw)
 

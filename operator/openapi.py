@@ -41,6 +41,7 @@ OPENAPI = {
         "/log/anchors": {"get": _op("Checkpoints anchored on chain", public=True)},
         "/log/proof/inclusion": {"get": _op("Inclusion proof (query: index, size)", public=True)},
         "/log/proof/consistency": {"get": _op("Consistency proof (query: old, new)", public=True)},
+        "/metrics": {"get": _op("Counters in the Prometheus text format (refused and rate-limited requests)", public=True)},
         "/ledger/info": {"get": _op("Chain, contract, EIP-712 domain and types, log key", public=True)},
         "/ledger/grants": {"post": _op("Relay EIP-712-signed grants", body=True, ok="201", public=True)},
         "/ledger/revocations": {"post": _op("Relay an EIP-712-signed revocation", body=True, ok="201", public=True)},

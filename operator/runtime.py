@@ -24,6 +24,7 @@ from .auth import public_key_for
 from .config import OperatorConfig
 from .directory import Directory
 from .pds_client import PdsClient
+from .rate_limits import RateLimits
 from .release_cache import ReleaseCache
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class OperatorRuntime:
         self.directory = Directory(config.data_dir / "operator.sqlite")
         self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
         self.release_cache = ReleaseCache(config.release_cache_seconds)
+        self.rate_limits = RateLimits(config.rate_limits)
         self.request_verifier = RequestVerifier(
             lambda key_id: public_key_for(self.directory, key_id), NonceStore(config.data_dir / "nonces.sqlite")
         )

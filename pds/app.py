@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from ledger import problems
+from ledger.http_limits import AREA_MAX_BODY, BodyLimits
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.problems import Problem, bad_request
 from ledger.record import AREA_NAME
@@ -54,11 +55,14 @@ def _area(area: str) -> str:
     return area
 
 
+STORE_STATUS = {"not-found": 404, "version-conflict": 409, "blob-corrupt": 500}
+
+
 def _stored(fn):
     try:
         return fn()
     except StoreError as exc:
-        raise Problem(404 if exc.slug == "not-found" else 409, exc.slug, "Store refused", str(exc)) from None
+        raise Problem(STORE_STATUS[exc.slug], exc.slug, "Store refused", str(exc)) from None
 
 
 @bp.get("/citizens/<citizen>/areas")
@@ -116,7 +120,8 @@ def add_version(citizen, area):
 @bp.put("/citizens/<citizen>/areas/<area>/keys/<int:key_version>")
 def put_keys(citizen, area, key_version):
     citizen, area = _space(citizen), _area(area)
-    wrapped = (request.get_json(silent=True) or {}).get("wrapped")
+    body = request.get_json(silent=True)
+    wrapped = body.get("wrapped") if isinstance(body, dict) else None
     if not isinstance(wrapped, dict) or not wrapped or not all(isinstance(k, str) and isinstance(v, str) for k, v in wrapped.items()):
         raise bad_request("body must be {wrapped: {recipient: base64 sealed key}}", field="wrapped")
     _store().put_keys(citizen, area, key_version, wrapped)
@@ -132,6 +137,7 @@ def get_key(citizen, area, key_version, recipient):
 @bp.delete("/citizens/<citizen>")
 def erase(citizen):
     _store().erase(_space(citizen, citizen_only=True))
+    current_app.extensions["pds.verifier"].nonces.forget(citizen)
     return "", 204
 
 
@@ -150,4 +156,5 @@ def create_app(data_dir: str | Path, operator_key: bytes) -> Flask:
     problems.install(app)
     app.register_blueprint(bp)
     app.get("/openapi.json")(lambda: jsonify(OPENAPI))
+    app.wsgi_app = BodyLimits(app.wsgi_app, routes=[(r"^/pds/v1/citizens/[^/]+/areas/[^/]+/versions$", AREA_MAX_BODY)])
     return app

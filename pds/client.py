@@ -15,7 +15,7 @@ from ledger.citizen import OperatorClient
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
-from .envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
+from .envelope import StaleEnvelope, check_current, new_data_key, open_envelope, seal, unwrap_key, wrap_key
 from .resume import validate_area
 
 
@@ -64,6 +64,7 @@ class CitizenPds:
     def _store(self, area: str, version: int, key_version: int, key: bytes, document) -> None:
         env = seal(area, version, document, key, self.signing)
         self._call("POST", f"/{area}/versions", json={"version": version, "key_version": key_version, "envelope": env})
+        self.wallet.saw_version(area, version)
         wraps = {self.id: wrap_key(key, bytes(self.wallet.keys.encryption_key().public_key)), **self._wrapped_for_readers(area, key)}
         self._call("PUT", f"/{area}/keys/{key_version}", json={"wrapped": wraps})
 
@@ -73,7 +74,7 @@ class CitizenPds:
     def write(self, area: str, document) -> int:
         """Validate and add a version under the area's current data key (a fresh key for a new area)."""
         validate_area(area, document)
-        latest = self._call("GET", f"/{area}/versions/latest")
+        latest = self.latest(area)
         if latest is None:
             self._store(area, 1, 1, new_data_key(), document)
             return 1
@@ -82,16 +83,18 @@ class CitizenPds:
         return latest["version"] + 1
 
     def read(self, area: str, trusted_writers: set[bytes] | None = None):
-        latest = self._call("GET", f"/{area}/versions/latest")
+        latest = self.latest(area)
         if latest is None:
             return None
         trusted = (trusted_writers or set()) | {bytes(self.signing.verify_key)}
-        return open_envelope(latest["envelope"], self._own_key(area, latest["key_version"]), trusted)
+        document = open_envelope(latest["envelope"], self._own_key(area, latest["key_version"]), trusted)
+        self.wallet.saw_version(area, latest["version"])
+        return document
 
     def share(self, area: str) -> list[str]:
         """Wrap the area's current data key for every service that now holds read consent
         (after an approval). Returns the recipients; nothing to share if the area is empty."""
-        latest = self._call("GET", f"/{area}/versions/latest")
+        latest = self.latest(area)
         if latest is None:
             return []
         key = self._own_key(area, latest["key_version"])
@@ -105,8 +108,17 @@ class CitizenPds:
         return self._call("GET", f"/{area}/keys/{key_version}/{recipient}") is not None
 
     def latest(self, area: str) -> dict | None:
-        """The latest version's metadata and envelope (None if the area is empty)."""
-        return self._call("GET", f"/{area}/versions/latest")
+        """The latest version's metadata and envelope (None if the area is empty), refused
+        (StaleEnvelope) unless it is sealed for this area and version and is no older than
+        the newest version this wallet has written or read."""
+        latest = self._call("GET", f"/{area}/versions/latest")
+        seen = self.wallet.seen_version(area)
+        if latest is None:
+            if seen:
+                raise StaleEnvelope(f"the store holds nothing in {area}, but version {seen} was seen before")
+            return None
+        check_current(latest["envelope"], area, latest["version"], seen)
+        return latest
 
     def erase(self) -> None:
         """Delete every version, blob and wrapped key of this citizen in the PDS."""
@@ -117,7 +129,7 @@ class CitizenPds:
     def change_locks(self, area: str) -> int:
         """Re-encrypt the latest version under a new data key wrapped only for the remaining
         readers, so a revoked service's old key opens no new version. Returns the new key version."""
-        latest = self._call("GET", f"/{area}/versions/latest")
+        latest = self.latest(area)
         if latest is None:
             raise PdsClientError(f"nothing stored in {area}")
         document = self.read(area, {bytes.fromhex(latest["writer"])})

@@ -25,6 +25,25 @@ class EnvelopeError(ValueError):
     """An envelope does not decrypt or verify, or a wrapped key is not for this recipient."""
 
 
+class StaleEnvelope(EnvelopeError):
+    """An envelope is not the current version of the area asked for: sealed for another area
+    or version than the store claims, or older than a version the reader has already seen
+    (a rollback, or a dropped newest version)."""
+
+
+def check_current(envelope: dict, area: str, version: int, seen: int) -> None:
+    """Refuse `envelope` unless it was sealed for `area` as `version` (the version the store
+    names as the latest) and `version` is no older than `seen`, the newest version of this
+    area the reader has seen before. Call before trusting the document (the writer's
+    signature covers area and version, see writer_of)."""
+    if envelope.get("area") != area:
+        raise StaleEnvelope(f"the store answered for {area} with an envelope sealed for {envelope.get('area')!r}")
+    if envelope.get("version") != version:
+        raise StaleEnvelope(f"the store names version {version} of {area}, but the envelope is sealed as version {envelope.get('version')!r}")
+    if version < seen:
+        raise StaleEnvelope(f"the store answered version {version} of {area}, but version {seen} was seen before (rolled back)")
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ledger.durable import write_atomic
-from ledger.sqlite_util import ThreadLocalConnections, connect, erase
+from ledger.sqlite_util import ThreadLocalConnections, Writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -42,8 +42,7 @@ class PdsStore:
         self.data_dir = Path(data_dir)
         self.blobs = self.data_dir / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
-        self._writer = connect(self.data_dir / "pds.sqlite")
-        self._writer.executescript(SCHEMA)
+        self._writer = Writer(self.data_dir / "pds.sqlite", SCHEMA)
         self._readers = ThreadLocalConnections(self.data_dir / "pds.sqlite")
 
     def _db(self) -> sqlite3.Connection:
@@ -57,9 +56,7 @@ class PdsStore:
         data = json.dumps(envelope, sort_keys=True).encode()
         digest = hashlib.sha256(data).hexdigest()
         write_atomic(self._blob_path(citizen, digest), data)
-        conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writer.transaction() as conn:
             latest = conn.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM versions WHERE citizen=? AND area=?", (citizen, area)
             ).fetchone()[0]
@@ -69,10 +66,6 @@ class PdsStore:
                 "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (citizen, area, version, key_version, digest, writer, written_by, time.time()),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def version(self, citizen: str, area: str, version: int | None = None) -> dict:
         """A stored version (the latest when `version` is None) with its envelope."""
@@ -84,8 +77,15 @@ class PdsStore:
         if row is None:
             raise StoreError("not-found", f"no {'version ' + str(version) + ' of ' if version else ''}{area} stored")
         v, key_version, digest, writer, written_by, created = row
-        envelope = json.loads(self._blob_path(citizen, digest).read_bytes())
+        envelope = self._envelope(citizen, digest)
         return {"version": v, "key_version": key_version, "writer": writer, "written_by": written_by, "created_at": created, "envelope": envelope}
+
+    def _envelope(self, citizen: str, digest: str) -> dict:
+        """A stored blob, parsed only once its SHA-256 is the one its metadata names."""
+        data = self._blob_path(citizen, digest).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise StoreError("blob-corrupt", f"stored blob {digest[:16]}… does not match its hash")
+        return json.loads(data)
 
     def history(self, citizen: str, area: str) -> list[dict]:
         rows = self._db().execute(
@@ -100,17 +100,11 @@ class PdsStore:
 
     def put_keys(self, citizen: str, area: str, key_version: int, wrapped: dict[str, str]) -> None:
         """Store data keys wrapped for recipients; a key version's wraps are set once per recipient."""
-        conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writer.transaction() as conn:
             for recipient, blob in wrapped.items():
                 conn.execute(
                     "INSERT OR IGNORE INTO wrapped_keys VALUES (?, ?, ?, ?, ?)", (citizen, area, key_version, recipient, blob)
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def wrapped_key(self, citizen: str, area: str, key_version: int, recipient: str) -> str:
         row = self._db().execute(
@@ -123,5 +117,5 @@ class PdsStore:
 
     def erase(self, citizen: str) -> None:
         """Delete every version, blob and wrapped key of a citizen, for good."""
-        erase(self._writer, [("DELETE FROM versions WHERE citizen=?", (citizen,)), ("DELETE FROM wrapped_keys WHERE citizen=?", (citizen,))])
+        self._writer.erase([("DELETE FROM versions WHERE citizen=?", (citizen,)), ("DELETE FROM wrapped_keys WHERE citizen=?", (citizen,))])
         shutil.rmtree(self._blob_path(citizen, "x").parent, ignore_errors=True)

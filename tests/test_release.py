@@ -100,6 +100,15 @@ def test_a_consented_read_is_released_and_logged(world):
     assert world.op.runtime.log.find(world.cid)[-1] == world.op.runtime.log.size - 1
 
 
+def assert_refused_unlogged(world, send, reason):
+    """`send()` is answered 401 `reason`, and nothing is logged: not under the citizen, not at all."""
+    size = world.op.runtime.log.size
+    resp = send()
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["type"].endswith("/" + reason)
+    assert world.op.runtime.log.size == size
+
+
 def test_wrong_service_is_denied(world):
     world.consent([{"area": "work", "access": "read"}])
     other = ServiceClient(world.op.url, "employer", os.urandom(32), PrivateKey.generate())
@@ -137,34 +146,65 @@ def test_revocation_directly_on_chain_denies_reads_once_followed(world):
         (lambda w: RequestSigner("service:nobody", os.urandom(32)), "unknown-key"),
     ],
 )
-def test_forged_and_unknown_callers_are_denied_and_logged(world, make, reason):
+def test_forged_and_unknown_callers_are_refused_unlogged_and_counted(world, make, reason):
     world.consent([{"area": "work", "access": "read"}])
     session = requests.Session()
     session.auth = make(world)
-    assert_denied(world, world.read(session=session), reason, status=401)
+    assert_refused_unlogged(world, lambda: world.read(session=session), reason)
 
 
-def test_replayed_and_stale_requests_are_denied_and_logged(world):
+def test_replayed_and_stale_requests_are_refused_unlogged(world):
     world.consent([{"area": "work", "access": "read"}])
     ok = world.read()
     assert ok.status_code == 200
-    assert_denied(world, requests.Session().send(ok.request), "replayed-request", status=401)
+    assert_refused_unlogged(world, lambda: requests.Session().send(ok.request), "replayed-request")
     signer = RequestSigner("service:cv-builder", world.service_seed)
     stale = requests.Request("GET", f"{world.op.url}/v1/citizens/{world.cid}/areas/work").prepare()
     signer.sign(stale, created=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
-    assert_denied(world, requests.Session().send(stale), "stale-request", status=401)
+    assert_refused_unlogged(world, lambda: requests.Session().send(stale), "stale-request")
 
 
-def test_a_denied_read_replayed_is_refused_as_a_replay_and_a_replayed_release_adds_no_read(world):
+def test_a_denied_read_replayed_is_refused_as_a_replay_and_a_replayed_release_adds_nothing(world):
     denied = world.read()  # no consent yet
     assert_denied(world, denied, "no-consent")
-    assert_denied(world, requests.Session().send(denied.request), "replayed-request", status=401)
+    assert_refused_unlogged(world, lambda: requests.Session().send(denied.request), "replayed-request")
     world.consent([{"area": "work", "access": "read"}])
     ok = world.read()
-    reads = len(world.op.runtime.log.find(world.cid))
-    assert_denied(world, requests.Session().send(ok.request), "replayed-request", status=401)
-    kinds = [events.decode(world.op.runtime.log.entry(i))["type"] for i in world.op.runtime.log.find(world.cid)[reads - 1 :]]
-    assert kinds == [events.DATA_READ, events.DATA_DENIED]
+    assert ok.status_code == 200
+    assert_refused_unlogged(world, lambda: requests.Session().send(ok.request), "replayed-request")
+
+
+def test_a_citizen_key_is_refused_unlogged_on_another_citizens_area(world):
+    """Citizen keys are self-certifying (anyone can make one): they must not write history either."""
+    stranger = Wallet.create(world.op.config.data_dir.parent / "stranger.json")
+    session = requests.Session()
+    session.auth = RequestSigner(stranger.keys.citizen_id(), stranger.keys.request_seed())
+    before = world.op.runtime.log.size
+    resp = world.read(session=session)
+    assert resp.status_code == 403 and resp.json()["type"].endswith("/forbidden")
+    assert world.op.runtime.log.size == before
+
+
+def test_a_flood_of_unsigned_requests_adds_nothing_to_history_and_meets_the_rate_limit(world):
+    world.consent([{"area": "work", "access": "read"}])
+    history_before = len(world.op.runtime.log.find(world.cid))
+    size_before = world.op.runtime.log.size
+    unsigned, limited = 'mydata_refused_requests_total{reason="unsigned-request"}', "mydata_rate_limited_requests_total"
+    counted_before = _counters(world, unsigned, limited)  # the test process's operators share one set of counters
+    url = f"{world.op.url}/v1/citizens/{world.cid}/areas/work"
+    with requests.Session() as s:
+        statuses = [s.get(url).status_code for _ in range(2000)]
+    assert statuses.count(401) == 60 and statuses.count(429) == 1940  # RateLimitConfig: 60 refusals a minute per address
+    assert len(world.op.runtime.log.find(world.cid)) == history_before
+    assert world.op.runtime.log.size == size_before
+    after = _counters(world, unsigned, limited)
+    assert (after[0] - counted_before[0], after[1] - counted_before[1]) == (60, 1940)
+
+
+def _counters(world, *names):
+    """Values of Prometheus samples at the operator's /metrics (0 for one not yet sampled)."""
+    lines = dict(line.rsplit(" ", 1) for line in requests.get(f"{world.op.url}/metrics").text.splitlines() if line and not line.startswith("#"))
+    return [float(lines.get(name, 0)) for name in names]
 
 
 def test_a_write_under_write_consent_lands_in_the_pds_signed_by_the_service(world):

@@ -18,6 +18,8 @@ from flask import Flask, render_template
 from ledger.audit import AuditFailure, AuditState, run_audit
 from ledger.chain import ChainError
 from ledger.citizen import OperatorError
+from ledger.http_headers import SecurityHeaders
+from ledger.http_limits import BodyLimits
 from ledger.registry import Registry, registry_factory
 
 
@@ -44,6 +46,7 @@ def create_app(operator_url: str, chain_url: str, state_path: str | Path) -> Fla
             checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url,
         ), (200 if anomaly is None else 409)
 
+    app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))
     return app
 
 

@@ -129,8 +129,7 @@ class CitizenAgent:
         the latest checkpoint, whose signature and on-chain anchor are checked too."""
         body = self.operator.get(f"/v1/citizens/{self.id}/history").json()
         if "log_vkey" not in self.wallet.data:  # the log's key is pinned on first use
-            self.wallet.data["log_vkey"] = body["log"]["vkey"]
-            self.wallet.save()
+            self.wallet.update(lambda d: d.setdefault("log_vkey", body["log"]["vkey"]))
         vkey = self.wallet.data["log_vkey"]
         if vkey != body["log"]["vkey"]:
             return [{**e, "status": "failed"} for e in body["entries"]]

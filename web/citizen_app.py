@@ -20,16 +20,19 @@ from flask_wtf.csrf import CSRFProtect
 from ledger import events
 from ledger.chain import ChainError
 from ledger.citizen import OperatorError
+from ledger.http_headers import SecurityHeaders
+from ledger.http_limits import AREA_MAX_BODY, MAX_DEPTH, BodyLimits, nests_deeper_than
 from ledger.keys import PhraseError
 from ledger.record import parse_time
 from ledger.wallet import WalletError
 from pds.client import PdsClientError
+from pds.envelope import EnvelopeError
 from pds.resume import AREAS, ResumeError
 
 from .charts import access_chart
 from .citizen_agent import CitizenAgent, Endpoints
 
-EXPECTED = (OperatorError, PdsClientError, ResumeError, WalletError, PhraseError, ChainError)
+EXPECTED = (OperatorError, PdsClientError, EnvelopeError, ResumeError, WalletError, PhraseError, ChainError)
 SECTION_ORDER = ("basics", "work", "education", "skills", "languages", "certificates", *sorted(set(AREAS) - {"basics", "work", "education", "skills", "languages", "certificates"}))
 
 
@@ -38,7 +41,9 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     app = Flask("citizen_app", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
     app.secret_key = os.urandom(32)  # sessions (CSRF tokens, messages) last one run of the app
     app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost"]  # a rebound DNS name reaches nothing
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # no session cookie on cross-site posts
     CSRFProtect(app)
+    app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app, routes=[(r"^/cv/", AREA_MAX_BODY)]))
     def agent() -> CitizenAgent:
         """The citizen's agent on the wallet as it is now (re-read per request: cheap, never stale)."""
         if not wallet_path.exists():
@@ -85,8 +90,11 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     def save_section(area: str):
         if area not in AREAS:
             abort(404)
+        raw = request.form.get("section", "")
+        if nests_deeper_than(raw.encode(), MAX_DEPTH):
+            raise ResumeError(area, f"nested deeper than {MAX_DEPTH} levels")
         try:
-            section = json.loads(request.form.get("section", ""))
+            section = json.loads(raw)
         except ValueError as exc:
             raise ResumeError(area, f"not valid JSON ({exc.args[0]})") from None
         version = agent().save_section(area, section)

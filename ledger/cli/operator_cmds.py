@@ -26,6 +26,14 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
 
 def serve_operator(config, port: int, workers: int = 2) -> None:
     """Serve the operator under gunicorn on 127.0.0.1:port until stopped."""
+    import os
+    import shutil
+
+    metrics_dir = config.data_dir / "metrics"  # the workers' counters, summed at /metrics
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # before prometheus_client is imported
+
     from consent_operator.gunicorn_app import OperatorServer
 
     click.echo(f"operator: http://127.0.0.1:{port} ({workers} gevent workers)", err=True)
