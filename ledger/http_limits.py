@@ -27,6 +27,7 @@ MAX_DEPTH = 32  # JSON Resume areas nest 4 deep; records and receipts 6
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_INNERMOST = re.compile(rb"\[\]|\{\}")  # one pass strips exactly one level of nesting
 
 
 def nests_deeper_than(body: bytes, max_depth: int) -> bool:
@@ -36,7 +37,7 @@ def nests_deeper_than(body: bytes, max_depth: int) -> bool:
     for _ in range(max_depth):
         if not brackets:
             return False
-        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        brackets = _INNERMOST.sub(b"", brackets)
     return bool(brackets)
 
 

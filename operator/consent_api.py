@@ -138,6 +138,8 @@ def _pending_of_caller(rid: str) -> dict:
 @bp.post("/consent-requests/<rid>/refuse")
 def refuse(rid: str):
     req = _pending_of_caller(rid)
+    if json_body():  # anything but {} is refused before the request is decided
+        raise bad_request("a refusal takes an empty JSON object {}")
     rt = runtime()
     if not rt.directory.decide(rid, "refused"):
         raise Problem(409, "request-decided", "This request was already decided")

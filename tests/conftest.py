@@ -70,3 +70,12 @@ def operator(node, tmp_path):
     op = LiveOperator(node, tmp_path / "operator")
     yield op
     op.close()
+
+
+@pytest.fixture
+def world(node, tmp_path):
+    from .worlds import World
+
+    w = World(node, tmp_path)
+    yield w
+    w.close()

@@ -9,7 +9,7 @@ from ledger.citizen import OperatorError
 from ledger.registry import Registry
 from web.citizen_agent import CitizenAgent, Endpoints
 
-from .test_release import SKILLS, WORK, World
+from .worlds import SKILLS, WORK, World
 
 
 @pytest.fixture

@@ -24,12 +24,13 @@ def operator_public_key(operator_dir: Path) -> bytes:
     show_default=True, help="The operator's data directory, for its request-signing public key.",
 )
 @click.option("--port", default=8700, show_default=True)
-def pds_cmd(data_dir: Path, operator_dir: Path, port: int) -> None:
-    """Serve the personal data store on 127.0.0.1 (encrypted areas, versions, wrapped keys)."""
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (4 threads each).")
+def pds_cmd(data_dir: Path, operator_dir: Path, port: int, workers: int) -> None:
+    """Serve the personal data store on 127.0.0.1 under gunicorn (encrypted areas, versions, wrapped keys)."""
     from pds.app import create_app
 
-    from ..serving import loopback_server
+    from ..serving import GunicornServer
 
-    server = loopback_server(create_app(data_dir, operator_public_key(operator_dir)), port)
-    click.echo(f"pds: http://127.0.0.1:{server.server_port}", err=True)
-    server.serve_forever()
+    operator_key = operator_public_key(operator_dir)
+    click.echo(f"pds: http://127.0.0.1:{port} ({workers} workers)", err=True)
+    GunicornServer(lambda: create_app(data_dir, operator_key), port, workers).run()

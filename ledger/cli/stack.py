@@ -2,7 +2,8 @@
 
 Chain (embedded unless a node URL is given), registry deployment, PDS, operator and,
 for the demo, the CV service, the citizen app and the auditor view. Each process logs to DATA_DIR/logs/<name>.log; `stop`
-ends them in reverse order, so the operator never outlives its chain or PDS.
+ends them in reverse order, so the operator never outlives its chain or PDS. A process that
+dies while the stack runs is started again (its data is on disk), not the end of the stack.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Stack:
     anchor_seconds: float = 30.0
     _node: DevNode | None = None
     _procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+    _commands: dict[str, tuple[str, tuple]] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{getattr(self.ports, name)}"
@@ -92,11 +95,12 @@ class Stack:
         return self.data_dir / "logs" / f"{name}.log"
 
     def _spawn(self, name: str, health: str, *args) -> None:
+        self._commands[name] = (health, args)
         with open(self._log_path(name), "ab") as log:  # the child keeps its own descriptor
             proc = subprocess.Popen(
                 [sys.executable, "-m", "ledger.cli", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self._procs.append((name, proc))
+        self._procs = [(n, p) for n, p in self._procs if n != name] + [(name, proc)]
         try:
             wait_for_http(self.url(name) + health, proc, timeout=120)
         except StartupError:
@@ -106,15 +110,27 @@ class Stack:
         """The name of a process that exited on its own, if any."""
         return next((name for name, p in self._procs if p.poll() is not None), None)
 
+    def restart_failed(self) -> str | None:
+        """Start again a process that exited on its own; returns its name (None if all run)."""
+        name = self.failed()
+        if name is not None:
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            with open(self._log_path(name), "ab") as log:
+                log.write(f"--- {name} exited; restart {self.restarts[name]}\n".encode())
+            health, args = self._commands[name]
+            self._spawn(name, health, *args)
+        return name
+
     def wait(self) -> None:
-        """Block until Ctrl-C, SIGTERM or a process exiting on its own (an error)."""
+        """Block until Ctrl-C or SIGTERM, starting again any process that dies meanwhile."""
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            while (name := self.failed()) is None:
+            while True:
+                if (name := self.restart_failed()) is not None:
+                    print(f"{name} exited and was started again; see {self._log_path(name)}", file=sys.stderr)
                 time.sleep(1)
         except KeyboardInterrupt:
             return
-        raise StartupError(f"{name} exited; see {self._log_path(name)}")
 
     def stop(self) -> None:
         for _, proc in reversed(self._procs):

@@ -1,0 +1,69 @@
+"""A whole data path for tests: PDS, operator, a registered service and a citizen with data."""
+
+import os
+import threading
+
+import requests
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
+
+from consent_operator.keystore import request_seed
+from cv_service.sdk import ServiceClient
+from ledger import citizen, events
+from ledger.request_auth import RequestSigner
+from ledger.serving import loopback_server
+from ledger.wallet import Wallet
+from pds.app import create_app as create_pds
+from pds.envelope import new_data_key, seal, wrap_key
+
+from .conftest import LiveOperator
+
+WORK = [{"name": "Arbetsförmedlingen", "position": "Developer"}]
+SKILLS = [{"name": "Python", "keywords": ["Flask"]}]
+
+
+class World:
+    """A PDS, an operator using it, a registered service and a citizen with data in `work`."""
+
+    def __init__(self, node, tmp_path, **op_overrides):
+        op_dir = tmp_path / "operator"
+        op_dir.mkdir(parents=True, exist_ok=True)
+        pds_app = create_pds(tmp_path / "pds", RequestSigner("operator", request_seed(op_dir)).public_key())
+        self.pds_server = loopback_server(pds_app)
+        threading.Thread(target=self.pds_server.serve_forever, daemon=True).start()
+        self.pds_url = f"http://127.0.0.1:{self.pds_server.server_port}"
+        self.op = LiveOperator(node, op_dir, pds_url=self.pds_url, **op_overrides)
+        self.service_seed, self.service_enc = os.urandom(32), PrivateKey.generate()
+        self.service = ServiceClient(self.op.url, "cv-builder", self.service_seed, self.service_enc)
+        self.service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
+        self.wallet = Wallet.create(tmp_path / "anna.json")
+        self.cid = self.wallet.keys.citizen_id()
+        self.citizen_op = citizen.signed_operator(self.wallet, self.op.url)
+        self.citizen_pds = requests.Session()
+        self.citizen_pds.auth = RequestSigner(self.cid, self.wallet.keys.request_seed())
+        self.citizen_signing = SigningKey(self.wallet.keys.request_seed())
+        self.put_area("work", WORK)
+
+    def put_area(self, area, doc):
+        key = new_data_key()
+        base = f"{self.pds_url}/pds/v1/citizens/{self.cid}/areas/{area}"
+        env = seal(area, 1, doc, key, self.citizen_signing)
+        assert self.citizen_pds.post(f"{base}/versions", json={"version": 1, "key_version": 1, "envelope": env}).status_code == 201
+        wraps = {self.cid: wrap_key(key, bytes(self.wallet.keys.encryption_key().public_key)), "service:cv-builder": wrap_key(key, bytes(self.service_enc.public_key))}
+        assert self.citizen_pds.put(f"{base}/keys/1", json={"wrapped": wraps}).status_code == 201
+
+    def consent(self, permissions, days=30):
+        self.service.request_consent(self.cid, ["dpv:ServiceProvision"], permissions, days, "https://cv.example/n", b"n")
+        pending = [r for r in citizen.pending_requests(self.wallet, self.citizen_op) if r["status"] == "pending"][-1]
+        return citizen.approve(self.wallet, self.citizen_op, pending)["grant"]["consent_id"]
+
+    def read(self, area="work", session=None):
+        return (session or self.service.operator.session).get(f"{self.op.url}/v1/citizens/{self.cid}/areas/{area}")
+
+    def last_entry(self):
+        log = self.op.runtime.log
+        return events.decode(log.entry(log.size - 1))
+
+    def close(self):
+        self.op.close()
+        self.pds_server.shutdown()
