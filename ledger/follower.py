@@ -18,6 +18,7 @@ from .registry import ChainEvent, Registry
 
 CURSOR_KEY = "follower.last_block"
 HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: the operator's chain time
+NODE_HEAD_KEY = "follower.node_head"  # the newest block the node was seen to have (see note_head)
 CHUNK = 2000
 
 
@@ -99,11 +100,24 @@ class ChainFollower:
                 self.log.append([], {HEAD_TIME_KEY: str(head["timestamp"])})
             return added
 
+    def note_head(self) -> bool:
+        """Record that the node has a (confirmed) block past the followed one, if it does.
+        One cheap eth_blockNumber: a watcher calls this many times a second, so that from
+        the moment it returns True every decision knows it must follow that block before it
+        may release anything (see position)."""
+        head = self.registry.client.block_number() - self.confirmations
+        if head <= self.last_block or head <= int(self.log.get_meta(NODE_HEAD_KEY, "-1")):
+            return head > self.last_block
+        self.log.append([], {NODE_HEAD_KEY: str(head)})
+        return True
+
     def chain_time(self) -> int:
         """The timestamp of the newest block followed (0 before the first sync)."""
         return int(self.log.get_meta(HEAD_TIME_KEY, "0"))
 
-    def position(self) -> tuple[int, int]:
-        """(last_block, chain_time) read together, so they come from the same sync."""
-        meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY)
-        return int(meta.get(CURSOR_KEY, self.registry.from_block - 1)), int(meta.get(HEAD_TIME_KEY, 0))
+    def position(self) -> tuple[int, int, bool]:
+        """(last_block, chain_time, lagging) read together, so they come from the same sync;
+        `lagging` when the node was seen to have a block that is not followed yet."""
+        meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY, NODE_HEAD_KEY)
+        last = int(meta.get(CURSOR_KEY, self.registry.from_block - 1))
+        return last, int(meta.get(HEAD_TIME_KEY, 0)), int(meta.get(NODE_HEAD_KEY, -1)) > last

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
+from web3.exceptions import TransactionNotFound
+
 from . import eip712, events, merkle, record
 from .checkpoint import CheckpointError, open_checkpoint
 from .note import NoteError, Verifier
@@ -63,6 +65,23 @@ def _expect(ok: bool, check: str, detail: str) -> None:
         raise ReceiptError(check, detail)
 
 
+def _tx_receipt(w3, tx: str, check: str):
+    """The chain's receipt of transaction `tx`; a transaction the node does not know is the
+    failure of `check`, not an RPC error."""
+    try:
+        return w3.eth.get_transaction_receipt(tx)
+    except (TransactionNotFound, ValueError) as exc:
+        raise ReceiptError(check, f"the chain has no transaction {tx} ({type(exc).__name__})") from None
+
+
+def _anchor_at(reg: Registry, index: int) -> tuple[int, bytes]:
+    """The registry's anchor number `index` (size, root); one it does not hold fails `anchor`."""
+    if not 0 <= index < reg.contract.functions.anchorCount().call():
+        raise ReceiptError("anchor", f"the registry holds no anchor number {index}")
+    size, root, *_ = reg.contract.functions.anchorAt(index).call()
+    return size, root
+
+
 def verify(receipt: dict, registry_for, vkey: str | None = None) -> ReceiptReport:
     """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry."""
     try:
@@ -96,7 +115,7 @@ def _verify(receipt: dict, registry_for, vkey: str | None) -> ReceiptReport:
     reg: Registry = registry_for(chain["chain_id"], chain["contract"])
     w3 = reg.client.w3
     _expect(reg.chain_id == chain["chain_id"], "chain", f"node is chain {reg.chain_id}, receipt is for {chain['chain_id']}")
-    tx_receipt = w3.eth.get_transaction_receipt(chain["tx"])
+    tx_receipt = _tx_receipt(w3, chain["tx"], "chain")
     _expect(tx_receipt["status"] == 1 and tx_receipt["blockNumber"] == chain["block"], "chain", "grant transaction failed or is in another block")
     granted = [e["args"] for e in reg.contract.events.ConsentGranted().process_receipt(tx_receipt) if e["address"] == reg.address]
     _expect(
@@ -118,7 +137,8 @@ def _verify(receipt: dict, registry_for, vkey: str | None) -> ReceiptReport:
         and ev["consent_id"] == grant["consent_id"].lower()
         and ev["commitment"] == grant["commitment"].lower()
         and ev["tx"] == chain["tx"].lower()
-        and ev["block"] == chain["block"],
+        and ev["block"] == chain["block"]
+        and ev["signer"].lower() == signer.lower(),
         "log entry",
         "log entry does not describe this grant",
     )
@@ -138,9 +158,9 @@ def _verify(receipt: dict, registry_for, vkey: str | None) -> ReceiptReport:
     checks.append(f"log entry {proof.index} is included in the signed checkpoint of size {cp.size}")
 
     _expect(cp.size == anchor["size"] and cp.root == _b(anchor["root"]), "anchor", "checkpoint is not the anchored one")
-    onchain_anchor = reg.contract.functions.anchorAt(anchor["index"]).call()
-    _expect(onchain_anchor[0] == cp.size and onchain_anchor[1] == cp.root, "anchor", "registry holds another anchor at that index")
-    anchor_receipt = w3.eth.get_transaction_receipt(anchor["tx"])
+    _expect(_anchor_at(reg, anchor["index"]) == (cp.size, cp.root), "anchor", "registry holds another anchor at that index")
+    anchor_receipt = _tx_receipt(w3, anchor["tx"], "anchor")
+    _expect(anchor_receipt["blockNumber"] == anchor["block"], "anchor", f"anchor transaction is in block {anchor_receipt['blockNumber']}, not {anchor['block']}")
     anchored = reg.contract.events.CheckpointAnchored().process_receipt(anchor_receipt)
     _expect(
         any(a["args"]["size"] == cp.size and a["args"]["root"] == cp.root for a in anchored),

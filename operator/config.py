@@ -16,7 +16,8 @@ class OperatorConfig:
     log_origin: str = "mydata.localhost/consent-log"
     anchor_every_entries: int = 100
     anchor_every_seconds: float = 30.0
-    poll_seconds: float = 1.0
+    poll_seconds: float = 1.0  # anchoring schedule checks
+    head_poll_seconds: float = 0.05  # how often the watcher asks the node for its newest block
     confirmations: int = 0
     background: bool = True  # follow the chain and anchor in background threads
     pds_url: str | None = None  # the personal data store the release path reads from

@@ -2,8 +2,12 @@
 
 Answered from the consent index and the audit log alone — never an eth_call per request.
 Revocations reach the log through the chain follower (relayed ones at once, direct
-on-chain ones with the next followed block); expiry is judged by the chain time of the
-newest followed block. Every decision names the block height it was checked at.
+on-chain ones with the next followed block). A watcher notes each new block of the node
+within `head_poll_seconds`; from then on no decision is taken until that block is
+followed (a decision that finds the follower lagging follows the chain first). Expiry is
+judged by the later of the followed chain time and this host's clock, so a consent never
+outlives its expiry while the chain waits for its next block. Every decision names the
+block height it was checked at.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from dataclasses import dataclass
 
 from ledger import events
 from ledger.follower import consent_key, revocation_key
+from ledger.problems import Problem
 from ledger.record import TIME_FORMAT
 
 from .directory import IndexedConsent
+
+
+wall_clock = time.time  # this host's clock (tests replace it)
 
 
 def expiry_key(consent_id: str) -> str:
@@ -40,9 +48,7 @@ def status_of(rt, c: IndexedConsent, now: int) -> str:
 def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decision:
     held = rt.directory.consents_of(citizen, service_id)
     covering = [c for c in held if c.allows(area, access)]
-    with rt.log.snapshot():  # the block, chain time and revocations of one moment
-        block, now = rt.follower.position()
-        statuses = [status_of(rt, c, now) for c in covering]
+    block, statuses = _statuses(rt, covering)
     if not covering:
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
     for c, status in zip(covering, statuses, strict=True):
@@ -55,6 +61,22 @@ def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decisio
         return Decision(False, "revoked", c, block)
     _log_expiry_once(rt, c, block)
     return Decision(False, "expired", c, block)
+
+
+def _statuses(rt, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
+    """The followed block and each consent's status, read in one snapshot of the log, once
+    the follower has caught up with every block the node was seen to have."""
+    for _ in range(3):
+        with rt.log.snapshot():  # the block, chain time and revocations of one moment
+            block, chain_now, lagging = rt.follower.position()
+            if not lagging:
+                now = max(chain_now, int(wall_clock()))
+                return block, [status_of(rt, c, now) for c in covering]
+        try:
+            rt.follower.sync()  # the node has a block we have not followed: follow it first
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the chain
+            raise Problem(503, "chain-unavailable", "The operator cannot follow the chain right now", str(exc)) from None
+    raise Problem(503, "chain-lagging", "The operator is catching up with the chain; try again")
 
 
 def _log_expiry_once(rt, c: IndexedConsent, block: int) -> None:

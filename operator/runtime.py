@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from ledger.anchoring import Anchorer
 from ledger.chain import ChainClient
@@ -65,16 +66,21 @@ class OperatorRuntime:
             threading.Thread(target=self._loop, name="chain-follower", daemon=True).start()
 
     def _loop(self) -> None:
-        """Follow the chain and anchor, in one process only (the holder of background.lock)."""
-        leader = None
-        while not self._stop.wait(self.config.poll_seconds):
+        """Watch the node's head, follow the chain and anchor, in one process only (the holder
+        of background.lock). A new block is noted within head_poll_seconds (from then on no
+        release waits on it unfollowed), then followed; anchoring runs every poll_seconds."""
+        leader, next_anchor = None, 0.0
+        while not self._stop.wait(self.config.head_poll_seconds):
             leader = leader or try_hold(self.config.data_dir / "background.lock")
             if leader is None:
                 continue
             try:
-                self.follower.sync()
-                with self.tx_lock:
-                    self.anchorer.tick()
+                if self.follower.note_head():
+                    self.follower.sync()
+                if time.monotonic() >= next_anchor:
+                    next_anchor = time.monotonic() + self.config.poll_seconds
+                    with self.tx_lock:
+                        self.anchorer.tick()
             except Exception as exc:  # noqa: BLE001 - chain unreachable or busy: the next tick retries
                 log.warning("background chain work failed (will retry): %s", exc)
 

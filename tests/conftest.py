@@ -50,8 +50,7 @@ class LiveOperator:
             data_dir=data_dir,
             chain_url=node.url,
             deployment_file=data_dir / "deployment.json",
-            background=False,
-            **overrides,
+            **{"background": False, **overrides},
         )
         self.app = create_app(self.config)
         self.runtime = self.app.extensions["operator"]
@@ -61,6 +60,7 @@ class LiveOperator:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.runtime.stop()
         self.server.shutdown()
         self.server.server_close()
 

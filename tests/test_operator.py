@@ -82,7 +82,7 @@ def test_direct_on_chain_revocation_is_logged_by_the_follower(operator, wallet, 
     assert last["relayer"] == last["signer"]  # sent by the citizen's own key
     follower = operator.runtime.follower
     head = operator.runtime.client.w3.eth.get_block("latest")
-    assert follower.position() == (follower.last_block, follower.chain_time()) == (head["number"], head["timestamp"])
+    assert follower.position() == (follower.last_block, follower.chain_time(), False) == (head["number"], head["timestamp"], False)
 
 
 def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):

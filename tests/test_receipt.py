@@ -17,7 +17,11 @@ from .test_operator import grant_via_operator
 
 @pytest.fixture
 def issued(operator, tmp_path):
-    rcpt = grant_via_operator(operator, Wallet.create(tmp_path / "w.json"))
+    """The third of three receipts: its log index is 2, so its inclusion proof has a path,
+    and the registry holds an anchor before the one it names."""
+    wallet = Wallet.create(tmp_path / "w.json")
+    rcpt = [grant_via_operator(operator, wallet) for _ in range(3)][-1]
+    assert rcpt["log"]["index"] >= 2 and rcpt["anchor"]["index"] >= 1
     operator.close()  # from here on no operator is online
     client = ChainClient(operator.config.chain_url)
     return rcpt, (lambda chain_id, contract: Registry(client, contract))
@@ -35,6 +39,29 @@ def flip_b64(value: str, at: int = 5) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
+def _entry_changed(r, old: bytes, new: bytes):
+    entry = base64.b64decode(r["log"]["entry"])
+    assert old in entry
+    r["log"]["entry"] = base64.b64encode(entry.replace(old, new)).decode()
+
+
+def _entry_time_changed(r):
+    """A field the entry check does not compare: only the inclusion proof can catch it."""
+    t = json.loads(base64.b64decode(r["log"]["entry"]))["time"]
+    _entry_changed(r, f'"time":"{t}"'.encode(), b'"time":"2000-01-01T00:00:00Z"')
+
+
+def _entry_signer_changed(r):
+    signer = json.loads(base64.b64decode(r["log"]["entry"]))["signer"]
+    _entry_changed(r, signer.encode(), b"0x" + b"1" * 40)
+
+
+def _proof_path_flipped(r):
+    lines = r["log"]["tlog_proof"].split("\n")
+    lines[2] = flip_b64(lines[2])  # the first hash of the path, after the header and index lines
+    r["log"]["tlog_proof"] = "\n".join(lines)
+
+
 def _checkpoint_sig_flipped(r):
     head, sig = r["log"]["tlog_proof"].rsplit(" ", 1)
     r["log"]["tlog_proof"] = head + " " + flip_b64(sig.strip(), 20) + "\n"
@@ -50,7 +77,16 @@ TAMPERS = {
     "log index": (lambda r: r["log"].update(index=r["log"]["index"] + 1), "inclusion"),
     "checkpoint signature": (_checkpoint_sig_flipped, "checkpoint"),
     "foreign log key": (lambda r: r["log"].update(vkey=Signer(r["log"]["origin"], b"\x07" * 32).verifier.vkey), "checkpoint"),
-    "anchor index": (lambda r: r["anchor"].update(size=r["anchor"]["size"] + 1), "anchor"),
+    "anchor size": (lambda r: r["anchor"].update(size=r["anchor"]["size"] + 1), "anchor"),
+    "log entry time": (_entry_time_changed, "inclusion"),
+    "log entry signer": (_entry_signer_changed, "log entry"),
+    "inclusion path": (_proof_path_flipped, "inclusion"),
+    "another anchor's index": (lambda r: r["anchor"].update(index=r["anchor"]["index"] - 1), "anchor"),
+    "anchor index out of range": (lambda r: r["anchor"].update(index=10**6), "anchor"),
+    "anchor tx without the anchor": (lambda r: r["anchor"].update(tx=r["chain"]["tx"], block=r["chain"]["block"]), "anchor"),
+    "anchor block": (lambda r: r["anchor"].update(block=r["anchor"]["block"] + 1), "anchor"),
+    "unknown anchor tx": (lambda r: r["anchor"].update(tx="0x" + "ab" * 32), "anchor"),
+    "unknown grant tx": (lambda r: r["chain"].update(tx="0x" + "ab" * 32), "chain"),
     "type": (lambda r: r.update(type="something-else"), "format"),
     "missing part": (lambda r: r.pop("anchor"), "format"),
 }

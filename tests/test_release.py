@@ -4,6 +4,7 @@ the request was not a service's valid signature."""
 
 import datetime as dt
 import os
+import time
 
 import pytest
 import requests
@@ -68,6 +69,66 @@ def test_revocation_through_the_operator_denies_the_next_read(world):
     assert world.read().status_code == 200
     citizen.revoke_via_operator(world.wallet, citizen.OperatorClient(world.op.url), cid)
     assert_denied(world, world.read(), "revoked")
+
+
+def test_a_direct_revocation_the_watcher_has_noted_is_followed_before_any_release(world):
+    """Between the watcher noting the revoking block and the follower logging it, a release
+    follows the chain itself first: no release once the operator knows the node has the block."""
+    cid = world.consent([{"area": "work", "access": "read"}])
+    assert world.read().status_code == 200
+    registry = Registry(world.op.runtime.client, world.op.runtime.deployment.address)
+    citizen.revoke_on_chain(world.wallet, registry, cid)
+    follower = world.op.runtime.follower
+    assert follower.note_head() and follower.position()[2]  # noted, not yet followed
+    assert_denied(world, world.read(), "revoked")
+    assert not follower.position()[2]
+
+
+def test_the_background_watcher_denies_reads_after_a_direct_revocation(node, tmp_path):
+    world = World(node, tmp_path, background=True)
+    try:
+        cid = world.consent([{"area": "work", "access": "read"}])
+        assert world.read().status_code == 200
+        receipt = citizen.revoke_on_chain(world.wallet, Registry(world.op.runtime.client, world.op.runtime.deployment.address), cid)
+        deadline = time.monotonic() + 30
+        while world.op.runtime.follower.last_block < receipt["blockNumber"]:  # nobody but the watcher syncs here
+            assert time.monotonic() < deadline, "the watcher did not follow the revoking block"
+            time.sleep(0.02)
+        assert_denied(world, world.read(), "revoked")
+    finally:
+        world.close()
+
+
+def test_a_consent_expires_at_its_expiry_second_as_the_contract_says(tmp_path):
+    with DevNode("embedded", tmp_path / "chain", log_file=tmp_path / "chain.log") as node:  # time travel: own node
+        _expires_at_the_second(World(node, tmp_path))
+
+
+def _expires_at_the_second(world):
+    try:
+        cid = world.consent([{"area": "work", "access": "read"}], days=1)
+        expires = world.op.runtime.directory.consent(cid).expires_at
+        registry, rpc = world.op.runtime.registry, world.op.runtime.client.w3.provider.make_request
+        for at, allowed in ((expires - 1, True), (expires, False)):
+            rpc("evm_setNextBlockTimestamp", [at])
+            rpc("evm_mine", [])
+            world.op.runtime.follower.sync()
+            assert registry.is_active(bytes.fromhex(cid[2:])) is allowed
+            if allowed:
+                assert world.read().status_code == 200
+            else:
+                assert_denied(world, world.read(), "expired")
+    finally:
+        world.close()
+
+
+def test_a_consent_past_expiry_by_this_hosts_clock_is_denied_before_the_chain_moves(world, monkeypatch):
+    from consent_operator import release
+
+    cid = world.consent([{"area": "work", "access": "read"}], days=1)
+    assert world.read().status_code == 200
+    monkeypatch.setattr(release, "wall_clock", lambda: world.op.runtime.directory.consent(cid).expires_at)
+    assert_denied(world, world.read(), "expired")
 
 
 def test_revocation_directly_on_chain_denies_reads_once_followed(world):
