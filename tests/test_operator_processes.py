@@ -103,3 +103,13 @@ def _running(pid: int, name: str) -> bool:
         return name in Path(f"/proc/{pid}/cmdline").read_text()  # a zombie's is empty
     except FileNotFoundError:
         return False
+
+
+def test_metrics_sum_every_workers_refusals(gunicorn_operator):
+    """Refused requests land on both workers (one connection each); /metrics counts them all."""
+    url, _, _ = gunicorn_operator
+    for _ in range(8):
+        with requests.Session() as fresh:  # a new connection: gunicorn may hand it to either worker
+            assert fresh.post(url + "/v1/consent-requests", json={}).status_code == 401
+    lines = [line for line in requests.get(url + "/metrics").text.splitlines() if line.startswith("mydata_refused_requests_total{")]
+    assert lines == ['mydata_refused_requests_total{reason="unsigned-request"} 8.0']

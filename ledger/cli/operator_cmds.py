@@ -24,16 +24,21 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
     )
 
 
-def serve_operator(config, port: int, workers: int = 2) -> None:
-    """Serve the operator under gunicorn on 127.0.0.1:port until stopped."""
+def summed_metrics(data_dir: Path) -> None:
+    """Make the gunicorn workers' counters one sum at /metrics: prometheus_client picks its
+    multiprocess mode when first imported, so this must run before anything imports
+    consent_operator."""
     import os
     import shutil
 
-    metrics_dir = config.data_dir / "metrics"  # the workers' counters, summed at /metrics
+    metrics_dir = data_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # before prometheus_client is imported
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
+
+def serve_operator(config, port: int, workers: int = 2) -> None:
+    """Serve the operator under gunicorn on 127.0.0.1:port until stopped."""
     from consent_operator.gunicorn_app import OperatorServer
 
     click.echo(f"operator: http://127.0.0.1:{port} ({workers} gevent workers)", err=True)
@@ -51,6 +56,7 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
 @click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
 def operator_cmd(chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, eth_call_per_release) -> None:
     """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn."""
+    summed_metrics(data_dir)
     config = operator_config(chain_url, data_dir, anchor_every, anchor_seconds, pds_url, eth_call_per_release=eth_call_per_release)
     serve_operator(config, port, workers)
 
