@@ -165,9 +165,14 @@ def test_the_running_stack_survives_the_crashing_request_a_dead_worker_and_a_dea
         pds = requests.Session()
         pds.auth = RequestSigner(fresh.keys.citizen_id(), fresh.keys.request_seed())
         areas = f"{stack.url('pds')}/pds/v1/citizens/{fresh.keys.citizen_id()}/areas"
-        _assert_problem(_send(pds, "PUT", f"{areas}/work/keys/1", ORIGINAL), 413, "body-too-large")
-        _assert_problem(_send(pds, "PUT", f"{areas}/work/keys/1", DEEP), 400, "json-too-deep")
-        _assert_problem(_send(pds, "POST", f"{areas}/work/versions", ORIGINAL), 400, "json-too-deep")  # a route for CV areas takes 1 MiB
+        def signed() -> requests.Session:  # a connection of its own: a refused body closes the connection
+            s = requests.Session()
+            s.auth = pds.auth
+            return s
+
+        _assert_problem(_send(signed(), "PUT", f"{areas}/work/keys/1", ORIGINAL), 413, "body-too-large")
+        _assert_problem(_send(signed(), "PUT", f"{areas}/work/keys/1", DEEP), 400, "json-too-deep")
+        _assert_problem(_send(signed(), "POST", f"{areas}/work/versions", ORIGINAL), 400, "json-too-deep")  # a route for CV areas takes 1 MiB
         for path in ("/v1/services", "/ledger/grants", "/ledger/revocations", "/v1/consent-requests"):
             _assert_problem(_send(requests.Session(), "POST", stack.url("operator") + path, ORIGINAL), 413, "body-too-large")
             _assert_problem(_send(requests.Session(), "POST", stack.url("operator") + path, DEEP), 400, "json-too-deep")
