@@ -106,9 +106,11 @@ class ChainFollower:
         the moment it returns True every decision knows it must follow that block before it
         may release anything (see position)."""
         head = self.registry.client.block_number() - self.confirmations
-        if head <= self.last_block or head <= int(self.log.get_meta(NODE_HEAD_KEY, "-1")):
-            return head > self.last_block
-        self.log.append([], {NODE_HEAD_KEY: str(head)})
+        last, _, _ = self.position()
+        if head <= last:
+            return False
+        if head > int(self.log.get_meta(NODE_HEAD_KEY, "-1")):
+            self.log.append([], {NODE_HEAD_KEY: str(head)})
         return True
 
     def chain_time(self) -> int:
