@@ -63,6 +63,11 @@ class LogError(Exception):
     """A request the log cannot answer (size or index out of range)."""
 
 
+class LogCorrupt(Exception):
+    """A stored hash disagrees with the entries or the signed checkpoints: the operator
+    must not serve what it computed from it (a proof, a root) and must not append on it."""
+
+
 class ClaimTaken(Exception):
     """An append's claim was made before (and has not expired): nothing of it was written."""
 
@@ -156,15 +161,86 @@ class LogStore:
         rows = self._db().execute("SELECT hash FROM nodes WHERE id>=? AND id<? ORDER BY id", (lo, hi))
         return [r[0] for r in rows]
 
+    def signed_root(self, size: int) -> bytes | None:
+        """The root this log signed in its checkpoint of `size`, if it signed one."""
+        row = self._db().execute("SELECT root FROM checkpoints WHERE size=?", (size,)).fetchone()
+        return row[0] if row else None
+
+    def trusted_root(self, size: int) -> bytes:
+        """The root at `size`, proved against a signed checkpoint.
+
+        Checkpoint roots are computed in memory as entries are committed, never read back
+        from stored nodes. A size without a checkpoint gets its root from the stored nodes,
+        accepted only if a consistency proof (also from stored nodes) leads from it to the
+        next signed root: a flipped stored hash cannot pass both."""
+        self._check_size(size)
+        signed = self.signed_root(size)
+        if signed is not None:
+            return signed
+        row = self._db().execute("SELECT size, root FROM checkpoints WHERE size>? ORDER BY size LIMIT 1", (size,)).fetchone()
+        root = self.root(size)
+        try:
+            merkle.verify_consistency(size, row[0], root, row[1], merkle.consistency_path(size, row[0], self.subtree))
+        except merkle.ProofError:
+            raise LogCorrupt(f"stored hashes at size {size} are inconsistent with checkpoint {row[0]}") from None
+        return root
+
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """PATH(index, size) from stored nodes, verified against the signed root before it is
+        returned (LogCorrupt if a stored hash was altered)."""
         size = self.size if size is None else size
         self._check_size(size)
-        return merkle.inclusion_path(index, size, self.subtree)
+        path = merkle.inclusion_path(index, size, self.subtree)
+        try:
+            merkle.verify_inclusion(index, size, merkle.leaf_hash(self.entry(index)), path, self.trusted_root(size))
+        except merkle.ProofError:
+            raise LogCorrupt(f"the stored inclusion proof of entry {index} in size {size} is corrupt") from None
+        return path
 
     def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        """PROOF(old, new) from stored nodes, verified against both signed roots."""
         new = self.size if new is None else new
         self._check_size(new)
-        return merkle.consistency_path(old, new, self.subtree)
+        path = merkle.consistency_path(old, new, self.subtree)
+        try:
+            merkle.verify_consistency(old, new, self.trusted_root(old), self.trusted_root(new), path)
+        except merkle.ProofError:
+            raise LogCorrupt(f"the stored consistency proof from {old} to {new} is corrupt") from None
+        return path
+
+    def check(self, chunk: int = 4096) -> int:
+        """Recompute every stored node and every checkpoint root from the entries.
+
+        Returns the number of entries checked; raises LogCorrupt naming the first stored
+        hash that differs. The operator runs this before it serves or appends (a corrupt
+        right-edge node would otherwise poison every later root)."""
+        db = self._db()
+        size = self.size
+        signed = dict(db.execute("SELECT size, root FROM checkpoints"))
+        rng = merkle.CompactRange()
+        pending: list[tuple[int, int, bytes]] = []
+
+        def compare() -> None:
+            if not pending:
+                return
+            keys = [node_key(level, index) for level, index, _ in pending]
+            stored = dict(db.execute(f"SELECT id, hash FROM nodes WHERE id IN ({','.join('?' * len(keys))})", keys))
+            for key, (level, index, h) in zip(keys, pending):
+                if stored.get(key) != h:
+                    raise LogCorrupt(f"stored node at level {level} index {index} does not match the entries")
+            pending.clear()
+
+        for start in range(0, size, chunk):
+            for data in self.entries(start, min(start + chunk, size)):
+                rng.append(merkle.leaf_hash(data), lambda level, index, h: pending.append((level, index, h)))
+                if rng.size in signed and signed[rng.size] != rng.root():
+                    raise LogCorrupt(f"checkpoint {rng.size} does not match the entries")
+                if len(pending) >= 900:  # SQLite's bound-parameter limit is 999 on old builds
+                    compare()
+        compare()
+        if rng.size != size:
+            raise LogCorrupt(f"the log holds {rng.size} entries, its checkpoint says {size}")
+        return size
 
     def latest_checkpoint(self) -> str | None:
         row = self._db().execute("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 
-from ledger import eip712, record
+from ledger import citizen, eip712, record
+from ledger.devnodes import ROOT
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 
@@ -35,3 +38,36 @@ def signed_grant(registry: Registry, keys: CitizenKeys | None = None, expires_in
 
 def revoke_signature(registry: Registry, account, consent_id: bytes) -> bytes:
     return eip712.sign(account, "Revoke", eip712.revoke_message(consent_id), registry.chain_id, registry.address)
+
+
+def make_record(**overrides) -> dict:
+    """A consent record of CV Builder AB reading `work` and writing `certificates`."""
+    rec = record.new_record(
+        subject="ab" * 32,
+        controller_id="cv-builder",
+        controller_name="CV Builder AB",
+        purposes=["dpv:ServiceProvision"],
+        data_areas=[{"area": "work", "access": "read"}, {"area": "certificates", "access": "write"}],
+        notice_url="https://cv.example/notice",
+        notice_text=b"We read your work history to build your CV.",
+        duration=timedelta(days=30),
+        now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    rec.update(overrides)
+    return rec
+
+
+def grant_via_operator(operator, wallet, **kw):
+    """The citizen's wallet signs a fresh record and the operator relays it; returns the receipt."""
+    rec = make_record(record_id="0x" + os.urandom(32).hex(), **kw)
+    rec["granted_at"], rec["expires_at"] = "2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
+    rec["subject"] = wallet.keys.pseudonym(rec["controller"]["id"])
+    return citizen.grant(wallet, citizen.OperatorClient(operator.url), rec)
+
+
+def mydata(*args, check=True, **kw) -> subprocess.CompletedProcess:
+    """Run the `mydata` command line in a subprocess (asserting exit 0 unless check=False)."""
+    proc = subprocess.run([sys.executable, "-m", "ledger.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc

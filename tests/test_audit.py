@@ -151,3 +151,31 @@ def test_a_release_after_expiry_is_caught(operator, audit, node):
     operator.runtime.log.append([_release_entry("0x" + grant.consent_id.hex(), reg.client.block_number())])
     with pytest.raises(AuditFailure, match="after it expired"):
         audit()
+
+
+@pytest.mark.parametrize("node", ["embedded"], indirect=True)
+def test_a_flipped_interior_node_is_refused_by_the_operator_and_its_start_check(operator):
+    """Tiles carry every eighth level only, so no auditor sees a level-1 node: the operator
+    proves each proof against its signed checkpoint before serving it, and checks every
+    stored node at start."""
+    import requests
+
+    from ledger.logstore import node_key
+
+    from .helpers import mydata
+
+    grant_n(operator, 4)
+    url = f"{operator.url}/log/proof/inclusion?index=2&size=4"
+    assert requests.get(url).status_code == 200
+    assert "every stored hash matches" in mydata("operator", "check", "--data-dir", str(operator.config.data_dir)).stdout
+    log = operator.runtime.log
+    log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (b"\x01" * 32, node_key(1, 0)))
+    resp = requests.get(url)
+    assert resp.status_code == 500 and resp.json()["type"].endswith("/log-corrupt")
+    assert "proof" not in resp.json()
+    consistency = requests.get(f"{operator.url}/log/proof/consistency?old=2&new=4")
+    assert consistency.json()["type"].endswith("/log-corrupt")
+    for args in (["operator", "check"], ["operator", "--chain", "http://127.0.0.1:9", "--port", "9"]):
+        proc = mydata(*args, "--data-dir", str(operator.config.data_dir), check=False)
+        assert proc.returncode == 1 and "level 1 index 0 does not match" in proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

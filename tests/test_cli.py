@@ -12,13 +12,7 @@ import requests
 from ledger.devnodes import wait_for_http
 
 from .conftest import ROOT, free_port
-
-
-def mydata(*args, check=True, **kw):
-    proc = subprocess.run([sys.executable, "-m", "ledger.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from .helpers import mydata
 
 
 @pytest.fixture(scope="module")

@@ -142,3 +142,59 @@ def test_expired_claims_are_dropped_so_the_table_stays_small(store):
     store.append([b"next"])  # any commit drops expired claims
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
+
+
+def _flip(store, level: int, index: int) -> None:
+    from ledger.logstore import node_key
+
+    key = node_key(level, index)
+    (h,) = store._writer.execute("SELECT hash FROM nodes WHERE id=?", (key,)).fetchone()
+    store._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (bytes([h[0] ^ 1]) + h[1:], key))
+
+
+@pytest.mark.parametrize(("level", "index"), [(1, 0), (2, 1), (3, 1)])
+def test_a_flipped_interior_node_is_never_served_in_a_proof(store, level, index):
+    from ledger.logstore import LogCorrupt
+
+    store.append([b"e%d" % i for i in range(20)])
+    store.append([b"f"])
+    assert store.check() == 21
+    _flip(store, level, index)
+    with pytest.raises(LogCorrupt, match=f"level {level} index {index}"):
+        store.check()
+    leaf = index << level  # the first leaf under the flipped node: its sibling subtree's proofs use it
+    victim = leaf ^ (1 << level)
+    with pytest.raises(LogCorrupt, match="inclusion proof"):
+        store.inclusion_proof(victim, 21)
+    with pytest.raises(LogCorrupt, match="inclusion proof"):
+        store.inclusion_proof(victim, 20)  # a size with no checkpoint: proved through the next one
+
+
+def test_a_flipped_node_under_an_old_size_breaks_its_consistency_proof(store):
+    from ledger.logstore import LogCorrupt
+
+    store.append([b"e%d" % i for i in range(6)])
+    store.append([b"e%d" % i for i in range(6, 16)])
+    store.consistency_proof(6, 16)
+    _flip(store, 1, 2)  # [4, 6): a subtree of the old tree's right edge
+    with pytest.raises(LogCorrupt, match="consistency proof|inconsistent"):
+        store.consistency_proof(6, 16)
+
+
+def test_a_checkpoint_that_does_not_match_the_entries_fails_the_check(store):
+    from ledger.logstore import LogCorrupt
+
+    store.append([b"a", b"b"])
+    store.append([b"c"])
+    store._writer.execute("UPDATE checkpoints SET root=? WHERE size=2", (b"\x00" * 32,))
+    with pytest.raises(LogCorrupt, match="checkpoint 2"):
+        store.check()
+
+
+def test_a_missing_entry_fails_the_check(store):
+    from ledger.logstore import LogCorrupt
+
+    store.append([b"a", b"b", b"c"])
+    store._writer.execute("DELETE FROM entries WHERE idx=2")
+    with pytest.raises(LogCorrupt):
+        store.check()

@@ -1,7 +1,6 @@
 """The operator over HTTP on both chains: relaying, logging, evidence, tiles and refusals."""
 
 import base64
-import os
 
 import pytest
 import requests
@@ -12,21 +11,12 @@ from ledger.note import Verifier
 from ledger.registry import Registry
 from ledger.wallet import Wallet
 
-from .helpers import revoke_signature, signed_grant
+from .helpers import grant_via_operator, revoke_signature, signed_grant
 
 
 @pytest.fixture
 def wallet(tmp_path):
     return Wallet.create(tmp_path / "wallet.json")
-
-
-def grant_via_operator(operator, wallet, **kw):
-    from .test_record_keys import make
-
-    rec = make(record_id="0x" + os.urandom(32).hex(), **kw)
-    rec["granted_at"], rec["expires_at"] = "2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
-    rec["subject"] = wallet.keys.pseudonym(rec["controller"]["id"])
-    return citizen.grant(wallet, citizen.OperatorClient(operator.url), rec)
 
 
 def test_grant_is_relayed_logged_anchored_and_proven(operator, wallet):

@@ -12,7 +12,7 @@ from ledger.note import Signer
 from ledger.registry import Registry
 from ledger.wallet import Wallet
 
-from .test_operator import grant_via_operator
+from .helpers import grant_via_operator
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Consent records (validation, RFC 8785, commitments) and citizen key derivation."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import rfc8785
@@ -8,25 +8,11 @@ import rfc8785
 from ledger import record
 from ledger.keys import CitizenKeys, PhraseError
 
-
-def make(**overrides):
-    rec = record.new_record(
-        subject="ab" * 32,
-        controller_id="cv-builder",
-        controller_name="CV Builder AB",
-        purposes=["dpv:ServiceProvision"],
-        data_areas=[{"area": "work", "access": "read"}, {"area": "certificates", "access": "write"}],
-        notice_url="https://cv.example/notice",
-        notice_text=b"We read your work history to build your CV.",
-        duration=timedelta(days=30),
-        now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-    )
-    rec.update(overrides)
-    return rec
+from .helpers import make_record
 
 
 def test_a_fresh_record_is_valid_and_canonical_by_rfc8785():
-    rec = make()
+    rec = make_record()
     assert record.validate(rec) is rec
     assert record.canonical(rec) == rfc8785.dumps(rec)
     assert rec["expires_at"] == "2026-02-01T03:04:05Z"
@@ -48,24 +34,24 @@ def test_a_fresh_record_is_valid_and_canonical_by_rfc8785():
 )
 def test_bad_records_are_refused_naming_the_field(change, field):
     with pytest.raises(record.RecordError) as err:
-        record.validate(make(**change))
+        record.validate(make_record(**change))
     assert err.value.field == field
 
 
 def test_missing_field_is_named():
-    rec = make()
+    rec = make_record()
     del rec["lawful_basis"]
     with pytest.raises(record.RecordError, match="^lawful_basis: is required"):
         record.validate(rec)
 
 
 def test_commitment_depends_on_salt_and_every_field():
-    rec = make()
+    rec = make_record()
     salt = record.new_salt()
     c = record.commitment(rec, salt)
     assert c == record.commitment(dict(reversed(list(rec.items()))), salt)  # key order is irrelevant
     assert c != record.commitment(rec, record.new_salt())
-    assert c != record.commitment(make(purposes=["dpv:Marketing"]), salt)
+    assert c != record.commitment(make_record(purposes=["dpv:Marketing"]), salt)
     with pytest.raises(record.RecordError):
         record.commitment(rec, b"short")
 

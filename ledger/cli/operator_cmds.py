@@ -45,7 +45,8 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
     OperatorServer(config, port, workers).run()
 
 
-@main.command("operator")
+@main.group("operator", invoke_without_command=True)
+@click.pass_context
 @options.chain_url
 @options.data_dir
 @click.option("--port", default=8600, show_default=True)
@@ -54,11 +55,37 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--pds", "pds_url", default=None, envvar="MYDATA_PDS", help="PDS base URL for the data path.")
 @click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
-def operator_cmd(chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, eth_call_per_release) -> None:
-    """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn."""
+def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, eth_call_per_release) -> None:
+    """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn.
+
+    It first checks every stored log hash against the entries and refuses to start on a mismatch."""
+    if ctx.invoked_subcommand:
+        return
     summed_metrics(data_dir)
     config = operator_config(chain_url, data_dir, anchor_every, anchor_seconds, pds_url, eth_call_per_release=eth_call_per_release)
+    _check(data_dir)
     serve_operator(config, port, workers)
+
+
+def _check(data_dir: Path) -> int:
+    from consent_operator.log_check import check_log
+
+    from ledger.logstore import LogCorrupt
+
+    try:
+        return check_log(data_dir)
+    except LogCorrupt as exc:
+        raise click.ClickException(f"the audit log is corrupt: {exc}") from None
+
+
+@operator_cmd.command("check")
+@options.data_dir
+def operator_check_cmd(data_dir: Path) -> None:
+    """Recompute every stored hash of the audit log from its entries (run by `mydata operator` at start)."""
+    if not (data_dir / "log.sqlite").exists():
+        raise click.ClickException(f"no audit log in {data_dir}")
+    size = _check(data_dir)
+    click.echo(f"audit log: {size} entries, every stored hash matches")
 
 
 @main.command("anchor")
