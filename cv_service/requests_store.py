@@ -1,5 +1,6 @@
-"""The CV service's own state: which consent requests it sent to which citizen, and the
-newest version of each citizen's area it has read or written (the SDK's SeenVersions)."""
+"""The CV service's own state: which consent requests it sent to which citizen, the
+newest version of each citizen's area it has read or written (the SDK's SeenVersions),
+and the sign-in challenges waiting for a citizen's answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, citizen TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS seen_versions (
     citizen TEXT NOT NULL, area TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (citizen, area)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signins (challenge TEXT PRIMARY KEY, expires_at REAL NOT NULL, citizen TEXT) WITHOUT ROWID;
 """
 
 
@@ -37,3 +39,30 @@ class RequestsStore:
             "INSERT INTO seen_versions VALUES (?, ?, ?) ON CONFLICT(citizen, area) DO UPDATE SET version=MAX(version, excluded.version)",
             (citizen, area, version),
         )
+
+    # ---- sign-in challenges (cv_service/signin_routes.py) -----------------------------
+    def new_signin(self, challenge: str, seconds: float) -> None:
+        now = time.time()
+        with self._writer.transaction() as conn:
+            conn.execute("DELETE FROM signins WHERE expires_at < ?", (now,))
+            conn.execute("INSERT INTO signins VALUES (?, ?, NULL)", (challenge, now + seconds))
+
+    def signin_waiting(self, challenge: str) -> bool:
+        """The challenge exists, has not expired and has no answer yet."""
+        row = self._readers.get().execute(
+            "SELECT 1 FROM signins WHERE challenge=? AND expires_at>=? AND citizen IS NULL", (challenge, time.time())
+        ).fetchone()
+        return row is not None
+
+    def answer_signin(self, challenge: str, citizen: str) -> bool:
+        """Record the citizen who answered; False if the challenge is gone or answered (once only)."""
+        cur = self._writer.execute(
+            "UPDATE signins SET citizen=? WHERE challenge=? AND expires_at>=? AND citizen IS NULL", (citizen, challenge, time.time())
+        )
+        return cur.rowcount == 1
+
+    def take_signin(self, challenge: str) -> str | None:
+        """The citizen who answered the challenge, removing it (a session signs in once per answer)."""
+        with self._writer.transaction() as conn:
+            row = conn.execute("DELETE FROM signins WHERE challenge=? AND citizen IS NOT NULL RETURNING citizen", (challenge,)).fetchone()
+        return row[0] if row else None

@@ -1,6 +1,8 @@
 """Verify a citizen's access history on the citizen's side: the checkpoint's signature,
 its anchor on chain, and each entry's inclusion proof. An entry is `verified` only when
-all three hold; entries logged after the latest anchor are `pending`."""
+all three hold; entries logged after the latest anchor are `pending`. An entry inside the
+anchored tree that comes without a proof has `failed`: only an entry's index, checked
+against the verified checkpoint, may excuse a missing proof, never the operator's word."""
 
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ def verify_history(history: dict, registry: Registry, vkey: str) -> list[dict]:
             cp = None
     out = []
     for item in history["entries"]:
-        status = "pending" if item["proof"] is None else "failed"
-        if cp is not None and item["proof"] is not None:
+        inside = cp is not None and item["index"] < cp.size
+        status = "pending" if item["proof"] is None and not inside else "failed"
+        if inside and item["proof"] is not None:
             leaf = merkle.leaf_hash(rfc8785.dumps(item["entry"]))
             path = [base64.b64decode(h) for h in item["proof"]]
             try:

@@ -82,11 +82,18 @@ def anchor(demo):
 def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
     cv, app, auditor = demo["url"]["cv"], demo["url"]["citizen"], demo["url"]["auditor"]
     page.goto(app)
-    citizen_id = page.locator("#citizen-id").inner_text()
+    assert page.locator("#citizen-id").inner_text().startswith("citizen:")
     shot(page, "citizen-home")
 
     page.goto(cv)
-    page.get_by_label("Your MyData citizen id").fill(citizen_id)
+    page.get_by_role("link", name="Sign in with MyData").click()
+    assert page.locator("#qr svg").is_visible()
+    shot(page, "cv-service-signin")
+    page.locator("#signin-link").click()  # the link carries the citizen to their app: nothing typed
+    shot(page, "citizen-signin")
+    page.get_by_role("button", name="Sign in to CV Builder").click()
+    assert "CV Builder now knows it is you" in page.locator("#signed-in").inner_text()
+    page.get_by_role("link", name="Go back to CV Builder").click()
     page.get_by_role("button", name="Ask for consent").click()
     assert page.locator("#status").inner_text() == "pending"
     assert page.locator("#qr svg").is_visible()
@@ -115,7 +122,7 @@ def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
     assert "the chain confirmed it at" in page.locator(".flash.ok").inner_text()
     assert page.locator("tbody tr").filter(has_text="CV Builder").locator(".badge").inner_text() == "revoked"
 
-    page.goto(f"{cv}/cv/{citizen_id}")
+    page.goto(f"{cv}/cv")
     assert "revoked" in page.locator("#refused").inner_text()
     shot(page, "cv-page-denied")
 

@@ -49,6 +49,9 @@ def _plaintexts() -> list[bytes]:
     return out
 
 
+JSON = {"Accept": "application/json"}
+
+
 def test_demo_serves_the_seeded_citizen_and_no_server_stores_plaintext(tmp_path):
     ports = {k: free_port() for k in ("chain", "operator", "pds", "cv", "citizen", "auditor")}
     args = [f"--{k}-port={v}" for k, v in ports.items()]
@@ -68,10 +71,13 @@ def test_demo_serves_the_seeded_citizen_and_no_server_stores_plaintext(tmp_path)
         agent = CitizenAgent.open(wallet, endpoints)
         assert agent.id in (tmp_path / "demo.log").read_text()
 
-        page = requests.post(cv + "/connect", data={"citizen": agent.id}, timeout=60)
+        browser = requests.Session()
+        agent.sign_in("cv-builder", browser.get(cv + "/signin", headers=JSON, timeout=60).json()["challenge"])
+        token = browser.get(cv + "/signin", headers=JSON, timeout=60).json()["csrf_token"]  # signs the session in
+        page = browser.post(cv + "/connect", headers={"X-CSRFToken": token}, timeout=60)
         assert page.status_code == 200 and "pending" in page.text
         agent.approve(agent.pending()[-1])
-        cv_page = requests.get(f"{cv}/cv/{agent.id}", timeout=60)
+        cv_page = browser.get(f"{cv}/cv", timeout=60)
         assert cv_page.status_code == 200
         for job in DEMO_RESUME["work"]:
             assert job["position"] in cv_page.text and job["name"] in cv_page.text

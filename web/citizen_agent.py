@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger import citizen
+import requests
+
+from ledger import citizen, signin
 from ledger.chain import ChainClient
 from ledger.history import verify_history
 from ledger.record import format_time
@@ -22,6 +24,10 @@ from pds.client import CitizenPds
 from pds.resume import split_resume
 
 EXPORT_FORMAT = "mydata-export/1"
+
+
+class SignInRefused(Exception):
+    """The service could not be reached or refused the citizen's sign-in answer."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,26 @@ class CitizenAgent:
         if self._registry is None:
             self._registry = Registry(ChainClient(self.endpoints.chain), self.operator.info()["contract"])
         return self._registry
+
+    # ---- signing in to services ---------------------------------------------------
+    def service(self, service_id: str) -> dict:
+        """A service as the operator's directory knows it (name, description, callback)."""
+        return self.operator.get(f"/v1/services/{service_id}").json()
+
+    def sign_in(self, service_id: str, challenge: str) -> dict:
+        """Answer a service's sign-in challenge with this citizen's key, at the callback the
+        service registered with the operator (never at an address from the link). Returns
+        the service as the directory knows it; SignInRefused if the service refuses."""
+        svc = self.service(service_id)
+        ans = signin.answer(self.wallet.keys.request_seed(), challenge, svc["id"], svc["callback_url"])
+        try:
+            resp = requests.post(svc["callback_url"], json=ans.document(), timeout=30)
+        except requests.RequestException as exc:
+            raise SignInRefused(f"{svc['name']} cannot be reached: {exc}") from None
+        if resp.status_code != 204:
+            detail = resp.json().get("detail", resp.reason) if resp.headers.get("Content-Type", "").endswith("json") else resp.reason
+            raise SignInRefused(f"{svc['name']} did not accept the sign-in: {detail}")
+        return svc
 
     # ---- the CV ------------------------------------------------------------------
     def save_cv(self, resume: dict) -> dict[str, int]:

@@ -13,6 +13,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -30,9 +31,9 @@ from pds.envelope import EnvelopeError
 from pds.resume import AREAS, ResumeError
 
 from .charts import access_chart
-from .citizen_agent import CitizenAgent, Endpoints
+from .citizen_agent import CitizenAgent, Endpoints, SignInRefused
 
-EXPECTED = (OperatorError, PdsClientError, EnvelopeError, ResumeError, WalletError, PhraseError, ChainError)
+EXPECTED = (OperatorError, PdsClientError, EnvelopeError, ResumeError, WalletError, PhraseError, ChainError, SignInRefused)
 SECTION_ORDER = ("basics", "work", "education", "skills", "languages", "certificates", *sorted(set(AREAS) - {"basics", "work", "education", "skills", "languages", "certificates"}))
 
 
@@ -42,6 +43,7 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     app.secret_key = os.urandom(32)  # sessions (CSRF tokens, messages) last one run of the app
     app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost"]  # a rebound DNS name reaches nothing
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # no session cookie on cross-site posts
+    app.config["SESSION_COOKIE_NAME"] = "mydata_citizen_session"  # cookies ignore ports: not the services' on 127.0.0.1
     CSRFProtect(app)
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app, routes=[(r"^/cv/", AREA_MAX_BODY)]))
     def agent() -> CitizenAgent:
@@ -100,6 +102,21 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
         version = agent().save_section(area, section)
         flash(f"Saved {area} as version {version}, encrypted before it left this app.", "ok")
         return redirect(url_for("cv") + f"#{area}")
+
+    # ---- signing in to a service ------------------------------------------------------
+    @app.get("/signin")
+    def signin_page():
+        """A service's "Sign in with MyData" link lands here: who asks, and a button to confirm."""
+        service_id, challenge = request.args.get("service", ""), request.args.get("challenge", "")
+        if not service_id or not challenge:
+            abort(400)
+        return render_template("citizen/signin.html", service=agent().service(service_id), challenge=challenge)
+
+    @app.post("/signin")
+    def signin_confirm():
+        svc = agent().sign_in(request.form.get("service", ""), request.form.get("challenge", ""))
+        url = urlsplit(svc["callback_url"])
+        return render_template("citizen/signed_in.html", service=svc, back=f"{url.scheme}://{url.netloc}/")
 
     # ---- consent requests --------------------------------------------------------------
     @app.get("/requests")

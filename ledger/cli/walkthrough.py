@@ -40,7 +40,11 @@ class Walk:
         return self.stack.url("cv_service")
 
     def cv_page(self) -> requests.Response:
-        return self.http.get(f"{self.cv_url}/cv/{self.agent.id}", headers=JSON, timeout=60)
+        return self.http.get(f"{self.cv_url}/cv", headers=JSON, timeout=60)
+
+    def csrf(self) -> dict:
+        """The CV service session's CSRF token, as a header for posting to it."""
+        return {"X-CSRFToken": self.http.get(f"{self.cv_url}/", headers=JSON, timeout=60).json()["csrf_token"]}
 
 
 def service_registered(w: Walk) -> str:
@@ -51,8 +55,20 @@ def service_registered(w: Walk) -> str:
     return f"{SERVICE_ID} ({NAME}) is registered with the operator"
 
 
+def signed_in(w: Walk) -> str:
+    from cv_service.app import SERVICE_ID
+
+    challenge = w.http.get(f"{w.cv_url}/signin", headers=JSON, timeout=60).json()["challenge"]
+    service = w.agent.sign_in(SERVICE_ID, challenge)
+    resp = w.http.get(f"{w.cv_url}/signin", allow_redirects=False, timeout=60)
+    expect(resp.status_code == 303, f"the CV service did not sign the citizen in: {resp.status_code}")
+    me = w.http.get(f"{w.cv_url}/", headers=JSON, timeout=60).json()["citizen"]
+    expect(me == w.agent.id, f"the CV service's session is {me}, not the citizen")
+    return f"the citizen's app answered {service['name']}'s sign-in challenge at its registered callback"
+
+
 def consent_requested(w: Walk) -> str:
-    resp = w.http.post(f"{w.cv_url}/connect", data={"citizen": w.agent.id}, allow_redirects=False, timeout=60)
+    resp = w.http.post(f"{w.cv_url}/connect", headers=w.csrf(), allow_redirects=False, timeout=60)
     expect(resp.status_code == 303, f"the CV service answered {resp.status_code}: {resp.text[:200]}")
     w.state["request"] = resp.headers["Location"].rsplit("/", 1)[-1]
     pending = [r for r in w.agent.pending() if r["id"] == w.state["request"]]
@@ -83,7 +99,7 @@ def read_ok(w: Walk) -> str:
 
 
 def certificate_written(w: Walk) -> str:
-    resp = w.http.post(f"{w.cv_url}/cv/{w.agent.id}/certificates", json={"course": "MyData Consent Basics"}, headers=JSON, timeout=60)
+    resp = w.http.post(f"{w.cv_url}/cv/certificates", json={"course": "MyData Consent Basics"}, headers={**JSON, **w.csrf()}, timeout=60)
     expect(resp.status_code == 201, f"the issuer answered {resp.status_code}: {resp.text[:200]}")
     certificates = w.agent.cv().get("certificates") or []
     expect(any(c["name"] == "MyData Consent Basics" for c in certificates), "the citizen does not find the certificate")
@@ -158,6 +174,7 @@ def erased(w: Walk) -> str:
 
 STEPS: list[tuple[str, Callable[[Walk], str]]] = [
     ("register service", service_registered),
+    ("sign in with MyData", signed_in),
     ("request consent", consent_requested),
     ("grant", granted),
     ("read OK", read_ok),

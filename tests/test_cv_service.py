@@ -1,0 +1,202 @@
+"""The sample CV service signs citizens in with MyData and shows nothing to anyone else:
+anonymous, cross-site and wrongly signed attempts are each refused, and none reaches the
+operator (no read is made, nothing is logged under the citizen)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import requests
+
+from ledger import signin
+from ledger.keys import CitizenKeys
+from ledger.serving import loopback_server
+from web.citizen_agent import CitizenAgent, Endpoints, SignInRefused
+
+from .conftest import free_port
+from .worlds import WORK, World
+
+JSON = {"Accept": "application/json"}
+pytestmark = pytest.mark.parametrize("node", ["embedded"], indirect=True)
+
+
+class CvSite:
+    """The CV service on a loopback port, using the World's registered service keys."""
+
+    def __init__(self, world: World, tmp_path):
+        from cv_service import signin_routes
+        from cv_service.app import create_app
+
+        data = tmp_path / "cv"
+        data.mkdir()
+        keys = {"sign_seed": world.service_seed.hex(), "enc_key": bytes(world.service_enc).hex()}
+        (data / "service-keys.json").write_text(json.dumps(keys))
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        app = create_app(world.op.url, world.op.config.chain_url, data, self.url)
+        app.extensions["cv_service.register"]()  # re-registers cv-builder with this site's callback
+        self.server = loopback_server(app, port)
+        self.store = app.extensions["cv_service"].store
+        self.routes = signin_routes
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def browser(self) -> requests.Session:
+        return requests.Session()
+
+    def challenge(self, browser: requests.Session) -> str:
+        body = browser.get(self.url + "/signin", headers=JSON).json()
+        assert body["status"] == "waiting"
+        return body["challenge"]
+
+    def signed_in_browser(self, agent: CitizenAgent) -> requests.Session:
+        browser = self.browser()
+        agent.sign_in("cv-builder", self.challenge(browser))
+        assert browser.get(self.url + "/signin", allow_redirects=False).status_code == 303
+        return browser
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def site(node, tmp_path):
+    world = World(node, tmp_path)
+    cv = CvSite(world, tmp_path)
+    agent = CitizenAgent(world.wallet, Endpoints(world.op.url, world.pds_url, node.url))
+    yield world, cv, agent
+    cv.close()
+    world.close()
+
+
+def _token(browser, url) -> str:
+    return browser.get(url + "/", headers=JSON).json()["csrf_token"]
+
+
+def test_a_citizen_signs_in_from_their_app_asks_nothing_typed_and_sees_their_cv(site):
+    world, cv, agent = site
+    browser = cv.browser()
+    page = browser.get(cv.url + "/signin")
+    assert "Sign in with MyData" in page.text and 'http-equiv="refresh"' in page.text
+    assert browser.get(cv.url + "/signin", headers=JSON).json()["status"] == "waiting"  # not answered yet
+    challenge = cv.challenge(browser)
+    assert agent.sign_in("cv-builder", challenge)["name"] == "CV Builder"
+    assert browser.get(cv.url + "/signin?next=/cv", allow_redirects=False).headers["Location"] == "/cv"
+    assert browser.get(cv.url + "/", headers=JSON).json()["citizen"] == world.cid
+
+    resp = browser.post(cv.url + "/connect", headers={"X-CSRFToken": _token(browser, cv.url)}, allow_redirects=False)
+    assert resp.status_code == 303
+    rid = resp.headers["Location"].rsplit("/", 1)[-1]
+    agent.approve(next(r for r in agent.pending() if r["id"] == rid), [{"area": "work", "access": "read"}])
+    status = browser.get(f"{cv.url}/requests/{rid}", headers=JSON).json()
+    assert (status["status"], status["receipt_status"]) == ("approved", "active")
+    assert browser.get(cv.url + "/cv", headers=JSON).json()["sections"]["work"] == WORK
+
+
+def test_anonymous_callers_see_nothing_and_cause_no_read(site):
+    world, cv, _ = site
+    world.consent([{"area": "work", "access": "read"}])
+    size = world.op.runtime.log.size
+    anonymous = cv.browser()
+    assert anonymous.get(cv.url + "/cv", allow_redirects=False).headers["Location"].startswith("/signin")
+    resp = anonymous.get(cv.url + "/cv", headers=JSON)
+    assert resp.status_code == 401 and resp.json()["type"].endswith("/sign-in-required")
+    token = _token(anonymous, cv.url)
+    for path in ("/connect", "/cv/certificates"):
+        resp = anonymous.post(cv.url + path, headers={**JSON, "X-CSRFToken": token})
+        assert resp.status_code == 401, path
+    assert anonymous.get(cv.url + f"/cv/{world.cid}").status_code == 404  # no route takes a citizen id any more
+    assert world.op.runtime.log.size == size
+
+
+def test_cross_site_posts_without_the_sessions_token_are_refused(site):
+    world, cv, agent = site
+    world.consent([{"area": "certificates", "access": "write"}, {"area": "certificates", "access": "read"}])
+    browser = cv.signed_in_browser(agent)
+    size = world.op.runtime.log.size
+    other = cv.browser()
+    foreign_token = _token(other, cv.url)
+    for headers in ({}, {"X-CSRFToken": foreign_token}, {"X-CSRFToken": "forged"}):
+        for path in ("/connect", "/cv/certificates", "/signout"):
+            resp = browser.post(cv.url + path, data={"course": "Forged"}, headers=headers, allow_redirects=False)
+            assert resp.status_code == 400 and "CSRF" in resp.text, (path, headers)
+    assert world.op.runtime.log.size == size
+    assert browser.get(cv.url + "/", headers=JSON).json()["citizen"] == world.cid  # still signed in
+    signed_out = browser.post(cv.url + "/signout", headers={"X-CSRFToken": _token(browser, cv.url)}, allow_redirects=False)
+    assert signed_out.status_code == 303 and browser.get(cv.url + "/", headers=JSON).json()["citizen"] is None
+
+
+def test_another_citizens_request_does_not_exist_for_this_session(site, tmp_path):
+    world, cv, agent = site
+    browser = cv.signed_in_browser(agent)
+    cv.store.add("someone-elses-request", "citizen:" + "ab" * 32)
+    assert browser.get(cv.url + "/requests/someone-elses-request").status_code == 404
+
+
+def _post_answer(cv, ans: signin.Answer | dict):
+    body = ans.document() if isinstance(ans, signin.Answer) else ans
+    return requests.post(cv.url + "/callback", json=body)
+
+
+def test_sign_in_answers_that_do_not_prove_the_citizen_are_refused(site):
+    world, cv, agent = site
+    callback = cv.url + "/callback"
+    seed = world.wallet.keys.request_seed()
+    browser = cv.browser()
+    challenge = cv.challenge(browser)
+    mallory = signin.answer(CitizenKeys(b"\x07" * 32).request_seed(), challenge, "cv-builder", callback)
+    refusals = {
+        "signed by another key": {**signin.answer(seed, challenge, "cv-builder", callback).document(), "signature": mallory.signature},
+        "for another service": signin.answer(seed, challenge, "job-board", callback).document(),
+        "for another callback": signin.answer(seed, challenge, "cv-builder", "https://evil.example/callback").document(),
+        "not a citizen id": {**mallory.document(), "citizen": "service:cv-builder"},
+        "signature not base64": {**mallory.document(), "signature": "!!"},
+        "not a sign-in": {**mallory.document(), "type": "consent.revoked"},
+        "fields not strings": {**mallory.document(), "challenge": 7},
+    }
+    for why, body in refusals.items():
+        resp = _post_answer(cv, body)
+        assert resp.status_code == 400 and resp.json()["type"].endswith("/bad-request"), why
+    assert requests.post(callback, data=b"[", headers={"Content-Type": "application/json"}).status_code == 400
+    assert browser.get(cv.url + "/signin", headers=JSON).json()["status"] == "waiting"  # none of them signed anyone in
+
+    unknown = _post_answer(cv, signin.answer(seed, "never-issued", "cv-builder", callback))
+    assert unknown.status_code == 404 and unknown.json()["type"].endswith("/unknown-challenge")
+    assert _post_answer(cv, signin.answer(seed, challenge, "cv-builder", callback)).status_code == 204
+    replay = _post_answer(cv, signin.answer(CitizenKeys(b"\x07" * 32).request_seed(), challenge, "cv-builder", callback))
+    assert replay.status_code == 404  # answered once: a second answer cannot take the sign-in over
+    assert browser.get(cv.url + "/signin", allow_redirects=False).status_code == 303
+    assert browser.get(cv.url + "/", headers=JSON).json()["citizen"] == world.cid
+
+
+def test_a_challenge_signs_in_only_the_browser_that_asked_and_only_once(site):
+    world, cv, agent = site
+    asker, bystander = cv.browser(), cv.browser()
+    challenge = cv.challenge(asker)
+    cv.challenge(bystander)
+    agent.sign_in("cv-builder", challenge)
+    assert bystander.get(cv.url + "/signin", headers=JSON).json()["status"] == "waiting"
+    assert asker.get(cv.url + "/signin", allow_redirects=False).status_code == 303
+    assert cv.store.take_signin(challenge) is None  # consumed by the sign-in
+    with pytest.raises(SignInRefused, match="did not accept"):
+        agent.sign_in("cv-builder", challenge)
+
+
+def test_an_expired_challenge_is_refused_and_replaced(site, monkeypatch):
+    world, cv, agent = site
+    monkeypatch.setattr(cv.routes, "CHALLENGE_SECONDS", -1)
+    browser = cv.browser()
+    old = cv.challenge(browser)
+    with pytest.raises(SignInRefused, match="expired"):
+        agent.sign_in("cv-builder", old)
+    monkeypatch.undo()
+    assert cv.challenge(browser) != old
+
+
+def test_sign_in_never_redirects_off_the_site(site):
+    world, cv, agent = site
+    browser = cv.browser()
+    agent.sign_in("cv-builder", cv.challenge(browser))
+    for target in ("//evil.example/", "https://evil.example/", "javascript:alert(1)"):
+        assert browser.get(cv.url + "/signin", params={"next": target}, allow_redirects=False).headers["Location"] == "/"
