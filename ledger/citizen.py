@@ -96,10 +96,10 @@ def pending_requests(wallet: Wallet, operator: OperatorClient) -> list[dict]:
     return operator.get(f"/v1/citizens/{wallet.keys.citizen_id()}/consent-requests").json()
 
 
-def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions: list[dict] | None = None) -> dict:
-    """Approve a consent request, for all or some of its permissions: build the record,
-    commit to it, sign the grant; the operator relays it. Returns the receipt."""
-    info = operator.info()
+def approval(wallet: Wallet, info: dict, request: dict, permissions: list[dict] | None = None) -> tuple[dict, bytes, dict]:
+    """The record, salt and approval body for a consent request, for all or some of its
+    permissions: build the record, commit to it, sign the grant (record and salt are kept
+    in the wallet before anything is sent)."""
     service = request["service"]
     rec = record.new_record(
         subject=wallet.keys.pseudonym(service["id"]),
@@ -119,6 +119,12 @@ def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions
         "grant": grant_body,
         "citizen_enc_key": bytes(wallet.keys.encryption_key().public_key).hex(),
     }
+    return rec, salt, body
+
+
+def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions: list[dict] | None = None) -> dict:
+    """Approve a consent request; the operator relays the signed grant. Returns the receipt."""
+    rec, salt, body = approval(wallet, operator.info(), request, permissions)
     out = operator.post(f"/v1/consent-requests/{request['id']}/approve", body)
     wallet.remember(rec["record_id"], rec, salt, out["receipt"])
     return out["receipt"]
