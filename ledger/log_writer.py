@@ -25,7 +25,7 @@ import struct
 import threading
 from pathlib import Path
 
-from .logstore import AppendRequest, ClaimTaken, LogStore, WriterUnavailable
+from .logstore import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 << 20
@@ -33,7 +33,7 @@ MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 
 
 class LogWriterError(Exception):
-    """The writer failed or vanished after the request was sent: its outcome is unknown."""
+    """The writer reported that the commit failed."""
 
 
 def frame(obj: dict) -> bytes:
@@ -180,7 +180,8 @@ class LogWriterClient:
         """Have the writer commit `batch`, setting each request's `first` or `error`.
 
         Raises WriterUnavailable, with nothing sent, if no writer answers. If the writer
-        fails after the send, each request gets a LogWriterError: its outcome is unknown."""
+        fails after the send, each request gets WriterLost: its outcome is unknown until
+        the log store reads it back."""
         conn = self._connection()
         frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys, "claim": r.claim}) for r in batch)
         try:
@@ -189,7 +190,7 @@ class LogWriterClient:
         except (OSError, ValueError) as exc:
             self._forget()
             for req in batch:
-                req.error = LogWriterError(f"the log writer failed during an append: {exc}")
+                req.error = WriterLost(f"the log writer failed during an append: {exc}")
             return
         for req, reply in zip(batch, replies, strict=True):
             if "taken" in reply:

@@ -11,6 +11,7 @@ every worker of an operator; without one, or when it is gone, they commit here.
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -28,6 +29,7 @@ from .sqlite_util import ThreadLocalConnections, connect
 
 log = logging.getLogger(__name__)
 
+APPEND_CLAIM_SECONDS = 600  # how long an append's own claim is kept to read back its outcome
 _LEVEL_SHIFT = 48  # node key = level << 48 | index
 
 SCHEMA = """
@@ -37,7 +39,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entry_index (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL, first INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims(expires_at);
 """
 
@@ -76,6 +78,11 @@ class ClaimTaken(Exception):
         self.key = key
 
 
+class WriterLost(Exception):
+    """The writer process failed after it took a batch: each request's outcome is unknown
+    until `LogStore` reads it back by the request's claim."""
+
+
 class WriterUnavailable(Exception):
     """No log writer process answers; nothing was sent, so the caller may commit itself."""
 
@@ -98,6 +105,8 @@ class LogStore:
         self.signer = signer
         self._writer = connect(self.path)
         self._writer.executescript(SCHEMA)
+        if "first" not in {row[1] for row in self._writer.execute("PRAGMA table_info(claims)")}:  # a log from before
+            self._writer.execute("ALTER TABLE claims ADD COLUMN first INTEGER")
         self._write_lock = WriterLock(self.path.with_name(self.path.name + ".writer.lock"))
         self._readers = ThreadLocalConnections(self.path)
         self._range = self._load_range()
@@ -295,12 +304,15 @@ class LogStore:
         `claim` (key, expires_at) makes the append conditional: if that key was claimed
         before and has not expired, nothing is written and ClaimTaken is raised. (The
         release path claims a request's nonce this way: its replay check and its log entry
-        are one write.)
+        are one write.) An append without a claim gets a random one: the claim records
+        the first index, so an append whose writer died mid-commit is read back or redone,
+        never lost and never doubled.
         Concurrent callers are group-committed: while one batch is being committed, new
         requests queue up, and the next leader commits them all at once, through the writer
         process if there is one (one round trip per batch), else here. Each caller returns
         once its own request is durable (or raises that batch's error).
         """
+        claim = claim or (f"append:{secrets.token_hex(16)}", time.time() + APPEND_CLAIM_SECONDS)
         request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim)
         with self._queue_cond:
             self._queue.append(request)
@@ -327,12 +339,34 @@ class LogStore:
         """Commit a group: through the writer process, or here when there is none."""
         if self.writer is not None:
             try:
-                return self.writer.commit(batch)
+                self.writer.commit(batch)
             except WriterUnavailable as exc:
                 if not self._writer_missed:
                     log.warning("log writer unavailable, committing in this process: %s", exc)
                 self._writer_missed = True
+            else:
+                lost = [req for req in batch if isinstance(req.error, WriterLost)]
+                if lost:
+                    self._recover(lost)
+                return
         self.commit(batch)
+
+    def _recover(self, lost: list[AppendRequest]) -> None:
+        """The writer died holding these requests. Its transaction committed or rolled back
+        whole, and its lock died with it: under the lock, a request whose claim is stored
+        was committed (its first index is stored with it); the others are committed here."""
+        log.warning("log writer lost %d appends mid-commit; reading back or redoing them", len(lost))
+        with self._write_lock:
+            redo = []
+            for req in lost:
+                row = self._writer.execute("SELECT first FROM claims WHERE key=?", (req.claim[0],)).fetchone()
+                req.error = None
+                if row is not None and row[0] is not None:
+                    req.first = row[0]
+                else:
+                    redo.append(req)
+            if redo:
+                self._commit(redo)
 
     def commit(self, batch: list[AppendRequest]) -> None:
         """Write a batch of requests as one transaction, setting each one's `first` or `error`.
@@ -354,8 +388,11 @@ class LogStore:
                 nodes: list[tuple[int, bytes]] = []
                 rows: list[tuple[int, bytes]] = []
                 conn.execute("DELETE FROM claims WHERE expires_at < ?", (time.time(),))
-                accepted = [req for req in batch if self._claim(conn, req)]
-                for req in accepted:
+                accepted = []
+                for req in batch:
+                    if not self._claim(conn, req, first + len(rows)):
+                        continue
+                    accepted.append(req)
                     req.first = first + len(rows)
                     for data in req.entries:
                         rows.append((first + len(rows), data))
@@ -380,12 +417,13 @@ class LogStore:
                 req.error = exc
 
     @staticmethod
-    def _claim(conn, req: AppendRequest) -> bool:
-        """Make the request's claim, if it has one; False (and ClaimTaken) if it was made before."""
+    def _claim(conn, req: AppendRequest, first: int) -> bool:
+        """Make the request's claim, recording its first index; False (and ClaimTaken) if it
+        was made before."""
         if req.claim is None:
             return True
         try:
-            conn.execute("INSERT INTO claims(key, expires_at) VALUES (?, ?)", req.claim)
+            conn.execute("INSERT INTO claims(key, expires_at, first) VALUES (?, ?, ?)", (*req.claim, first))
         except sqlite3.IntegrityError:
             req.error = ClaimTaken(req.claim[0])
             return False

@@ -13,7 +13,7 @@ import pytest
 from ledger import note
 from ledger.checkpoint import open_checkpoint
 from ledger.log_writer import LogWriterClient, LogWriterError, LogWriterServer
-from ledger.logstore import AppendRequest, ClaimTaken, LogStore, WriterUnavailable
+from ledger.logstore import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 ORIGIN = "test.example/log"
 
@@ -130,3 +130,83 @@ def test_a_restarted_writer_is_found_again_and_a_stopped_one_is_replaced_by_loca
     finally:
         again.stop()
     writer.thread = again.thread  # the fixture's stop() finds it stopped
+
+
+class DiesAfterTaking:
+    """A writer that takes a batch and dies before answering: after committing it
+    (`commits=True`) or before (`commits=False`)."""
+
+    def __init__(self, store: LogStore, commits: bool):
+        self.store, self.commits = store, commits
+
+    def commit(self, batch):
+        if self.commits:
+            self.store.commit(batch)
+        for req in batch:
+            req.first, req.error = -1, WriterLost("connection reset")
+
+
+@pytest.mark.parametrize("commits", [True, False])
+def test_an_append_whose_writer_died_mid_commit_is_read_back_or_redone_once(tmp_path, signer, commits):
+    writer_side = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits))
+    assert worker.append([b"a", b"b"], keys=[["k"], ["k"]]) == 0
+    assert worker.append([b"c"], claim=("nonce:1", 2e9)) == 2
+    assert worker.size == 3 and [worker.entry(i) for i in range(3)] == [b"a", b"b", b"c"]
+    assert worker.find("k") == [0, 1]
+    assert worker.check() == 3
+
+
+def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_none(tmp_path, signer):
+    """SIGKILL the real writer process while eight threads append: every acknowledged append
+    is in the log at its index, once; appends in flight are read back or redone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from consent_operator import keystore
+
+    data = tmp_path / "op"
+    data.mkdir()
+    origin = "mydata.localhost/consent-log"
+    sock = tmp_path / "w.sock"
+    args = [sys.executable, "-m", "consent_operator.log_writer_process", str(data), str(data / "log.sqlite"), origin, str(sock)]
+
+    def start():
+        proc = subprocess.Popen(args)
+        while not sock.exists():
+            assert proc.poll() is None
+            time.sleep(0.02)
+        return proc
+
+    proc = start()
+    worker = LogStore(data / "log.sqlite", origin, keystore.log_signer(data, origin), LogWriterClient(sock))
+    acknowledged: dict[bytes, int] = {}
+    stop = threading.Event()
+
+    def append_until_stopped(t):
+        n = 0
+        while not stop.is_set():
+            data_ = b"t%d-%d" % (t, n)
+            acknowledged[data_] = worker.append([data_])
+            n += 1
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(append_until_stopped, t) for t in range(8)]
+        for kill in range(1, 4):  # three kills, each with appends in flight
+            while len(acknowledged) < 2000 * kill:
+                assert not [f.result() for f in futures if f.done()]  # an append that raised fails here, at once
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            sock.unlink(missing_ok=True)
+            proc = start()
+        stop.set()
+        for f in futures:
+            f.result()  # no append raised
+    proc.kill()
+    entries = worker.entries(0, worker.size)
+    assert len(entries) == len(set(entries)) == len(acknowledged)
+    assert all(worker.entry(i) == d for d, i in acknowledged.items())
+    assert worker.check() == worker.size

@@ -141,7 +141,7 @@ def test_expired_claims_are_dropped_so_the_table_stays_small(store):
     store.append([b"old"], claim=("c", time.time() - 1))
     store.append([b"next"])  # any commit drops expired claims
     with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM claims WHERE key NOT LIKE 'append:%'").fetchone()[0] == 0
 
 
 def _flip(store, level: int, index: int) -> None:
