@@ -8,6 +8,8 @@ from ledger.request_auth import RequestSigner
 
 
 class PdsError(Exception):
+    """The PDS refused (its status and problem), or could not be reached (503)."""
+
     def __init__(self, status: int, problem: dict):
         super().__init__(problem.get("detail") or problem.get("title", f"HTTP {status}"))
         self.status, self.problem = status, problem
@@ -20,7 +22,10 @@ class PdsClient:
         self.session.auth = RequestSigner("operator", seed)
 
     def _call(self, method: str, path: str, **kw):
-        resp = self.session.request(method, f"{self.url}/pds/v1{path}", timeout=30, **kw)
+        try:
+            resp = self.session.request(method, f"{self.url}/pds/v1{path}", timeout=30, **kw)
+        except requests.RequestException as exc:  # down, restarting, or a worker killed mid-answer
+            raise PdsError(503, {"title": "The PDS cannot be reached", "detail": str(exc)[:200]}) from None
         if resp.status_code >= 400:
             try:
                 problem = resp.json()

@@ -20,7 +20,11 @@ from .resume import validate_area
 
 
 class PdsClientError(Exception):
-    pass
+    """The PDS answered with an error (its HTTP status in `status`)."""
+
+    def __init__(self, detail: str, status: int):
+        super().__init__(detail)
+        self.status = status
 
 
 class CitizenPds:
@@ -39,7 +43,8 @@ class CitizenPds:
         if resp.status_code == 404:
             return None
         if resp.status_code >= 400:
-            raise PdsClientError(resp.json().get("detail", resp.text))
+            problem = resp.json() if resp.headers.get("Content-Type", "").endswith("json") else {}
+            raise PdsClientError(problem.get("detail") or problem.get("title") or resp.reason, resp.status_code)
         return resp.json()
 
     def areas(self) -> list[str]:
@@ -91,6 +96,14 @@ class CitizenPds:
         self.wallet.saw_version(area, latest["version"])
         return document
 
+    def read_version(self, area: str, version: int):
+        """One earlier version of an area, decrypted and checked to be sealed for that version."""
+        found = self._call("GET", f"/{area}/versions/{version}")
+        if found is None:
+            return None
+        check_current(found["envelope"], area, version, 0)
+        return open_envelope(found["envelope"], self._own_key(area, found["key_version"]), {bytes(self.signing.verify_key)})
+
     def share(self, area: str) -> list[str]:
         """Wrap the area's current data key for every service that now holds read consent
         (after an approval). Returns the recipients; nothing to share if the area is empty."""
@@ -124,14 +137,14 @@ class CitizenPds:
         """Delete every version, blob and wrapped key of this citizen in the PDS."""
         resp = self.session.delete(self.space, timeout=30)
         if resp.status_code != 204:
-            raise PdsClientError(f"erasure refused: HTTP {resp.status_code}")
+            raise PdsClientError(f"erasure refused: HTTP {resp.status_code}", resp.status_code)
 
     def change_locks(self, area: str) -> int:
         """Re-encrypt the latest version under a new data key wrapped only for the remaining
         readers, so a revoked service's old key opens no new version. Returns the new key version."""
         latest = self.latest(area)
         if latest is None:
-            raise PdsClientError(f"nothing stored in {area}")
+            raise PdsClientError(f"nothing stored in {area}", 404)
         document = self.read(area, {bytes.fromhex(latest["writer"])})
         self._store(area, latest["version"] + 1, latest["key_version"] + 1, new_data_key(), document)
         return latest["key_version"] + 1

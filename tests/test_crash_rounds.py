@@ -1,0 +1,14 @@
+"""Kill -9 under load (bench/crash_rounds.py, four rounds: an operator worker, the log
+writer, a PDS worker, the whole PDS): no acknowledged write is lost, no client gets an
+HTTP 500, and the audit of the log passes afterwards."""
+
+from bench.crash_rounds import TARGETS, run
+
+
+def test_four_rounds_of_sigkill_lose_nothing_acknowledged_and_answer_no_500(tmp_path):
+    report = run(len(TARGETS), tmp_path)
+    assert report["lost"] == []
+    assert report["acknowledged"] > 0 and report["statuses"].get("read ok", 0) > 0
+    assert 500 not in report["statuses"], report["examples"]
+    assert report["restarts"] == {"pds": 1}
+    assert report["audited_size"] > 0
