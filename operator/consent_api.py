@@ -8,62 +8,34 @@ the receipt for the service. Refusals are logged too.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, g, jsonify
 
 from ledger import events, receipt, record
-from ledger.keys import CITIZEN_KEY_ID
+from ledger.json_bodies import json_body
 from ledger.problems import Problem, bad_request
-from ledger.record import AREA_NAME
 from ledger.registry import SignedGrant
 
+from . import schemas
 from .auth import authenticate, require_citizen, require_service
 from .directory import IndexedConsent, Service
-from .http_util import json_body, runtime
-from .ledger_api import SIGNATURE, receipt_evidence, relay
+from .http_util import runtime
+from .ledger_api import receipt_evidence, relay
 
 bp = Blueprint("consent", __name__, url_prefix="/v1")
-
-_HEX32 = re.compile(r"^[0-9a-f]{64}$")
-_URL = re.compile(r"^https?://\S+$")
-MAX_DAYS = 3650
-
-
-def _text(body: dict, name: str, pattern: re.Pattern | None = None, max_len: int = 500) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value or len(value) > max_len or (pattern and not pattern.match(value)):
-        raise bad_request(f"{name} is missing or malformed", field=name)
-    return value
-
-
-def _permissions(value, field: str = "permissions") -> list[dict]:
-    ok = (
-        isinstance(value, list)
-        and value
-        and all(
-            isinstance(p, dict) and set(p) == {"area", "access"} and p["access"] in ("read", "write")
-            and isinstance(p["area"], str) and AREA_NAME.match(p["area"])
-            for p in value
-        )
-    )
-    if not ok:
-        raise bad_request(f"{field} must be a list of {{area, access: read|write}}", field=field)
-    return value
-
 
 # ---- services -------------------------------------------------------------------
 @bp.post("/services")
 def register_service():
-    body = json_body()
-    sid = _text(body, "id", re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), 64)
-    sign_key, enc_key = (bytes.fromhex(_text(body, k, _HEX32)) for k in ("sign_key", "enc_key"))
+    body = json_body(schemas.SERVICE_REGISTRATION)
+    sid = body["id"]
+    sign_key, enc_key = bytes.fromhex(body["sign_key"]), bytes.fromhex(body["enc_key"])
     directory = runtime().directory
     existing = directory.service(sid)
     # A new id proves possession of the key it registers; re-registering needs the old key.
     authenticate(lambda kid: (existing.sign_key if existing else sign_key) if kid == f"service:{sid}" else None)
-    directory.register(Service(sid, _text(body, "name", max_len=200), _text(body, "description"), _text(body, "callback_url", _URL), sign_key, enc_key))
+    directory.register(Service(sid, body["name"], body["description"], body["callback_url"], sign_key, enc_key))
     return jsonify({"id": sid}), 200 if existing else 201
 
 
@@ -79,16 +51,9 @@ def service_info(sid: str):
 @bp.post("/consent-requests")
 def create_request():
     sid = require_service()
-    body = json_body()
-    citizen = _text(body, "citizen", CITIZEN_KEY_ID, 80)
-    purposes = body.get("purposes")
-    if not isinstance(purposes, list) or not purposes or not all(isinstance(p, str) and 0 < len(p) <= 500 for p in purposes):
-        raise bad_request("purposes must be a non-empty list of strings", field="purposes")
-    days = body.get("duration_days")
-    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
-        raise bad_request(f"duration_days must be 1 to {MAX_DAYS}", field="duration_days")
+    body = json_body(schemas.CONSENT_REQUEST)
     rid = runtime().directory.add_request(
-        sid, citizen, purposes, _permissions(body.get("permissions")), days, _text(body, "notice_url", _URL), _text(body, "notice_sha256", _HEX32)
+        sid, body["citizen"], body["purposes"], body["permissions"], body["duration_days"], body["notice_url"], body["notice_sha256"]
     )
     return jsonify({"id": rid, "status": "pending"}), 201
 
@@ -138,8 +103,7 @@ def _pending_of_caller(rid: str) -> dict:
 @bp.post("/consent-requests/<rid>/refuse")
 def refuse(rid: str):
     req = _pending_of_caller(rid)
-    if json_body():  # anything but {} is refused before the request is decided
-        raise bad_request("a refusal takes an empty JSON object {}")
+    json_body(schemas.REFUSAL)  # anything but {} is refused before the request is decided
     rt = runtime()
     if not rt.directory.decide(rid, "refused"):
         raise Problem(409, "request-decided", "This request was already decided")
@@ -151,12 +115,9 @@ def refuse(rid: str):
 @bp.post("/consent-requests/<rid>/approve")
 def approve(rid: str):
     req = _pending_of_caller(rid)
-    body = json_body()
-    rec, grant = body.get("record"), body.get("grant")
-    salt_hex = _text(body, "salt", _HEX32)
-    citizen_enc_key = bytes.fromhex(_text(body, "citizen_enc_key", _HEX32))
-    if not isinstance(grant, dict) or not isinstance(rec, dict):
-        raise bad_request("record and grant are required", field="grant")
+    body = json_body(schemas.APPROVAL)
+    rec, grant, salt_hex = body["record"], body["grant"], body["salt"]
+    citizen_enc_key = bytes.fromhex(body["citizen_enc_key"])
     try:
         record.validate(rec)
     except record.RecordError as exc:
@@ -164,12 +125,10 @@ def approve(rid: str):
     _check_scope(req, rec)
     cid = rec["record_id"]
     commitment = record.commitment(rec, bytes.fromhex(salt_hex))
-    if grant.get("consent_id") != cid or grant.get("commitment") != "0x" + commitment.hex():
+    if grant["consent_id"] != cid or grant["commitment"] != "0x" + commitment.hex():
         raise bad_request("the grant does not commit to this record and salt", field="grant.commitment")
-    if grant.get("expires_at") != record.expires_at_unix(rec):
+    if grant["expires_at"] != record.expires_at_unix(rec):
         raise bad_request("the grant's expiry differs from the record's", field="grant.expires_at")
-    if not isinstance(grant.get("signature"), str) or not SIGNATURE.match(grant["signature"]):
-        raise bad_request("grant.signature must be a 65-byte hex signature", field="grant.signature")
     rt = runtime()
     signed = SignedGrant(bytes.fromhex(cid[2:]), commitment, grant["expires_at"], bytes.fromhex(grant["signature"][2:]))
     tx = relay(lambda: rt.registry.grant(signed))

@@ -12,9 +12,10 @@ import hashlib
 from flask import Blueprint, jsonify, request
 
 from ledger import events
-from ledger.problems import Problem, bad_request
+from ledger.json_bodies import json_body
+from ledger.problems import Problem
 
-from . import release
+from . import release, schemas
 from .data_access import authorise
 from .http_util import runtime
 from .pds_client import PdsError
@@ -50,9 +51,7 @@ def write(citizen: str, area: str):
     access = authorise(rt, request, citizen, area, "write")
     service, d = access.service, access.decision
     cid = d.consent.consent_id
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("envelope"), dict):
-        raise bad_request("body must be {version, key_version, envelope, wrapped}", field="envelope")
+    body = json_body(schemas.VERSION_WRITE)
     wrapped = body.get("wrapped")
     try:
         stored = rt.pds.add_version(citizen, area, {k: body.get(k) for k in ("version", "key_version", "envelope")})

@@ -18,26 +18,22 @@ from ledger.chain import ChainError, ContractReverted
 from ledger.contract import artifact
 from ledger.eip712 import typed_data
 from ledger.follower import consent_key
+from ledger.json_bodies import json_body
 from ledger.problems import Problem, bad_request
 from ledger.registry import SignedGrant
 from ledger.tlog_proof import TlogProof
 
-from .http_util import json_body, runtime
+from . import schemas
+from .http_util import runtime
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
-_HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")  # a 65-byte ECDSA signature, hex
-MAX_BATCH = 100
+_CONSENT_ID = re.compile(schemas.HEX32_0X)
 
 
-
-
-def _hex(body: dict, name: str, pattern=_HEX32, where: str = "") -> bytes:
-    value = body.get(name)
-    if not isinstance(value, str) or not pattern.match(value):
-        raise bad_request(f"{where}{name} must be 0x-prefixed hex of the right length", field=where + name)
-    return bytes.fromhex(value[2:])
+def _bytes(hex_text: str) -> bytes:
+    """0x-prefixed hex, already checked against its schema pattern."""
+    return bytes.fromhex(hex_text[2:])
 
 
 def chain_problem(exc: ChainError) -> Problem:
@@ -80,20 +76,8 @@ def info():
 
 @bp.post("/grants")
 def grants():
-    items = json_body().get("grants")
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        raise bad_request(f"grants must be a list of 1 to {MAX_BATCH} signed grants", field="grants")
-    signed = []
-    for i, g in enumerate(items):
-        where = f"grants[{i}]."
-        if not isinstance(g, dict):
-            raise bad_request(f"grants[{i}] must be an object", field=f"grants[{i}]")
-        exp = g.get("expires_at")
-        if not isinstance(exp, int) or isinstance(exp, bool) or not 0 < exp < 2**64:
-            raise bad_request(f"{where}expires_at must be a unix time in seconds", field=where + "expires_at")
-        signed.append(
-            SignedGrant(_hex(g, "consent_id", where=where), _hex(g, "commitment", where=where), exp, _hex(g, "signature", SIGNATURE, where))
-        )
+    items = json_body(schemas.GRANTS)["grants"]
+    signed = [SignedGrant(_bytes(g["consent_id"]), _bytes(g["commitment"]), g["expires_at"], _bytes(g["signature"])) for g in items]
     reg = runtime().registry
     receipt = relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
     return jsonify(_outcome(receipt, [g.consent_id for g in signed])), 201
@@ -101,8 +85,8 @@ def grants():
 
 @bp.post("/revocations")
 def revocations():
-    body = json_body()
-    cid, sig = _hex(body, "consent_id"), _hex(body, "signature", SIGNATURE)
+    body = json_body(schemas.REVOCATION)
+    cid, sig = _bytes(body["consent_id"]), _bytes(body["signature"])
     receipt = relay(lambda: runtime().registry.revoke_by_sig(cid, sig))
     return jsonify(_outcome(receipt, [cid])), 201
 
@@ -119,7 +103,7 @@ def _outcome(receipt: dict, consent_ids: list[bytes]) -> dict:
 
 
 def _consent_id(raw: str) -> str:
-    if not _HEX32.match(raw):
+    if not _CONSENT_ID.match(raw):
         raise bad_request("consent id must be 0x-prefixed 32-byte hex")
     return raw.lower()
 

@@ -13,12 +13,15 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from ledger import problems
+from ledger.data_shapes import MAX_VERSION
 from ledger.http_limits import AREA_MAX_BODY, BodyLimits
+from ledger.json_bodies import json_body
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.problems import Problem, bad_request
 from ledger.record import AREA_NAME
 from ledger.request_auth import NonceStore, RequestAuthError, RequestVerifier
 
+from . import bodies
 from .envelope import EnvelopeError, writer_of
 from .openapi import OPENAPI
 from .store import PdsStore, StoreError
@@ -92,7 +95,7 @@ def release(citizen, area, recipient):
     return jsonify(_stored(both))
 
 
-@bp.get("/citizens/<citizen>/areas/<area>/versions/<int:version>")
+@bp.get(f"/citizens/<citizen>/areas/<area>/versions/<int(max={MAX_VERSION}):version>")
 def one_version(citizen, area, version):
     return jsonify(_stored(lambda: _store().version(_space(citizen), _area(area), version)))
 
@@ -100,13 +103,8 @@ def one_version(citizen, area, version):
 @bp.post("/citizens/<citizen>/areas/<area>/versions")
 def add_version(citizen, area):
     citizen, area = _space(citizen), _area(area)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("envelope"), dict):
-        raise bad_request("body must be {version, key_version, envelope}", field="envelope")
-    env, version, key_version = body["envelope"], body.get("version"), body.get("key_version")
-    for name, value in (("version", version), ("key_version", key_version)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise bad_request(f"{name} must be a positive integer", field=name)
+    body = json_body(bodies.VERSION)
+    env, version, key_version = body["envelope"], body["version"], body["key_version"]
     if env.get("area") != area or env.get("version") != version:
         raise bad_request("the envelope is sealed for another area or version", field="envelope")
     try:
@@ -117,18 +115,15 @@ def add_version(citizen, area):
     return jsonify({"version": version, "writer": writer}), 201
 
 
-@bp.put("/citizens/<citizen>/areas/<area>/keys/<int:key_version>")
+@bp.put(f"/citizens/<citizen>/areas/<area>/keys/<int(max={MAX_VERSION}):key_version>")
 def put_keys(citizen, area, key_version):
     citizen, area = _space(citizen), _area(area)
-    body = request.get_json(silent=True)
-    wrapped = body.get("wrapped") if isinstance(body, dict) else None
-    if not isinstance(wrapped, dict) or not wrapped or not all(isinstance(k, str) and isinstance(v, str) for k, v in wrapped.items()):
-        raise bad_request("body must be {wrapped: {recipient: base64 sealed key}}", field="wrapped")
+    wrapped = json_body(bodies.WRAPPED_KEYS)["wrapped"]
     _store().put_keys(citizen, area, key_version, wrapped)
     return jsonify({"key_version": key_version, "recipients": sorted(wrapped)}), 201
 
 
-@bp.get("/citizens/<citizen>/areas/<area>/keys/<int:key_version>/<recipient>")
+@bp.get(f"/citizens/<citizen>/areas/<area>/keys/<int(max={MAX_VERSION}):key_version>/<recipient>")
 def get_key(citizen, area, key_version, recipient):
     citizen, area = _space(citizen), _area(area)
     return jsonify({"wrapped": _stored(lambda: _store().wrapped_key(citizen, area, key_version, recipient))})

@@ -1,6 +1,8 @@
 """OpenAPI 3.1 description of the PDS, served at /openapi.json."""
 
 from ledger.keys import CITIZEN_KEY_ID
+
+from . import bodies
 from ledger.record import AREA_NAME
 
 _signed = [{"httpSignature": []}]
@@ -22,9 +24,7 @@ OPENAPI = {
         "schemas": {
             "Problem": {"type": "object", "required": ["type", "title", "status"],
                         "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
-            "Envelope": {"type": "object", "required": ["area", "version", "ciphertext", "writer", "signature"],
-                         "properties": {"area": {"type": "string"}, "version": {"type": "integer"}, "ciphertext": {"type": "string"},
-                                        "writer": {"type": "string"}, "signature": {"type": "string"}}},
+
         },
     },
     "security": _signed,
@@ -33,14 +33,13 @@ OPENAPI = {
         "/pds/v1/citizens/{citizen}/areas/{area}/versions": {
             "get": {"summary": "Version history", "parameters": [_citizen, _area], "responses": {"200": {"description": "versions"}, **_errors}},
             "post": {"summary": "Add the next version (never overwrites)", "parameters": [_citizen, _area],
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["version", "key_version", "envelope"],
-                                     "properties": {"version": {"type": "integer"}, "key_version": {"type": "integer"}, "envelope": {"$ref": "#/components/schemas/Envelope"}}}}}},
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": bodies.VERSION}}},
                      "responses": {"201": {"description": "stored"}, **_errors}},
         },
         "/pds/v1/citizens/{citizen}/areas/{area}/releases/{recipient}": {"get": {"summary": "Latest version and its data key wrapped for one recipient", "parameters": [_citizen, _area, {"name": "recipient", "in": "path", "required": True, "schema": {"type": "string"}}], "responses": {"200": {"description": "version with wrapped_key"}, **_errors}}},
         "/pds/v1/citizens/{citizen}/areas/{area}/versions/latest": {"get": {"summary": "Latest version", "parameters": [_citizen, _area], "responses": {"200": {"description": "version"}, **_errors}}},
         "/pds/v1/citizens/{citizen}/areas/{area}/versions/{version}": {"get": {"summary": "One version", "parameters": [_citizen, _area, {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}}], "responses": {"200": {"description": "version"}, **_errors}}},
-        "/pds/v1/citizens/{citizen}/areas/{area}/keys/{key_version}": {"put": {"summary": "Store data keys wrapped for recipients", "parameters": [_citizen, _area, {"name": "key_version", "in": "path", "required": True, "schema": {"type": "integer"}}], "responses": {"201": {"description": "stored"}, **_errors}}},
+        "/pds/v1/citizens/{citizen}/areas/{area}/keys/{key_version}": {"put": {"summary": "Store data keys wrapped for recipients", "parameters": [_citizen, _area, {"name": "key_version", "in": "path", "required": True, "schema": {"type": "integer"}}], "requestBody": {"required": True, "content": {"application/json": {"schema": bodies.WRAPPED_KEYS}}}, "responses": {"201": {"description": "stored"}, **_errors}}},
         "/pds/v1/citizens/{citizen}/areas/{area}/keys/{key_version}/{recipient}": {"get": {"summary": "A data key wrapped for one recipient", "parameters": [_citizen, _area, {"name": "key_version", "in": "path", "required": True, "schema": {"type": "integer"}}, {"name": "recipient", "in": "path", "required": True, "schema": {"type": "string"}}], "responses": {"200": {"description": "wrapped key"}, **_errors}}},
         "/pds/v1/citizens/{citizen}": {"delete": {"summary": "Erase all of a citizen's data (citizen only)", "parameters": [_citizen], "responses": {"204": {"description": "erased"}, **_errors}}},
     },

@@ -136,8 +136,10 @@ def test_approval_without_the_citizens_encryption_key_is_refused(operator, servi
     wallet, client = anna
     ask(service, wallet)
     [pending] = citizen.pending_requests(wallet, client)
+    _, _, body = citizen.approval(wallet, client.info(), pending)
+    del body["citizen_enc_key"]
     with pytest.raises(citizen.OperatorError) as err:
-        client.post(f"/v1/consent-requests/{pending['id']}/approve", {"salt": "00" * 32})
+        client.post(f"/v1/consent-requests/{pending['id']}/approve", body)
     assert err.value.problem["status"] == 400 and err.value.problem["field"] == "citizen_enc_key"
     assert citizen.pending_requests(wallet, client)[0]["status"] == "pending"
 

@@ -88,9 +88,11 @@ def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):
     ("path", "body", "field"),
     [
         ("/ledger/grants", {"grants": []}, "grants"),
-        ("/ledger/grants", {"grants": [{"consent_id": "0x12"}]}, "grants[0].expires_at"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x12"}]}, "grants[0].commitment"),  # missing fields first
+        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": True, "signature": "0x" + "3" * 130}]}, "grants[0].expires_at"),
         ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": 5, "signature": "0xzz"}]}, "grants[0].signature"),
-        ("/ledger/revocations", {"consent_id": "nope"}, "consent_id"),
+        ("/ledger/revocations", {"consent_id": "nope", "signature": "0x" + "1" * 130}, "consent_id"),
+        ("/ledger/revocations", {"consent_id": "0x" + "1" * 64, "signature": "0x" + "1" * 130, "extra": 1}, "extra"),
     ],
 )
 def test_bad_requests_get_problem_json_naming_the_field(operator, path, body, field):
