@@ -26,17 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from nacl.public import PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cv_service.sdk import ServiceClient  # noqa: E402
+from bench.stack_people import People  # noqa: E402
 from ledger.audit import run_audit  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
 from ledger.cli.stack import Ports, Stack  # noqa: E402
 from ledger.registry import registry_factory  # noqa: E402
 from pds.client import PdsClientError  # noqa: E402
-from web.citizen_agent import CitizenAgent, Endpoints  # noqa: E402
 
 TARGETS = ("operator worker", "log writer", "pds worker", "pds")
 
@@ -84,13 +82,9 @@ class CrashRounds:
 
     def __init__(self, stack: Stack, wallet_path: Path):
         self.stack = stack
-        endpoints = Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url)
-        self.agent = CitizenAgent.create(wallet_path, endpoints)
-        self.service = ServiceClient(stack.url("operator"), "crash-reader", os.urandom(32), PrivateKey.generate())
-        self.service.register("Crash Reader", "Reads work during crashes", "https://reader.example/callback")
-        self.agent.save_section("work", [{"name": "Start", "position": "Developer"}])
-        self.service.request_consent(self.agent.id, ["dpv:ServiceProvision"], [{"area": "work", "access": "read"}], 30, "https://reader.example/n", b"n")
-        self.agent.approve(self.agent.pending()[-1])
+        people = People(stack, wallet_path)
+        self.agent, self.service = people.agent, people.service
+        people.consent()
         self.tally = Tally()
 
     # ---- load ------------------------------------------------------------------------

@@ -79,3 +79,55 @@ def test_wrapped_keys_open_only_for_their_recipient_and_changing_the_locks_shuts
     assert open_envelope(v2, unwrap_key(kept, service), trusted)[-1] == {"name": "New job"}
     with pytest.raises(EnvelopeError):
         open_envelope(v2, unwrap_key(wrapped["revoked"], revoked), trusted)
+
+
+def test_the_writer_signs_exactly_the_documented_statement():
+    """Format vector: Ed25519 over JCS {area, ciphertext_sha256, version, writer} (pds/envelope.py)."""
+    import base64
+    import hashlib
+
+    from nacl.signing import VerifyKey
+
+    writer = SigningKey(b"\x05" * 32)
+    env = seal("work", 7, WORK, b"\x06" * 32, writer)
+    ciphertext = base64.b64decode(env["ciphertext"])
+    statement = (
+        '{"area":"work","ciphertext_sha256":"%s","version":7,"writer":"%s"}'
+        % (hashlib.sha256(ciphertext).hexdigest(), base64.b64encode(bytes(writer.verify_key)).decode())
+    ).encode()
+    VerifyKey(bytes(writer.verify_key)).verify(statement, base64.b64decode(env["signature"]))
+
+
+@pytest.mark.parametrize("field", ["ciphertext", "writer", "signature"])
+def test_base64_with_stray_characters_is_refused_not_cleaned(citizen, field):
+    env = seal("work", 1, WORK, new_data_key(), SigningKey(citizen.request_seed()))
+    env[field] = env[field][:4] + "!" + env[field][4:]  # a lenient decoder would skip the "!"
+    with pytest.raises(EnvelopeError, match=r"^the envelope's writer signature does not verify \((ValueError|Error)\)$"):
+        writer_of(env)
+
+
+def test_each_refusal_names_its_reason(citizen):
+    key, stranger = new_data_key(), SigningKey.generate()
+    env = seal("work", 1, WORK, key, stranger)
+    with pytest.raises(EnvelopeError, match="^the envelope was written by a key the reader does not trust$"):
+        open_envelope(env, key, set())
+    with pytest.raises(EnvelopeError, match="^the data key does not open this envelope$"):
+        open_envelope(env, new_data_key(), {bytes(stranger.verify_key)})
+    with pytest.raises(EnvelopeError, match="^the wrapped key is not for this recipient$"):
+        unwrap_key(wrap_key(key, bytes(PrivateKey.generate().public_key)), PrivateKey.generate())
+    with pytest.raises(EnvelopeError, match=r"^the envelope's writer signature does not verify \(KeyError\)$"):
+        writer_of({k: v for k, v in env.items() if k != "signature"})
+
+
+def test_an_envelope_is_current_only_for_its_area_its_version_and_no_older_than_seen(citizen):
+    from pds.envelope import StaleEnvelope, check_current
+
+    env = seal("work", 3, WORK, new_data_key(), SigningKey(citizen.request_seed()))
+    check_current(env, "work", 3, 3)
+    check_current(env, "work", 3, 0)
+    with pytest.raises(StaleEnvelope, match="^the store answered for skills with an envelope sealed for 'work'$"):
+        check_current(env, "skills", 3, 0)
+    with pytest.raises(StaleEnvelope, match="^the store names version 4 of work, but the envelope is sealed as version 3$"):
+        check_current(env, "work", 4, 0)
+    with pytest.raises(StaleEnvelope, match=r"^the store answered version 3 of work, but version 4 was seen before \(rolled back\)$"):
+        check_current(env, "work", 3, 4)

@@ -110,3 +110,106 @@ def test_every_consistency_proof_verifies_and_any_changed_byte_fails(leaves, dat
             merkle.verify_consistency(old, new, old_root, new_root, bad)
         with pytest.raises(merkle.ProofError):
             merkle.verify_consistency(old, new, bytes([old_root[0] ^ 1]) + old_root[1:], new_root, path)
+
+
+EVERY = [b"e%d" % i for i in range(33)]
+
+
+def test_every_proof_in_trees_up_to_33_verifies_and_each_truncation_or_extension_is_named():
+    """Exhaustive over shapes (not only random ones): every index, every pair of sizes."""
+    for size in range(1, len(EVERY) + 1):
+        leaves, root = EVERY[:size], merkle.root_of(EVERY[:size])
+        for index in range(size):
+            leaf = merkle.leaf_hash(leaves[index])
+            path = merkle.inclusion_path(index, size, subtree_of(leaves))
+            merkle.verify_inclusion(index, size, leaf, path, root)
+            with pytest.raises(merkle.ProofError, match="^inclusion proof is too long$"):
+                merkle.root_from_inclusion(index, size, leaf, [*path, root])
+            if path:
+                with pytest.raises(merkle.ProofError, match="^inclusion proof is too short$"):
+                    merkle.root_from_inclusion(index, size, leaf, path[:-1])
+                with pytest.raises(merkle.ProofError, match="^inclusion proof has a hash of the wrong length$"):
+                    merkle.root_from_inclusion(index, size, leaf, [path[0][:31], *path[1:]])
+                with pytest.raises(merkle.ProofError, match=f"leaf {index} does not lead to the root of size {size}"):
+                    merkle.verify_inclusion(index, size, leaf, path, merkle.leaf_hash(b"other"))
+        for old in range(1, size):
+            old_root = merkle.root_of(leaves[:old])
+            path = merkle.consistency_path(old, size, subtree_of(leaves))
+            merkle.verify_consistency(old, size, old_root, root, path)
+            with pytest.raises(merkle.ProofError, match=f"^(consistency proof is too long|log of size {size} is not an extension of the log of size {old})$"):
+                merkle.verify_consistency(old, size, old_root, root, [*path, root])
+        if size in (2, 8, 13):
+            with pytest.raises(merkle.ProofError, match="^consistency proof is too long$"):
+                merkle.verify_consistency(1, size, merkle.root_of(leaves[:1]), root, [*merkle.consistency_path(1, size, subtree_of(leaves)), root])
+            with pytest.raises(merkle.ProofError, match="too short|not an extension|empty or malformed"):
+                merkle.verify_consistency(old, size, old_root, root, path[:-1])
+            with pytest.raises(merkle.ProofError, match=f"log of size {size} is not an extension of the log of size {old}"):
+                merkle.verify_consistency(old, size, old_root, merkle.leaf_hash(b"other"), path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "old_root", "new_root", "path", "reason"),
+    [
+        (5, 4, b"a" * 32, b"a" * 32, [], "tree size went backwards from 5 to 4"),
+        (-1, 4, b"a" * 32, b"a" * 32, [], "tree size went backwards from -1 to 4"),
+        (3, 3, b"a" * 32, b"b" * 32, [], "two different roots for tree size 3"),
+        (3, 3, b"a" * 32, b"a" * 32, [b"c" * 32], "two different roots for tree size 3"),
+        (0, 3, merkle.EMPTY_ROOT, b"a" * 32, [b"c" * 32], "consistency proof from an empty tree must be empty"),
+        (2, 3, b"a" * 32, b"a" * 32, [], "consistency proof is empty or malformed"),
+        (2, 3, b"a" * 32, b"a" * 32, [b"c" * 31], "consistency proof is empty or malformed"),
+        (2, 3, b"a" * 32, b"a" * 32, [b"c" * 32, b"d" * 33], "consistency proof is empty or malformed"),
+    ],
+)
+def test_each_malformed_consistency_proof_is_refused_with_its_reason(old, new, old_root, new_root, path, reason):
+    with pytest.raises(merkle.ProofError) as err:
+        merkle.verify_consistency(old, new, old_root, new_root, path)
+    assert str(err.value) == reason
+
+
+def test_the_empty_tree_is_consistent_with_every_tree_and_a_tree_with_itself():
+    merkle.verify_consistency(0, 0, merkle.EMPTY_ROOT, merkle.EMPTY_ROOT, [])
+    merkle.verify_consistency(0, 5, merkle.EMPTY_ROOT, merkle.root_of(EVERY[:5]), [])
+    merkle.verify_consistency(4, 4, merkle.root_of(EVERY[:4]), merkle.root_of(EVERY[:4]), [])
+
+
+@pytest.mark.parametrize(("index", "size"), [(-1, 3), (3, 3), (0, 0)])
+def test_an_inclusion_proof_outside_the_tree_names_the_index_and_size(index, size):
+    with pytest.raises(merkle.ProofError, match=f"leaf index {index} is outside a tree of size {size}"):
+        merkle.root_from_inclusion(index, size, b"a" * 32, [])
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "want"),
+    [(0, 13, [(3, 0), (2, 2), (0, 12)]), (4, 13, [(2, 1), (2, 2), (0, 12)]), (5, 8, [(0, 5), (1, 3)]), (6, 6, []), (12, 16, [(2, 3)])],
+)
+def test_a_range_splits_into_aligned_perfect_subtrees(start, end, want):
+    assert merkle.perfect_subtrees(start, end) == want
+
+
+def test_a_compact_range_takes_whole_subtrees_and_reports_every_node():
+    leaves = [merkle.leaf_hash(x) for x in EVERY[:12]]
+    by_leaf, by_subtree = merkle.CompactRange(), merkle.CompactRange()
+    seen: list[tuple[int, int]] = []
+    for leaf in leaves[:8]:
+        by_leaf.append(leaf)
+    by_subtree.append_subtree(2, merkle.perfect_root(leaves[:4]), lambda lvl, i, h: seen.append((lvl, i)))
+    by_subtree.append_subtree(2, merkle.perfect_root(leaves[4:8]), lambda lvl, i, h: seen.append((lvl, i)))
+    assert (by_subtree.size, by_subtree.root()) == (8, by_leaf.root()) == (8, merkle.root_of(EVERY[:8]))
+    assert seen == [(2, 0), (2, 1), (3, 0)]
+    by_subtree.append(leaves[8])
+    with pytest.raises(ValueError, match="^a level-1 subtree cannot start at 9$"):
+        by_subtree.append_subtree(1, merkle.perfect_root(leaves[9:11]))
+
+
+def test_perfect_roots_are_the_tree_roots_of_powers_of_two():
+    for k in range(6):
+        leaves = EVERY[: 1 << k]
+        assert merkle.perfect_root([merkle.leaf_hash(x) for x in leaves]) == merkle.root_of(leaves)
+
+
+def test_a_consistency_proof_from_the_empty_tree_or_to_the_same_size_is_empty():
+    assert merkle.consistency_path(0, 7, subtree_of(EVERY)) == [] == merkle.consistency_path(7, 7, subtree_of(EVERY))
+    with pytest.raises(merkle.ProofError, match="^no consistency proof from size 8 to 7$"):
+        merkle.consistency_path(8, 7, subtree_of(EVERY))
+    with pytest.raises(merkle.ProofError, match="^leaf index 7 is outside a tree of size 7$"):
+        merkle.inclusion_path(7, 7, subtree_of(EVERY))
