@@ -174,3 +174,120 @@ def test_percent_encoded_paths_and_queries_verify_through_a_flask_server(keys, v
         assert requests.post(url, data=b"{}", auth=keys["service:cv"]).json() == {"key": "service:cv"}
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize(("age", "ok"), [(0, True), (300, True), (301, False), (-1, False)])
+def test_the_replay_window_includes_both_ends_and_nothing_beyond(keys, verifier, monkeypatch, age, ok):
+    """A request signed exactly now or exactly 300 s ago is fresh; one second more either way is not."""
+    import ledger.request_auth as request_auth
+
+    now = 1_900_000_000
+    monkeypatch.setattr(request_auth.time, "time", lambda: float(now))
+    req = prepared(keys["service:cv"], created=dt.datetime.fromtimestamp(now - age, dt.UTC))
+    if ok:
+        signed = verifier.check(req.method, req.url, req.headers, req.body)
+        assert signed.expires_at == now - age + 300  # the nonce is kept until the request could no longer be fresh
+    else:
+        with pytest.raises(RequestAuthError, match=f"^the request was signed at {now - age}, outside the replay window$"):
+            check(verifier, req)
+
+
+def test_expired_nonces_are_dropped_every_thousand_uses_and_live_ones_never(tmp_path):
+    import sqlite3
+    import time
+
+    store = NonceStore(tmp_path / "n.sqlite")
+    assert store.use("k", "expired", time.time() - 1)
+    assert store.use("k", "live", time.time() + 300)
+    for i in range(997):
+        assert store.use("k", f"n{i}", time.time() + 300)
+
+    def stored(nonce):
+        with sqlite3.connect(tmp_path / "n.sqlite") as db:
+            return db.execute("SELECT COUNT(*) FROM request_nonces WHERE nonce=?", (nonce,)).fetchone()[0]
+
+    assert stored("expired") == 1  # 999 uses so far: no cleanup yet
+    assert store.use("k", "n-1000", time.time() + 300)  # the 1000th use cleans up
+    assert stored("expired") == 0 and stored("live") == 1
+    assert not store.use("k", "live", time.time() + 300)  # and a live nonce is still a replay
+
+
+def test_a_replay_is_refused_after_the_store_has_cleaned_up(keys, verifier):
+    req = prepared(keys["service:cv"])
+    check(verifier, req)
+    for i in range(1000):
+        verifier.nonces.use("other", f"n{i}", 0)  # expired at once: each cleanup pass finds work
+    with refused("replayed-request"):
+        check(verifier, req)
+
+
+def test_each_refusal_names_its_reason(keys, verifier):
+    with pytest.raises(RequestAuthError, match="^no key is registered as 'service:nobody'$"):
+        check(verifier, prepared(RequestSigner("service:nobody", os.urandom(32))))
+    req = prepared(keys["service:cv"])
+    with pytest.raises(RequestAuthError, match="^the request signature does not verify: Content-Digest does not match the body$"):
+        check(verifier, req, body=b"other")
+    with pytest.raises(RequestAuthError, match="^the request signature does not verify$"):
+        check(verifier, prepared(RequestSigner("service:cv", os.urandom(32))))
+    check(verifier, req)
+    with pytest.raises(RequestAuthError, match="^this signed request was already used$"):
+        check(verifier, req)
+
+
+def test_a_library_signed_request_with_another_body_is_refused(keys, verifier):
+    req = keys["citizen:anna"].sign_with_library(requests.Request("POST", URLS[2], data=b'{"a":1}').prepare())
+    with refused("bad-signature"):
+        check(verifier, req, body=b'{"a":2}')
+
+
+def test_a_signature_covering_fewer_components_is_refused(keys, verifier):
+    """Through the library path too: a signature over the method alone proves nothing about the path or body."""
+    from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
+
+    signer = keys["service:cv"]
+
+    class Resolver(HTTPSignatureKeyResolver):
+        def resolve_private_key(self, key_id):
+            return signer._key
+
+    req = requests.Request("POST", URLS[2], data=b"{}").prepare()
+    HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=Resolver()).sign(
+        req, key_id="service:cv", created=dt.datetime.now(dt.UTC), nonce="n" * 20, covered_component_ids=("@method",)
+    )
+    with refused("bad-signature"):
+        check(verifier, req)
+
+
+@pytest.mark.parametrize(("nonce", "slug"), [("n" * 15, "unsigned-request"), ("n" * 16, None)])
+def test_a_nonce_must_have_at_least_16_characters(keys, verifier, nonce, slug):
+    req = keys["service:cv"].sign_with_library(requests.Request("GET", URLS[1]).prepare(), nonce=nonce)
+    if slug is None:
+        assert check(verifier, req) == "service:cv"
+    else:
+        with pytest.raises(RequestAuthError, match="^the signature must carry keyid, created and a random nonce$"):
+            check(verifier, req)
+
+
+def test_library_signatures_get_a_fresh_time_and_nonce_by_default(keys, verifier):
+    first = keys["citizen:anna"].sign_with_library(requests.Request("GET", URLS[1]).prepare())
+    second = keys["citizen:anna"].sign_with_library(requests.Request("GET", URLS[1]).prepare())
+    assert first.headers["Signature-Input"] != second.headers["Signature-Input"]
+    assert check(verifier, first) == check(verifier, second) == "citizen:anna"
+
+
+@pytest.mark.parametrize(
+    ("environ", "want"),
+    [({"RAW_URI": "/a%2Fb?q=%20"}, "/a%2Fb?q=%20"), ({"REQUEST_URI": "/a%2Fb?q=%20"}, "/a%2Fb?q=%20"), ({}, "/a/b?q=x")],
+)
+def test_the_target_is_taken_as_the_client_sent_it(environ, want):
+    """gunicorn passes RAW_URI, Werkzeug's server REQUEST_URI; without either, the decoded path."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from ledger.request_auth import _target_as_sent
+
+    env = EnvironBuilder(path="/a/b", query_string="q=x", base_url="http://127.0.0.1:9").get_environ()
+    env.pop("REQUEST_URI", None)
+    env.pop("RAW_URI", None)
+    env.update(environ)
+    assert _target_as_sent(Request(env)) == "http://127.0.0.1:9" + want
