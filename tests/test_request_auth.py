@@ -291,3 +291,26 @@ def test_the_target_is_taken_as_the_client_sent_it(environ, want):
     env.pop("RAW_URI", None)
     env.update(environ)
     assert _target_as_sent(Request(env)) == "http://127.0.0.1:9" + want
+
+
+def test_half_a_signature_or_two_of_them_is_refused_with_its_reason(keys, verifier):
+    req = prepared(keys["service:cv"])
+    only_input = {k: v for k, v in req.headers.items() if k != "Signature"}
+    with pytest.raises(RequestAuthError, match="^the request carries no Signature and Signature-Input$"):
+        verifier.verify(req.method, req.url, only_input, req.body)
+    only_signature = {k: v for k, v in req.headers.items() if k != "Signature-Input"}
+    with pytest.raises(RequestAuthError, match="^the request carries no Signature and Signature-Input$"):
+        verifier.verify(req.method, req.url, only_signature, req.body)
+    label, params = req.headers["Signature-Input"].split("=", 1)
+    two = {**req.headers, "Signature-Input": f"{label}={params}, other={params}"}
+    with pytest.raises(RequestAuthError, match="^Signature-Input must hold exactly one signature$") as err:
+        verifier.verify(req.method, req.url, two, req.body)
+    assert err.value.slug == "unsigned-request"
+
+
+def test_a_signature_under_another_label_than_its_input_is_refused(keys, verifier):
+    req = prepared(keys["service:cv"])
+    label, value = req.headers["Signature"].split("=", 1)
+    renamed = {**req.headers, "Signature": f"other={value}"}
+    with pytest.raises(RequestAuthError):
+        verifier.verify(req.method, req.url, renamed, req.body)
