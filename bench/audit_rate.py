@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from consent_operator.runtime import OperatorRuntime
 from consent_operator.config import OperatorConfig
+from consent_operator.deployment import deploy_registry
+from consent_operator.runtime import OperatorRuntime
 from ledger import events
 from ledger.audit import LogFetcher, _fetch_level0, _TreeCheck, run_audit
 from ledger.chain import ChainClient
-from ledger.cli.chain_cmds import deploy_registry
 from ledger.devnodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.registry import Registry
 
@@ -49,7 +49,7 @@ def main() -> None:
         fill(data, node.url, args.entries)
         port = free_port()
         operator = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "operator", "--chain", node.url, "--data-dir", str(data), "--port", str(port)],
+            [sys.executable, "-m", "mydata", "operator", "--chain", node.url, "--data-dir", str(data), "--port", str(port)],
             cwd=ROOT, stderr=subprocess.DEVNULL,
         )
         try:

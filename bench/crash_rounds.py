@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.stack_people import People  # noqa: E402
 from ledger.audit import run_audit  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
-from ledger.cli.stack import Ports, Stack  # noqa: E402
 from ledger.registry import registry_factory  # noqa: E402
+from mydata.stack import Ports, Stack  # noqa: E402
 from pds.client import PdsClientError  # noqa: E402
 
 TARGETS = ("operator worker", "log writer", "pds worker", "pds")

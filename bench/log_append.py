@@ -9,9 +9,9 @@ Run: .venv/bin/python bench/log_append.py [--entries 50000] [--threads 32]
 
 import argparse
 import os
-from concurrent.futures import ThreadPoolExecutor
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ledger.logstore import LogStore
 from ledger.note import Signer

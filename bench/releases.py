@@ -19,21 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from load import measure
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from consent_operator.deployment import deploy_registry
 from cv_service.sdk import ServiceClient
 from ledger import citizen
-from ledger.cli.chain_cmds import deploy_registry
 from ledger.devnodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
-from load import measure
 from pds.envelope import new_data_key, seal, wrap_key
 
 
 def start(args: list[str], url: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", *args], cwd=ROOT, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "mydata", *args], cwd=ROOT, stderr=subprocess.DEVNULL)
     wait_for_http(url, proc)
     return proc
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.stack_people import People  # noqa: E402
 from ledger import citizen  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
-from ledger.cli.stack import Ports, Stack  # noqa: E402
 from ledger.registry import Registry  # noqa: E402
+from mydata.stack import Ports, Stack  # noqa: E402
 
 
 def one_round(people: People, registry: Registry) -> tuple[int, float | None]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 
 from cv_service.sdk import ServiceClient
-from ledger.cli.stack import Stack
+from mydata.stack import Stack
 from web.citizen_agent import CitizenAgent, Endpoints
 
 

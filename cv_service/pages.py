@@ -22,10 +22,10 @@ PERMISSIONS = [{"area": a, "access": "read"} for a in CV_AREAS] + [{"area": "cer
 PURPOSES = ["dpv:ServiceProvision", "Build and show your CV; issue course certificates into it"]
 DURATION_DAYS = 90
 NOTICE = (
-    "CV Builder reads your work history, education, skills and certificates to render your CV, "
-    "and may add certificates it issues to you. It keeps no copy: every page is built from what "
-    "the MyData operator releases with your consent, which you can revoke at any time."
-).encode()
+    b"CV Builder reads your work history, education, skills and certificates to render your CV, "
+    b"and may add certificates it issues to you. It keeps no copy: every page is built from what "
+    b"the MyData operator releases with your consent, which you can revoke at any time."
+)
 
 
 @bp.get("/")

@@ -70,7 +70,7 @@ class DevNode:
 
     def start(self) -> DevNode:
         if self.kind == "embedded":
-            cmd = [sys.executable, "-m", "ledger.cli", "chain", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+            cmd = [sys.executable, "-m", "mydata", "chain", "--data-dir", str(self.data_dir), "--port", str(self.port)]
             cwd = ROOT
         else:
             cmd = ["npx", "--no-install", "hardhat", "node", "--hostname", "127.0.0.1", "--port", str(self.port)]

@@ -22,7 +22,6 @@ from ledger.record import TIME_FORMAT
 
 from .directory import IndexedConsent
 
-
 wall_clock = time.time  # this host's clock (tests replace it)
 
 

@@ -1,9 +1,9 @@
 """OpenAPI 3.1 description of the PDS, served at /openapi.json."""
 
 from ledger.keys import CITIZEN_KEY_ID
+from ledger.record import AREA_NAME
 
 from . import bodies
-from ledger.record import AREA_NAME
 
 _signed = [{"httpSignature": []}]
 _citizen = {"name": "citizen", "in": "path", "required": True, "schema": {"type": "string", "pattern": CITIZEN_KEY_ID.pattern}}

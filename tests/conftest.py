@@ -42,8 +42,8 @@ class LiveOperator:
     def __init__(self, node: DevNode, data_dir: Path, **overrides):
         from consent_operator import create_app
         from consent_operator.config import OperatorConfig
+        from consent_operator.deployment import deploy_registry
         from consent_operator.keystore import chain_account
-        from ledger.cli.chain_cmds import deploy_registry
 
         deploy_registry(node.url, data_dir)
         self.config = OperatorConfig(

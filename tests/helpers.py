@@ -67,7 +67,7 @@ def grant_via_operator(operator, wallet, **kw):
 
 def mydata(*args, check=True, **kw) -> subprocess.CompletedProcess:
     """Run the `mydata` command line in a subprocess (asserting exit 0 unless check=False)."""
-    proc = subprocess.run([sys.executable, "-m", "ledger.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw)
+    proc = subprocess.run([sys.executable, "-m", "mydata", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, **kw)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc

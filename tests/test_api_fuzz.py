@@ -8,7 +8,6 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
 from schemathesis.checks import ignored_auth, positive_data_acceptance
 
 from ledger.request_auth import RequestSigner

@@ -33,7 +33,7 @@ def demo(tmp_path_factory):
     ports = {k: free_port() for k in ("chain", "operator", "pds", "cv", "citizen", "auditor")}
     log_path = data / "demo.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "demo", "--data-dir", str(data / "var"), *(f"--{k}-port={v}" for k, v in ports.items())],
+        [sys.executable, "-m", "mydata", "demo", "--data-dir", str(data / "var"), *(f"--{k}-port={v}" for k, v in ports.items())],
         cwd=ROOT, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = {k: f"http://127.0.0.1:{v}" for k, v in ports.items()}

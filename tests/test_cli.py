@@ -22,7 +22,7 @@ def system(tmp_path_factory):
     chain_port, operator_port, pds_port = free_port(), free_port(), free_port()
     log = open(data / "up.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "up", "--data-dir", str(data / "var"), "--chain-port", str(chain_port), "--operator-port", str(operator_port), "--pds-port", str(pds_port)],
+        [sys.executable, "-m", "mydata", "up", "--data-dir", str(data / "var"), "--chain-port", str(chain_port), "--operator-port", str(operator_port), "--pds-port", str(pds_port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     operator = f"http://127.0.0.1:{operator_port}"

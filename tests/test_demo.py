@@ -11,8 +11,8 @@ import click
 import pytest
 import requests
 
-from ledger.cli import walkthrough
 from ledger.devnodes import wait_for_http
+from mydata import walkthrough
 from web.citizen_agent import CitizenAgent, Endpoints
 from web.demo_citizen import DEMO_RESUME
 
@@ -21,7 +21,7 @@ from .conftest import ROOT, free_port
 
 def test_the_walkthrough_runs_the_whole_story_across_processes(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "demo", "--walkthrough", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "mydata", "demo", "--walkthrough", "--data-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -57,7 +57,7 @@ def test_demo_serves_the_seeded_citizen_and_no_server_stores_plaintext(tmp_path)
     args = [f"--{k}-port={v}" for k, v in ports.items()]
     log = open(tmp_path / "demo.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "demo", "--data-dir", str(tmp_path / "var"), *args],
+        [sys.executable, "-m", "mydata", "demo", "--data-dir", str(tmp_path / "var"), *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     cv = f"http://127.0.0.1:{ports['cv']}"

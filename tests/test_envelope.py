@@ -91,10 +91,8 @@ def test_the_writer_signs_exactly_the_documented_statement():
     writer = SigningKey(b"\x05" * 32)
     env = seal("work", 7, WORK, b"\x06" * 32, writer)
     ciphertext = base64.b64decode(env["ciphertext"])
-    statement = (
-        '{"area":"work","ciphertext_sha256":"%s","version":7,"writer":"%s"}'
-        % (hashlib.sha256(ciphertext).hexdigest(), base64.b64encode(bytes(writer.verify_key)).decode())
-    ).encode()
+    digest, key = hashlib.sha256(ciphertext).hexdigest(), base64.b64encode(bytes(writer.verify_key)).decode()
+    statement = f'{{"area":"work","ciphertext_sha256":"{digest}","version":7,"writer":"{key}"}}'.encode()
     VerifyKey(bytes(writer.verify_key)).verify(statement, base64.b64decode(env["signature"]))
 
 

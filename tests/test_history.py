@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from ledger.history import verify_history
 from ledger import note
+from ledger.history import verify_history
 from ledger.note import Signer
 from ledger.registry import Registry
 

@@ -97,7 +97,7 @@ def test_concurrent_appends_are_group_committed_without_loss(store):
     from concurrent.futures import ThreadPoolExecutor
 
     def writer(t):
-        return [(store.append([b"t%d-%d" % (t, i)], keys=[["thread:%d" % t]]), b"t%d-%d" % (t, i)) for i in range(40)]
+        return [(store.append([b"t%d-%d" % (t, i)], keys=[[f"thread:{t}"]]), b"t%d-%d" % (t, i)) for i in range(40)]
 
     with ThreadPoolExecutor(8) as pool:
         results = [r for rs in pool.map(writer, range(8)) for r in rs]
@@ -105,7 +105,7 @@ def test_concurrent_appends_are_group_committed_without_loss(store):
     for index, data in results:
         assert store.entry(index) == data
     assert store.root() == merkle.root_of(store.entries(0, 320))
-    assert all(len(store.find("thread:%d" % t)) == 40 for t in range(8))
+    assert all(len(store.find(f"thread:{t}")) == 40 for t in range(8))
     reopened = LogStore(store.path, ORIGIN, store.signer)
     assert reopened.root() == store.root()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from consent_operator.deployment import deploy_registry
 from ledger import events
 from ledger.audit import run_audit
 from ledger.chain import ChainClient
-from ledger.cli.chain_cmds import deploy_registry
 from ledger.contract import Deployment
 from ledger.devnodes import ROOT, free_port, wait_for_http
 from ledger.registry import Registry
@@ -30,7 +30,7 @@ def gunicorn_operator(node, tmp_path):
     deploy_registry(node.url, data)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "operator", "--chain", node.url, "--data-dir", str(data),
+        [sys.executable, "-m", "mydata", "operator", "--chain", node.url, "--data-dir", str(data),
          "--port", str(port), "--workers", "2", "--anchor-seconds", "3600"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "operator.log", "wb"),
     )

@@ -115,8 +115,8 @@ def test_anchor_rules(registry, operator_key):
 
 
 def test_domain_separator_matches_the_published_eip712_domain(registry):
-    from eth_utils import keccak
     from eth_abi import encode
+    from eth_utils import keccak
 
     domain = eip712.typed_data("Grant", {}, registry.chain_id, registry.address)["domain"]
     expected = keccak(

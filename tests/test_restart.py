@@ -6,9 +6,8 @@ from eth_account import Account
 
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.registry import Registry
-
 from ledger.devnodes import DevNode
+from ledger.registry import Registry
 
 from .conftest import LiveOperator
 from .helpers import signed_grant

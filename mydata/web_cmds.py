@@ -18,10 +18,9 @@ from . import main, options
 @click.option("--port", default=8900, show_default=True)
 def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: str, port: int) -> None:
     """Serve the citizen app (keys stay in WALLET; talks to the operator over HTTP only)."""
+    from ledger.serving import loopback_server
     from web.citizen_agent import Endpoints
     from web.citizen_app import create_app
-
-    from ..serving import loopback_server
 
     server = loopback_server(create_app(wallet, Endpoints(operator_url, pds_url, chain_url)), port)
     click.echo(f"citizen app: http://127.0.0.1:{server.server_port}", err=True)
@@ -35,9 +34,8 @@ def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: st
 @click.option("--port", default=8950, show_default=True)
 def auditor_view_cmd(operator_url: str, chain_url: str, state_path: Path, port: int) -> None:
     """Serve the auditor view: the full audit on every visit, anomalies in red."""
+    from ledger.serving import loopback_server
     from web.auditor_app import create_app
-
-    from ..serving import loopback_server
 
     server = loopback_server(create_app(operator_url, chain_url, state_path), port)
     click.echo(f"auditor view: http://127.0.0.1:{server.server_port}", err=True)

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..chain import ChainError
-from ..devnodes import ROOT, DevNode, StartupError, free_port, wait_for_http
-from .chain_cmds import deploy_registry
+from consent_operator.deployment import deploy_registry
+from ledger.chain import ChainError
+from ledger.devnodes import ROOT, DevNode, StartupError, free_port, wait_for_http
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Stack:
         self._commands[name] = (health, args)
         with open(self._log_path(name), "ab") as log:  # the child keeps its own descriptor
             proc = subprocess.Popen(
-                [sys.executable, "-m", "ledger.cli", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [sys.executable, "-m", "mydata", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self._procs = [(n, p) for n, p in self._procs if n != name] + [(name, proc)]
         try:

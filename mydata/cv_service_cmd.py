@@ -18,8 +18,7 @@ from . import main, options
 def cv_service_cmd(operator_url: str, chain_url: str, data_dir: Path, port: int, citizen_app_url: str | None) -> None:
     """Serve the sample CV service on 127.0.0.1 (registers itself with the operator first)."""
     from cv_service.app import create_app
-
-    from ..serving import loopback_server
+    from ledger.serving import loopback_server
 
     public_url = f"http://127.0.0.1:{port}"
     app = create_app(operator_url, chain_url, data_dir, public_url, citizen_app_url)

@@ -11,8 +11,7 @@ from . import main, options
 
 def operator_public_key(operator_dir: Path) -> bytes:
     from consent_operator.keystore import request_seed
-
-    from ..request_auth import RequestSigner
+    from ledger.request_auth import RequestSigner
 
     return RequestSigner("operator", request_seed(operator_dir)).public_key()
 
@@ -27,9 +26,8 @@ def operator_public_key(operator_dir: Path) -> bytes:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (4 threads each).")
 def pds_cmd(data_dir: Path, operator_dir: Path, port: int, workers: int) -> None:
     """Serve the personal data store on 127.0.0.1 under gunicorn (encrypted areas, versions, wrapped keys)."""
+    from ledger.serving import GunicornServer
     from pds.app import create_app
-
-    from ..serving import GunicornServer
 
     operator_key = operator_public_key(operator_dir)
     click.echo(f"pds: http://127.0.0.1:{port} ({workers} workers)", err=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ..audit import AuditFailure
-from ..chain import ChainError
-from ..citizen import OperatorError
-from ..devnodes import StartupError
-from ..keys import PhraseError
-from ..note import NoteError
-from ..receipt import ReceiptError
-from ..record import RecordError
-from ..wallet import WalletError
+from ledger.audit import AuditFailure
+from ledger.chain import ChainError
+from ledger.citizen import OperatorError
+from ledger.devnodes import StartupError
+from ledger.keys import PhraseError
+from ledger.note import NoteError
+from ledger.receipt import ReceiptError
+from ledger.record import RecordError
+from ledger.wallet import WalletError
 
 EXPECTED_ERRORS = (AuditFailure, ChainError, OperatorError, PhraseError, NoteError, ReceiptError, RecordError, StartupError, WalletError, OSError)
 

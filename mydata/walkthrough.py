@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import click
 import requests
 
-from .. import events
-from ..audit import run_audit
-from ..registry import registry_factory
+from ledger import events
+from ledger.audit import run_audit
+from ledger.registry import registry_factory
+
 from .stack import Stack
 
 JSON = {"Accept": "application/json"}

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from .. import citizen, record
-from ..chain import ChainClient
-from ..registry import Registry
-from ..wallet import Wallet
+from ledger import citizen, record
+from ledger.chain import ChainClient
+from ledger.registry import Registry
+from ledger.wallet import Wallet
+
 from . import main, options
 
 wallet_opt = click.option(

@@ -69,7 +69,6 @@ def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, w
 
 def _check(data_dir: Path) -> int:
     from consent_operator.log_check import check_log
-
     from ledger.logstore import LogCorrupt
 
     try:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from .. import embedded_chain
-from ..chain import ChainClient, ChainError
-from ..contract import Deployment, artifact, deploy
-from ..eip712 import typed_data
+from ledger import embedded_chain
+from ledger.contract import Deployment, artifact
+from ledger.eip712 import typed_data
+
 from . import main, options
 
 
@@ -30,21 +30,13 @@ def contract_group() -> None:
     """Deploy and describe the ConsentRegistry contract."""
 
 
-def deploy_registry(chain_url: str, data_dir: Path) -> tuple[Deployment, bool]:
-    from consent_operator.keystore import chain_account
-
-    account = chain_account(data_dir)
-    client = ChainClient(chain_url, account)
-    if not client.fund_from_dev_account(account.address):
-        raise ChainError(f"operator account {account.address} has no funds and the node has no dev account")
-    return deploy(client, data_dir / "deployment.json", account.address)
-
-
 @contract_group.command("deploy")
 @options.chain_url
 @options.data_dir
 def deploy_cmd(chain_url: str, data_dir: Path) -> None:
     """Deploy the registry (idempotent: a live deployment in DATA_DIR/deployment.json is kept)."""
+    from consent_operator.deployment import deploy_registry
+
     dep, fresh = deploy_registry(chain_url, data_dir)
     click.echo(f"{'deployed' if fresh else 'already deployed'}: ConsentRegistry at {dep.address} (chain {dep.chain_id}, block {dep.block})")
 

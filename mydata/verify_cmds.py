@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .. import audit, receipt
-from ..registry import registry_factory
+from ledger import audit, receipt
+from ledger.registry import registry_factory
+
 from . import main, options
 
 
