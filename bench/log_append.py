@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ledger.logstore import LogStore
-from ledger.note import Signer
+from ledger.tlog.note import Signer
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from ledger import merkle
 from ledger.logstore import LogStore
-from ledger.note import Signer
+from ledger.tlog import merkle
+from ledger.tlog.note import Signer
 
 
 def build(path: Path, size: int) -> LogStore:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
-from . import note
-from .checkpoint import Checkpoint
 from .logstore import LogStore
 from .registry import Registry
 from .sqlite_util import ThreadLocalConnections, connect
+from .tlog import note
+from .tlog.checkpoint import Checkpoint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS anchors (

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import requests
 
-from . import events, merkle, tiles
-from .checkpoint import CheckpointError, open_checkpoint
+from . import events
 from .durable import write_atomic
 from .follower import entry_for
-from .note import NoteError, Verifier
 from .registry import Registry
+from .tlog import merkle, tiles
+from .tlog.checkpoint import CheckpointError, open_checkpoint
+from .tlog.note import NoteError, Verifier
 
 
 class AuditFailure(Exception):

@@ -10,10 +10,10 @@ import base64
 
 import rfc8785
 
-from . import merkle
-from .checkpoint import CheckpointError, open_checkpoint
-from .note import NoteError, Verifier
 from .registry import Registry
+from .tlog import merkle
+from .tlog.checkpoint import CheckpointError, open_checkpoint
+from .tlog.note import NoteError, Verifier
 
 
 def verify_history(history: dict, registry: Registry, vkey: str) -> list[dict]:

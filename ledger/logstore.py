@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from . import merkle, sqlite_util
-from .checkpoint import Checkpoint, sign_checkpoint
+from . import sqlite_util
 from .locks import WriterLock
-from .note import Signer
 from .sqlite_util import ThreadLocalConnections, connect
+from .tlog import merkle
+from .tlog.checkpoint import Checkpoint, sign_checkpoint
+from .tlog.note import Signer
 
 log = logging.getLogger(__name__)
 

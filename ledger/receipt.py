@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from web3.exceptions import TransactionNotFound
 
-from . import eip712, events, merkle, record
-from .checkpoint import CheckpointError, open_checkpoint
-from .note import NoteError, Verifier
+from . import eip712, events, record
 from .registry import Registry
-from .tlog_proof import TlogProof, TlogProofError
+from .tlog import merkle
+from .tlog.checkpoint import CheckpointError, open_checkpoint
+from .tlog.note import NoteError, Verifier
+from .tlog.tlog_proof import TlogProof, TlogProofError
 
 RECEIPT_TYPE = "mydata-consent-receipt/1"
 

@@ -9,9 +9,9 @@ from ledger.chain import ChainError
 from ledger.citizen import OperatorError
 from ledger.devnodes import StartupError
 from ledger.keys import PhraseError
-from ledger.note import NoteError
 from ledger.receipt import ReceiptError
 from ledger.record import RecordError
+from ledger.tlog.note import NoteError
 from ledger.wallet import WalletError
 
 EXPECTED_ERRORS = (AuditFailure, ChainError, OperatorError, PhraseError, NoteError, ReceiptError, RecordError, StartupError, WalletError, OSError)

@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.durable import create_atomic
-from ledger.note import Signer
+from ledger.tlog.note import Signer
 
 
 def _load_or_create(path: Path, make: bytes) -> bytes:

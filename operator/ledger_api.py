@@ -21,7 +21,7 @@ from ledger.follower import consent_key
 from ledger.json_bodies import json_body
 from ledger.problems import Problem, bad_request
 from ledger.registry import SignedGrant
-from ledger.tlog_proof import TlogProof
+from ledger.tlog.tlog_proof import TlogProof
 
 from . import schemas
 from .http_util import runtime

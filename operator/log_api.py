@@ -6,9 +6,9 @@ import base64
 
 from flask import Blueprint, Response, jsonify, request
 
-from ledger import tiles
 from ledger.logstore import LogError
 from ledger.problems import Problem, bad_request
+from ledger.tlog import tiles
 
 from .http_util import runtime
 

@@ -9,8 +9,8 @@ from ledger import events
 from ledger.audit import AuditFailure, run_audit
 from ledger.chain import ChainClient
 from ledger.follower import CURSOR_KEY
-from ledger.note import Signer
 from ledger.registry import Registry
+from ledger.tlog.note import Signer
 
 from .helpers import signed_grant
 
@@ -111,8 +111,8 @@ def test_entries_rewritten_with_their_tiles_are_caught_by_the_checkpoint(operato
     grant_n(operator, 2)
     log = operator.runtime.log
     forged = log.entry(0).replace(b'"block":', b'"block":9')
-    from ledger import merkle
     from ledger.logstore import node_key
+    from ledger.tlog import merkle
 
     log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
     log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (merkle.leaf_hash(forged), node_key(0, 0)))

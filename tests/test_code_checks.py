@@ -1,5 +1,6 @@
 """Static checks that keep the code base honest, run with every test: ruff (lint and import
-order) and import-linter (imports only point down: CLI, apps, services, ledger library)."""
+order), import-linter (imports only point down: CLI, apps, services, ledger library; the log
+formats import nothing else) and mypy, strict on the log formats (`[tool.mypy]`)."""
 
 import subprocess
 import sys
@@ -22,3 +23,8 @@ def test_ruff_finds_nothing():
 def test_imports_point_down_only():
     proc = _run("lint-imports")
     assert proc.returncode == 0 and "0 broken" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_mypy_strict_passes_where_it_is_required():
+    proc = _run("mypy")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

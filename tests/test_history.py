@@ -11,10 +11,10 @@ import os
 
 import pytest
 
-from ledger import note
 from ledger.history import verify_history
-from ledger.note import Signer
 from ledger.registry import Registry
+from ledger.tlog import note
+from ledger.tlog.note import Signer
 
 pytestmark = pytest.mark.parametrize("node", ["embedded"], indirect=True)
 

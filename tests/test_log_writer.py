@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ledger import note
-from ledger.checkpoint import open_checkpoint
 from ledger.log_writer import LogWriterClient, LogWriterError, LogWriterServer
 from ledger.logstore import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from ledger.tlog import note
+from ledger.tlog.checkpoint import open_checkpoint
 
 ORIGIN = "test.example/log"
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from ledger import merkle, note
-from ledger.checkpoint import open_checkpoint
 from ledger.logstore import AppendRequest, ClaimTaken, LogError, LogStore
+from ledger.tlog import merkle, note
+from ledger.tlog.checkpoint import open_checkpoint
 
 ORIGIN = "test.example/log"
 

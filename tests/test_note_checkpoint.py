@@ -4,9 +4,9 @@ import base64
 
 import pytest
 
-from ledger import note
-from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint
-from ledger.tlog_proof import TlogProof, TlogProofError
+from ledger.tlog import note
+from ledger.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint
+from ledger.tlog.tlog_proof import TlogProof, TlogProofError
 
 # The vectors of Go's golang.org/x/mod/sumdb/note tests (also used by C2SP implementations).
 VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"

@@ -5,10 +5,11 @@ import base64
 import pytest
 import requests
 
-from ledger import citizen, events, merkle, tiles
-from ledger.checkpoint import open_checkpoint
-from ledger.note import Verifier
+from ledger import citizen, events
 from ledger.registry import Registry
+from ledger.tlog import merkle, tiles
+from ledger.tlog.checkpoint import open_checkpoint
+from ledger.tlog.note import Verifier
 from ledger.wallet import Wallet
 
 from .helpers import grant_via_operator, revoke_signature, signed_grant

@@ -8,8 +8,8 @@ import pytest
 
 from ledger import receipt
 from ledger.chain import ChainClient
-from ledger.note import Signer
 from ledger.registry import Registry
+from ledger.tlog.note import Signer
 from ledger.wallet import Wallet
 
 from .helpers import grant_via_operator

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ledger import tiles
+from ledger.tlog import tiles
 
 
 def test_index_encoding_matches_the_spec_example():

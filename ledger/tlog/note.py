@@ -32,8 +32,9 @@ def _check_name(name: str) -> None:
 
 
 def key_id(name: str, public_key: bytes) -> int:
+    """The first four bytes, big-endian, of SHA-256(name || "\n" || 0x01 || key) (C2SP signed-note)."""
     digest = hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public_key).digest()
-    return struct.unpack(">I", digest[:4])[0]
+    return int.from_bytes(digest[:4], "big")
 
 
 @dataclass(frozen=True)
