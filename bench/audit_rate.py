@@ -22,7 +22,7 @@ from consent_operator.runtime import OperatorRuntime
 from ledger import events
 from ledger.audit import LogFetcher, _fetch_level0, _TreeCheck, run_audit
 from ledger.chain import ChainClient
-from ledger.devnodes import ROOT, DevNode, free_port, wait_for_http
+from ledger.devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.registry import Registry
 
 

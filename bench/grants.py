@@ -16,7 +16,7 @@ from eth_account import Account
 from ledger import eip712, record
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.devnodes import DevNode
+from ledger.devchain.nodes import DevNode
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 

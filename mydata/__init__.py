@@ -7,7 +7,7 @@ import click
 from ledger.audit import AuditFailure
 from ledger.chain import ChainError
 from ledger.citizen import OperatorError
-from ledger.devnodes import StartupError
+from ledger.devchain.nodes import StartupError
 from ledger.keys import PhraseError
 from ledger.receipt import ReceiptError
 from ledger.record import RecordError

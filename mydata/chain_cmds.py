@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ledger import embedded_chain
 from ledger.contract import Deployment, artifact
+from ledger.devchain import embedded
 from ledger.eip712 import typed_data
 
 from . import main, options
@@ -22,7 +22,7 @@ from . import main, options
 def chain_cmd(data_dir: Path, port: int) -> None:
     """Serve the persistent embedded EVM chain (py-evm) as JSON-RPC on 127.0.0.1."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the database cleanly
-    embedded_chain.serve(data_dir, port, ready=lambda p: click.echo(f"chain: http://127.0.0.1:{p}", err=True))
+    embedded.serve(data_dir, port, ready=lambda p: click.echo(f"chain: http://127.0.0.1:{p}", err=True))
 
 
 @main.group("contract")

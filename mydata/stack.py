@@ -18,7 +18,7 @@ from pathlib import Path
 
 from consent_operator.deployment import deploy_registry
 from ledger.chain import ChainError
-from ledger.devnodes import ROOT, DevNode, StartupError, free_port, wait_for_http
+from ledger.devchain.nodes import ROOT, DevNode, StartupError, free_port, wait_for_http
 
 
 @dataclass

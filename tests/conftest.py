@@ -10,7 +10,7 @@ from eth_account import Account
 
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.devnodes import ROOT, DevNode, free_port  # noqa: F401 - re-exported for tests
+from ledger.devchain.nodes import ROOT, DevNode, free_port  # noqa: F401 - re-exported for tests
 from ledger.registry import Registry
 from ledger.serving import loopback_server
 

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from ledger import citizen, eip712, record
-from ledger.devnodes import ROOT
+from ledger.devchain.nodes import ROOT
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 

@@ -18,7 +18,7 @@ from ledger import events
 from ledger.audit import run_audit
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
-from ledger.devnodes import ROOT, free_port, wait_for_http
+from ledger.devchain.nodes import ROOT, free_port, wait_for_http
 from ledger.registry import Registry
 
 from .helpers import signed_grant

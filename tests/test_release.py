@@ -13,7 +13,7 @@ from nacl.signing import SigningKey
 
 from cv_service.sdk import ServiceClient
 from ledger import citizen, events
-from ledger.devnodes import DevNode
+from ledger.devchain.nodes import DevNode
 from ledger.registry import Registry
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet

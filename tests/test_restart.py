@@ -6,7 +6,7 @@ from eth_account import Account
 
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.devnodes import DevNode
+from ledger.devchain.nodes import DevNode
 from ledger.registry import Registry
 
 from .conftest import LiveOperator

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from .chain import ChainClient, ChainError
+from ..chain import ChainClient, ChainError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 class StartupError(RuntimeError):
