@@ -33,7 +33,8 @@ from bench.stack_people import People  # noqa: E402
 from ledger.audit import run_audit  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
 from ledger.registry import registry_factory  # noqa: E402
-from mydata.stack import Ports, Stack  # noqa: E402
+from mydata.ports import Ports
+from mydata.stack import Stack  # noqa: E402
 from pds.client import PdsClientError  # noqa: E402
 
 TARGETS = ("operator worker", "log writer", "pds worker", "pds")

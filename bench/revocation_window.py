@@ -26,7 +26,8 @@ from bench.stack_people import People  # noqa: E402
 from ledger import citizen  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
 from ledger.registry import Registry  # noqa: E402
-from mydata.stack import Ports, Stack  # noqa: E402
+from mydata.ports import Ports
+from mydata.stack import Stack  # noqa: E402
 
 
 def one_round(people: People, registry: Registry) -> tuple[int, float | None]:

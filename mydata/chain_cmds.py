@@ -14,11 +14,12 @@ from ledger.devchain import embedded
 from ledger.eip712 import typed_data
 
 from . import main, options
+from .ports import DEFAULT
 
 
 @main.command("chain")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=options.DEFAULT_DATA / "chain", show_default=True)
-@click.option("--port", default=8545, show_default=True)
+@click.option("--port", default=DEFAULT.chain, show_default=True)
 def chain_cmd(data_dir: Path, port: int) -> None:
     """Serve the persistent embedded EVM chain (py-evm) as JSON-RPC on 127.0.0.1."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the database cleanly

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from . import main, options
-from .stack import Ports, Stack
+from .ports import DEFAULT, Ports
+from .stack import Stack
 from .up_cmd import print_urls
 
 
@@ -17,12 +18,12 @@ from .up_cmd import print_urls
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Keep everything here [default: {options.DEFAULT_DATA}; a fresh temporary folder with --walkthrough].")
 @click.option("--walkthrough", is_flag=True, help="Run the whole story unattended and exit non-zero if any step misbehaves.")
-@click.option("--chain-port", type=int, help="[default: 8545; a free port with --walkthrough]")
-@click.option("--operator-port", type=int, help="[default: 8600; …]")
-@click.option("--pds-port", type=int, help="[default: 8700; …]")
-@click.option("--cv-port", type=int, help="[default: 8800; …]")
-@click.option("--citizen-port", type=int, help="[default: 8900; …]")
-@click.option("--auditor-port", type=int, help="[default: 8950; …]")
+@click.option("--chain-port", type=int, help=f"[default: {DEFAULT.chain}; a free port with --walkthrough]")
+@click.option("--operator-port", type=int, help=f"[default: {DEFAULT.operator}; …]")
+@click.option("--pds-port", type=int, help=f"[default: {DEFAULT.pds}; …]")
+@click.option("--cv-port", type=int, help=f"[default: {DEFAULT.cv_service}; …]")
+@click.option("--citizen-port", type=int, help=f"[default: {DEFAULT.citizen_app}; …]")
+@click.option("--auditor-port", type=int, help=f"[default: {DEFAULT.auditor_view}; …]")
 def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port, pds_port, cv_port, citizen_port, auditor_port) -> None:
     """Run chain, operator, PDS, CV service, citizen app and auditor view on 127.0.0.1 with a seeded demo citizen."""
     from web.citizen_agent import Endpoints

@@ -8,6 +8,7 @@ import click
 import requests
 
 from . import main, options
+from .ports import DEFAULT
 
 
 def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_seconds: float, pds_url: str | None = None, **extra):
@@ -49,7 +50,7 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
 @click.pass_context
 @options.chain_url
 @options.data_dir
-@click.option("--port", default=8600, show_default=True)
+@click.option("--port", default=DEFAULT.operator, show_default=True)
 @click.option("--anchor-every", default=100, show_default=True, help="Anchor after this many new entries.")
 @click.option("--anchor-seconds", default=30.0, show_default=True, help="…or after this many seconds with new entries.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
+from .ports import DEFAULT, local_url
+
 DEFAULT_DATA = Path("var")
 
 chain_url = click.option(
-    "--chain", "chain_url", default="http://127.0.0.1:8545", show_default=True, envvar="MYDATA_CHAIN", help="Ethereum JSON-RPC URL."
+    "--chain", "chain_url", default=local_url(DEFAULT.chain), show_default=True, envvar="MYDATA_CHAIN", help="Ethereum JSON-RPC URL."
 )
 operator_url = click.option(
-    "--operator", "operator_url", default="http://127.0.0.1:8600", show_default=True, envvar="MYDATA_OPERATOR", help="Operator base URL."
+    "--operator", "operator_url", default=local_url(DEFAULT.operator), show_default=True, envvar="MYDATA_OPERATOR", help="Operator base URL."
 )
 data_dir = click.option(
     "--data-dir",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import main, options
+from .ports import DEFAULT
 
 
 def operator_public_key(operator_dir: Path) -> bytes:
@@ -22,7 +23,7 @@ def operator_public_key(operator_dir: Path) -> bytes:
     "--operator-dir", type=click.Path(file_okay=False, path_type=Path), default=options.DEFAULT_DATA / "operator",
     show_default=True, help="The operator's data directory, for its request-signing public key.",
 )
-@click.option("--port", default=8700, show_default=True)
+@click.option("--port", default=DEFAULT.pds, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (4 threads each).")
 def pds_cmd(data_dir: Path, operator_dir: Path, port: int, workers: int) -> None:
     """Serve the personal data store on 127.0.0.1 under gunicorn (encrypted areas, versions, wrapped keys)."""

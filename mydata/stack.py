@@ -18,21 +18,9 @@ from pathlib import Path
 
 from consent_operator.deployment import deploy_registry
 from ledger.chain import ChainError
-from ledger.devchain.nodes import ROOT, DevNode, StartupError, free_port, wait_for_http
+from ledger.devchain.nodes import ROOT, DevNode, StartupError, wait_for_http
 
-
-@dataclass
-class Ports:
-    chain: int = 8545
-    operator: int = 8600
-    pds: int = 8700
-    cv_service: int = 8800
-    citizen_app: int = 8900
-    auditor_view: int = 8950
-
-    @classmethod
-    def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(6)))
+from .ports import Ports
 
 
 @dataclass

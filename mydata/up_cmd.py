@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from . import main, options
-from .stack import Ports, Stack
+from .ports import DEFAULT, Ports
+from .stack import Stack
 
 
 def print_urls(stack: Stack) -> None:
@@ -21,9 +22,9 @@ def print_urls(stack: Stack) -> None:
 @main.command("up")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=options.DEFAULT_DATA, show_default=True)
 @click.option("--chain", "chain_url", default=None, help="Use this JSON-RPC node instead of the embedded chain.")
-@click.option("--chain-port", default=8545, show_default=True)
-@click.option("--operator-port", default=8600, show_default=True)
-@click.option("--pds-port", default=8700, show_default=True)
+@click.option("--chain-port", default=DEFAULT.chain, show_default=True)
+@click.option("--operator-port", default=DEFAULT.operator, show_default=True)
+@click.option("--pds-port", default=DEFAULT.pds, show_default=True)
 def up_cmd(data_dir: Path, chain_url: str | None, chain_port: int, operator_port: int, pds_port: int) -> None:
     """Run the embedded chain, deploy the registry once, and serve the PDS and the operator."""
     with Stack(data_dir, Ports(chain_port, operator_port, pds_port), chain_url) as stack:

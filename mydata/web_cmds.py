@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import main, options
+from .ports import DEFAULT, local_url
 
 
 @main.command("citizen-app")
@@ -14,8 +15,8 @@ from . import main, options
               help="The citizen's wallet (created in the app if missing).")
 @options.operator_url
 @options.chain_url
-@click.option("--pds", "pds_url", default="http://127.0.0.1:8700", show_default=True, envvar="MYDATA_PDS", help="PDS base URL.")
-@click.option("--port", default=8900, show_default=True)
+@click.option("--pds", "pds_url", default=local_url(DEFAULT.pds), show_default=True, envvar="MYDATA_PDS", help="PDS base URL.")
+@click.option("--port", default=DEFAULT.citizen_app, show_default=True)
 def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: str, port: int) -> None:
     """Serve the citizen app (keys stay in WALLET; talks to the operator over HTTP only)."""
     from ledger.serving import loopback_server
@@ -31,7 +32,7 @@ def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: st
 @options.operator_url
 @options.chain_url
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), default=options.DEFAULT_DATA / "auditor" / "view-state.json", show_default=True)
-@click.option("--port", default=8950, show_default=True)
+@click.option("--port", default=DEFAULT.auditor_view, show_default=True)
 def auditor_view_cmd(operator_url: str, chain_url: str, state_path: Path, port: int) -> None:
     """Serve the auditor view: the full audit on every visit, anomalies in red."""
     from ledger.serving import loopback_server

@@ -158,7 +158,8 @@ def test_the_running_stack_survives_the_crashing_request_a_dead_worker_and_a_dea
     """The request that killed the PDS (100,000-deep JSON signed by a fresh citizen key) and the
     operator's gunicorn worker (the same body unsigned) are refused; a killed PDS worker is
     replaced by its arbiter; a killed PDS is started again by the stack."""
-    from mydata.stack import Ports, Stack
+    from mydata.ports import Ports
+    from mydata.stack import Stack
 
     with Stack(tmp_path / "data", Ports.free()) as stack:
         fresh = Wallet.create(tmp_path / "fresh.json")

@@ -274,7 +274,7 @@ def to_rpc(value: Any) -> Any:
     return value
 
 
-def serve(data_dir: str | Path, port: int = 8545, ready=None) -> None:
+def serve(data_dir: str | Path, port: int, ready=None) -> None:
     """Run the chain's JSON-RPC server until interrupted."""
     chain = EmbeddedChain(data_dir)
     server = loopback_server(wsgi_app(chain), port)
