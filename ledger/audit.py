@@ -21,6 +21,7 @@ import requests
 
 from . import events
 from .durable import write_atomic
+from .errors import MyDataError
 from .follower import entry_for
 from .registry import Registry
 from .tlog import merkle, tiles
@@ -28,8 +29,10 @@ from .tlog.checkpoint import CheckpointError, open_checkpoint
 from .tlog.note import NoteError, Verifier
 
 
-class AuditFailure(Exception):
+class AuditFailure(MyDataError):
     """The first inconsistency found; the message names it."""
+
+    problem_type = "audit-failed"
 
 
 @dataclass

@@ -12,11 +12,15 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 
+from .errors import MyDataError
+
 DEV_FUNDING_WEI = 10**19  # 10 ETH, only on dev chains with unlocked accounts
 
 
-class ChainError(Exception):
+class ChainError(MyDataError):
     """The chain is unreachable or a transaction was refused; the message says why."""
+
+    problem_type = "chain-unavailable"
 
 
 class ContractReverted(ChainError):

@@ -11,13 +11,16 @@ from datetime import timedelta
 import requests
 
 from . import eip712, receipt, record
+from .errors import MyDataError
 from .registry import Registry
 from .request_auth import RequestSigner
 from .wallet import Wallet
 
 
-class OperatorError(Exception):
+class OperatorError(MyDataError):
     """The operator refused or failed; carries its RFC 9457 problem."""
+
+    problem_type = "operator-error"
 
     def __init__(self, problem: dict):
         super().__init__(f"{problem.get('title', 'operator error')}: {problem.get('detail', '')}".rstrip(": "))

@@ -11,6 +11,8 @@ from typing import Any
 
 import rfc8785
 
+from .errors import MyDataError
+
 CONSENT_GRANTED = "consent.granted"
 CONSENT_REFUSED = "consent.refused"
 CONSENT_REVOKED = "consent.revoked"
@@ -24,8 +26,10 @@ CHAIN_TYPES = {CONSENT_GRANTED, CONSENT_REVOKED}  # entries that mirror a chain 
 DATA_TYPES = (DATA_READ, DATA_WRITTEN, DATA_DENIED)  # accesses to citizens' data, allowed or not
 
 
-class EntryError(ValueError):
+class EntryError(MyDataError, ValueError):
     """A log entry is not a well-formed typed event."""
+
+    problem_type = "invalid-entry"
 
 
 def encode(event: dict[str, Any]) -> bytes:

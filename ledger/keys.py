@@ -19,12 +19,16 @@ from eth_account.signers.local import LocalAccount
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from .errors import MyDataError
+
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _SALT = b"mydata-consent-ledger/v1"
 
 
-class PhraseError(ValueError):
+class PhraseError(MyDataError, ValueError):
     """A recovery phrase or seed is invalid."""
+
+    problem_type = "invalid-phrase"
 
 
 CITIZEN_KEY_ID = re.compile(r"^citizen:[0-9a-f]{64}$")

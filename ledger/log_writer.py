@@ -25,6 +25,7 @@ import struct
 import threading
 from pathlib import Path
 
+from .errors import MyDataError
 from .logstore import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
@@ -32,8 +33,10 @@ MAX_FRAME = 64 << 20
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 
 
-class LogWriterError(Exception):
+class LogWriterError(MyDataError):
     """The writer reported that the commit failed."""
+
+    problem_type = "log-writer-failed"
 
 
 def frame(obj: dict) -> bytes:

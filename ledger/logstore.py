@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import sqlite_util
+from .errors import MyDataError
 from .locks import WriterLock
 from .sqlite_util import ThreadLocalConnections, connect
 from .tlog import merkle
@@ -62,30 +63,40 @@ class AppendRequest:
     error: BaseException | None = None
 
 
-class LogError(Exception):
+class LogError(MyDataError):
     """A request the log cannot answer (size or index out of range)."""
 
+    problem_type = "bad-request"
 
-class LogCorrupt(Exception):
+
+class LogCorrupt(MyDataError):
     """A stored hash disagrees with the entries or the signed checkpoints: the operator
     must not serve what it computed from it (a proof, a root) and must not append on it."""
 
+    problem_type = "log-corrupt"
 
-class ClaimTaken(Exception):
+
+class ClaimTaken(MyDataError):
     """An append's claim was made before (and has not expired): nothing of it was written."""
+
+    problem_type = "replayed-request"
 
     def __init__(self, key: str):
         super().__init__(f"{key} was claimed before")
         self.key = key
 
 
-class WriterLost(Exception):
+class WriterLost(MyDataError):
     """The writer process failed after it took a batch: each request's outcome is unknown
     until `LogStore` reads it back by the request's claim."""
 
+    problem_type = "log-writer-lost"
 
-class WriterUnavailable(Exception):
+
+class WriterUnavailable(MyDataError):
     """No log writer process answers; nothing was sent, so the caller may commit itself."""
+
+    problem_type = "log-writer-unavailable"
 
 
 class Committer(Protocol):

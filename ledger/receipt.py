@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from web3.exceptions import TransactionNotFound
 
 from . import eip712, events, record
+from .errors import MyDataError
 from .registry import Registry
 from .tlog import merkle
 from .tlog.checkpoint import CheckpointError, open_checkpoint
@@ -23,8 +24,10 @@ from .tlog.tlog_proof import TlogProof, TlogProofError
 RECEIPT_TYPE = "mydata-consent-receipt/1"
 
 
-class ReceiptError(ValueError):
+class ReceiptError(MyDataError, ValueError):
     """A receipt does not verify; `check` names the failing part."""
+
+    problem_type = "invalid-receipt"
 
     def __init__(self, check: str, detail: str):
         super().__init__(f"{check}: {detail}")

@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import rfc8785
 
+from .errors import MyDataError
 from .schema_errors import first_error
 
 SCHEMA_VERSION = "mydata-consent/1"
@@ -27,8 +28,10 @@ AREA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # as data_areas[].area in the
 SALT_SIZE = 32
 
 
-class RecordError(ValueError):
+class RecordError(MyDataError, ValueError):
     """A consent record is invalid; the message names the field."""
+
+    problem_type = "invalid-record"
 
     def __init__(self, field: str, problem: str):
         super().__init__(f"{field}: {problem}")

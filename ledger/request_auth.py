@@ -44,6 +44,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 from requests.structures import CaseInsensitiveDict
 
+from .errors import MyDataError
 from .locks import WriterLock
 from .sqlite_util import connect, erase
 
@@ -91,8 +92,10 @@ class _Canonical:
         return cls(m.group(2), int(m.group(3)), m.group(4), m.group(5), base64.b64decode(sig.group(2)))
 
 
-class RequestAuthError(Exception):
+class RequestAuthError(MyDataError):
     """A request is refused; `slug` is the stable problem type."""
+
+    problem_type = "unauthorized"
 
     def __init__(self, slug: str, detail: str):
         super().__init__(detail)

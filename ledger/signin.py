@@ -25,14 +25,17 @@ import rfc8785
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from .errors import MyDataError
 from .keys import citizen_key_id, citizen_public_key
 
 DOMAIN = b"mydata-signin/v1\n"
 CHALLENGE_BYTES = 32
 
 
-class SigninError(ValueError):
+class SigninError(MyDataError, ValueError):
     """An answer that does not sign this citizen in (malformed, wrong key, wrong service)."""
+
+    problem_type = "bad-request"
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,14 @@ from pathlib import Path
 from filelock import FileLock
 
 from .durable import write_atomic
+from .errors import MyDataError
 from .keys import CitizenKeys
 
 
-class WalletError(ValueError):
+class WalletError(MyDataError, ValueError):
     """The wallet file is missing or unreadable."""
+
+    problem_type = "wallet-error"
 
 
 class Wallet:

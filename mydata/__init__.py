@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ledger.audit import AuditFailure
-from ledger.chain import ChainError
-from ledger.citizen import OperatorError
-from ledger.devchain.nodes import StartupError
-from ledger.keys import PhraseError
-from ledger.receipt import ReceiptError
-from ledger.record import RecordError
-from ledger.tlog.note import NoteError
-from ledger.wallet import WalletError
+from ledger.errors import MyDataError
 
-EXPECTED_ERRORS = (AuditFailure, ChainError, OperatorError, PhraseError, NoteError, ReceiptError, RecordError, StartupError, WalletError, OSError)
+EXPECTED_ERRORS = (MyDataError, OSError)
 
 
 class MydataGroup(click.Group):

@@ -13,6 +13,7 @@ import requests
 
 from ledger import events
 from ledger.audit import run_audit
+from ledger.errors import MyDataError
 from ledger.registry import registry_factory
 
 from .stack import Stack
@@ -20,7 +21,9 @@ from .stack import Stack
 JSON = {"Accept": "application/json"}
 
 
-class StepFailed(Exception):
+class StepFailed(MyDataError):
+    problem_type = "walkthrough-step-failed"
+
     pass
 
 

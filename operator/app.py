@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, Response, jsonify
 
 from ledger import problems
 from ledger.http_limits import AREA_MAX_BODY, BodyLimits
-from ledger.logstore import LogCorrupt
 
 from . import consent_api, data_api, gdpr_api, history_api, ledger_api, log_api, metrics
 from .config import OperatorConfig
 from .openapi import OPENAPI
 from .release_route import ReleaseRoute
 from .runtime import OperatorRuntime
-
-log = logging.getLogger(__name__)
 
 AREA_WRITE = r"^/v1/citizens/[^/]+/areas/[^/]+/versions$"  # the one route that carries a CV area
 
@@ -26,17 +21,10 @@ def _metrics() -> Response:
     return Response(body, content_type=content_type)
 
 
-def _log_corrupt(exc: LogCorrupt) -> Response:
-    """A proof or root that fails its check against the signed checkpoints is never served."""
-    log.error("audit log integrity: %s", exc)
-    return problems.Problem(500, "log-corrupt", "The audit log failed its integrity check", str(exc)).response()
-
-
 def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -> Flask:
     app = Flask("consent_operator")
     rt = app.extensions["operator"] = runtime or OperatorRuntime(config)
     problems.install(app)
-    app.register_error_handler(LogCorrupt, _log_corrupt)
     app.register_blueprint(log_api.bp)
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(consent_api.bp)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import requests
 
+from ledger.errors import MyDataError
 from ledger.request_auth import RequestSigner
 
 
-class PdsError(Exception):
+class PdsError(MyDataError):
     """The PDS refused (its status and problem), or could not be reached (503)."""
+
+    problem_type = "pds-error"
 
     def __init__(self, status: int, problem: dict):
         super().__init__(problem.get("detail") or problem.get("title", f"HTTP {status}"))

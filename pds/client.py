@@ -12,6 +12,7 @@ import requests
 from nacl.signing import SigningKey
 
 from ledger.citizen import OperatorClient
+from ledger.errors import MyDataError
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
@@ -19,8 +20,10 @@ from .envelope import StaleEnvelope, check_current, new_data_key, open_envelope,
 from .resume import validate_area
 
 
-class PdsClientError(Exception):
+class PdsClientError(MyDataError):
     """The PDS answered with an error (its HTTP status in `status`)."""
+
+    problem_type = "pds-error"
 
     def __init__(self, detail: str, status: int):
         super().__init__(detail)

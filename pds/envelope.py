@@ -20,9 +20,13 @@ from nacl.secret import SecretBox
 from nacl.signing import SigningKey, VerifyKey
 from nacl.utils import random
 
+from ledger.errors import MyDataError
 
-class EnvelopeError(ValueError):
+
+class EnvelopeError(MyDataError, ValueError):
     """An envelope does not decrypt or verify, or a wrapped key is not for this recipient."""
+
+    problem_type = "invalid-envelope"
 
 
 class StaleEnvelope(EnvelopeError):

@@ -13,10 +13,13 @@ from importlib import resources
 
 import jsonschema
 
+from ledger.errors import MyDataError
 from ledger.schema_errors import first_error
 
 
-class ResumeError(ValueError):
+class ResumeError(MyDataError, ValueError):
+    problem_type = "invalid-resume"
+
     def __init__(self, field: str, problem: str):
         super().__init__(f"{field}: {problem}")
         self.field = field

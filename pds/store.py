@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from ledger.durable import write_atomic
+from ledger.errors import MyDataError
 from ledger.sqlite_util import ThreadLocalConnections, Writer
 
 SCHEMA = """
@@ -29,8 +30,10 @@ CREATE TABLE IF NOT EXISTS wrapped_keys (
 """
 
 
-class StoreError(Exception):
+class StoreError(MyDataError):
     """A write conflicts with what is stored, or something asked for does not exist."""
+
+    problem_type = "store-error"
 
     def __init__(self, slug: str, detail: str):
         super().__init__(detail)

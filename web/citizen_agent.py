@@ -16,6 +16,7 @@ import requests
 
 from ledger import citizen, signin
 from ledger.chain import ChainClient
+from ledger.errors import MyDataError
 from ledger.history import verify_history
 from ledger.record import format_time
 from ledger.registry import Registry
@@ -26,8 +27,10 @@ from pds.resume import split_resume
 EXPORT_FORMAT = "mydata-export/1"
 
 
-class SignInRefused(Exception):
+class SignInRefused(MyDataError):
     """The service could not be reached or refused the citizen's sign-in answer."""
+
+    problem_type = "sign-in-refused"
 
 
 @dataclass(frozen=True)

@@ -19,21 +19,15 @@ from flask import Flask, Response, abort, flash, redirect, render_template, requ
 from flask_wtf.csrf import CSRFProtect
 
 from ledger import events
-from ledger.chain import ChainError
-from ledger.citizen import OperatorError
+from ledger.errors import MyDataError
 from ledger.http_headers import SecurityHeaders
 from ledger.http_limits import AREA_MAX_BODY, MAX_DEPTH, BodyLimits, nests_deeper_than
-from ledger.keys import PhraseError
 from ledger.record import parse_time
-from ledger.wallet import WalletError
-from pds.client import PdsClientError
-from pds.envelope import EnvelopeError
 from pds.resume import AREAS, ResumeError
 
 from .charts import access_chart
-from .citizen_agent import CitizenAgent, Endpoints, SignInRefused
+from .citizen_agent import CitizenAgent, Endpoints
 
-EXPECTED = (OperatorError, PdsClientError, EnvelopeError, ResumeError, WalletError, PhraseError, ChainError, SignInRefused)
 SECTION_ORDER = ("basics", "work", "education", "skills", "languages", "certificates", *sorted(set(AREAS) - {"basics", "work", "education", "skills", "languages", "certificates"}))
 
 
@@ -55,8 +49,7 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     def expected_error(exc):
         return render_template("citizen/error.html", message=str(exc) or type(exc).__name__), 400 if isinstance(exc, ResumeError) else 502
 
-    for kind in EXPECTED:
-        app.register_error_handler(kind, expected_error)
+    app.register_error_handler(MyDataError, expected_error)
 
     @app.context_processor
     def common():

@@ -14,12 +14,15 @@ import time
 from pathlib import Path
 
 from ..chain import ChainClient, ChainError
+from ..errors import MyDataError
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
-class StartupError(RuntimeError):
+class StartupError(MyDataError, RuntimeError):
     """A local server process did not come up."""
+
+    problem_type = "startup-failed"
 
 
 def free_port() -> int:

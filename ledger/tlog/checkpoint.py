@@ -6,12 +6,15 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from ..errors import MyDataError
 from . import note
 from .merkle import HASH_SIZE
 
 
-class CheckpointError(ValueError):
+class CheckpointError(MyDataError, ValueError):
     """A checkpoint is malformed or not from the expected log."""
+
+    problem_type = "invalid-checkpoint"
 
 
 @dataclass(frozen=True)

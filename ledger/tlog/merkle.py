@@ -10,14 +10,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
+from ..errors import MyDataError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 SubtreeHash = Callable[[int, int], bytes]
 
 
-class ProofError(ValueError):
+class ProofError(MyDataError, ValueError):
     """A proof, root or tree size does not verify."""
+
+    problem_type = "invalid-proof"
 
 
 def leaf_hash(data: bytes) -> bytes:

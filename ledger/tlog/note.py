@@ -17,13 +17,17 @@ from dataclasses import dataclass
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from ..errors import MyDataError
+
 ED25519_TYPE = b"\x01"
 SIG_PREFIX = "\u2014 "
 MAX_SIGNATURES = 100
 
 
-class NoteError(ValueError):
+class NoteError(MyDataError, ValueError):
     """A note or key is malformed, or no trusted signature verifies."""
+
+    problem_type = "invalid-note"
 
 
 def _check_name(name: str) -> None:

@@ -7,14 +7,18 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import MyDataError
+
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 _INDEX = r"((?:x\d{3}/)*\d{3})"
 _PATH = re.compile(rf"^(\d+|entries)/{_INDEX}(?:\.p/(\d+))?$", re.ASCII)  # ASCII digits only
 
 
-class TileError(ValueError):
+class TileError(MyDataError, ValueError):
     """A tile path or bundle is malformed."""
+
+    problem_type = "tile-not-found"
 
 
 @dataclass(frozen=True)

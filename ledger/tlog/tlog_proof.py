@@ -6,11 +6,15 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from ..errors import MyDataError
+
 HEADER = "c2sp.org/tlog-proof@v1"
 
 
-class TlogProofError(ValueError):
+class TlogProofError(MyDataError, ValueError):
     """A tlog-proof is malformed."""
+
+    problem_type = "invalid-tlog-proof"
 
 
 @dataclass(frozen=True)
