@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-from flask import Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
 from ledger.audit import AuditFailure, AuditState, run_audit
 from ledger.chain import ChainError
@@ -22,30 +22,34 @@ from ledger.http_headers import SecurityHeaders
 from ledger.http_limits import BodyLimits
 from ledger.registry import Registry, registry_factory
 
+bp = Blueprint("auditor", __name__)
+
+
+@bp.get("/")
+def overview():
+    operator_url, registry_for, state_path = current_app.extensions["auditor"]
+    before = AuditState.load(state_path)
+    report, anomaly = None, None
+    try:
+        report = run_audit(operator_url, registry_for, state_path, None)
+    except AuditFailure as exc:
+        anomaly = str(exc)
+    except (ChainError, OperatorError, requests.RequestException, ValueError) as exc:
+        anomaly = f"could not complete the audit: {exc}"
+    state = AuditState.load(state_path)
+    anchors = _anchors(registry_for(state.chain_id, state.contract), state.deployment_block) if state else []
+    checkpoint = _text(operator_url + "/log/checkpoint")
+    return render_template(
+        "auditor/overview.html", app_name="MyData auditor", report=report, anomaly=anomaly, anchors=anchors,
+        checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url,
+    ), (200 if anomaly is None else 409)
+
 
 def create_app(operator_url: str, chain_url: str, state_path: str | Path) -> Flask:
-    state_path = Path(state_path)
+    """Assemble the auditor view: its one page, limits and security headers."""
     app = Flask("auditor_view", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
-    registry_for = registry_factory(chain_url)
-
-    @app.get("/")
-    def overview():
-        before = AuditState.load(state_path)
-        report, anomaly = None, None
-        try:
-            report = run_audit(operator_url, registry_for, state_path, None)
-        except AuditFailure as exc:
-            anomaly = str(exc)
-        except (ChainError, OperatorError, requests.RequestException, ValueError) as exc:
-            anomaly = f"could not complete the audit: {exc}"
-        state = AuditState.load(state_path)
-        anchors = _anchors(registry_for(state.chain_id, state.contract), state.deployment_block) if state else []
-        checkpoint = _text(operator_url + "/log/checkpoint")
-        return render_template(
-            "auditor/overview.html", app_name="MyData auditor", report=report, anomaly=anomaly, anchors=anchors,
-            checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url,
-        ), (200 if anomaly is None else 409)
-
+    app.extensions["auditor"] = (operator_url, registry_factory(chain_url), Path(state_path))
+    app.register_blueprint(bp)
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))
     return app
 

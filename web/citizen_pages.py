@@ -1,0 +1,228 @@
+"""The citizen app's pages (one blueprint): identity, CV, sign-ins and consent requests,
+consents, the verified access history, and the citizen's own data (export, report,
+erasure). Every page works on the citizen's agent over the wallet as it is on disk."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+
+from ledger import events
+from ledger.errors import MyDataError
+from ledger.http_limits import MAX_DEPTH, nests_deeper_than
+from ledger.record import parse_time
+from pds.resume import AREAS, ResumeError
+
+from .charts import access_chart
+from .citizen_agent import CitizenAgent, Endpoints
+
+bp = Blueprint("citizen", __name__)
+
+SECTION_ORDER = ("basics", "work", "education", "skills", "languages", "certificates", *sorted(set(AREAS) - {"basics", "work", "education", "skills", "languages", "certificates"}))
+
+
+def _wallet() -> tuple[Path, Endpoints]:
+    return current_app.extensions["citizen"]
+
+
+def agent() -> CitizenAgent:
+    """The citizen's agent on the wallet as it is now (re-read per request: cheap, never stale)."""
+    wallet_path, endpoints = _wallet()
+    if not wallet_path.exists():
+        abort(redirect(url_for(".home")))
+    return CitizenAgent.open(wallet_path, endpoints)
+
+
+@bp.app_errorhandler(MyDataError)
+def expected_error(exc):
+    return render_template("citizen/error.html", message=str(exc) or type(exc).__name__), 400 if isinstance(exc, ResumeError) else 502
+
+
+@bp.app_context_processor
+def common():
+    wallet_path, endpoints = _wallet()
+    return {"has_wallet": wallet_path.exists(), "operator_url": endpoints.operator}
+
+
+# ---- identity ------------------------------------------------------------------
+@bp.get("/")
+def home():
+    if not _wallet()[0].exists():
+        return render_template("citizen/welcome.html")
+    a = agent()
+    return render_template("citizen/home.html", citizen_id=a.id, pending=len(a.pending()), consents=a.consents())
+
+@bp.post("/identity")
+def create_identity():
+    wallet_path, endpoints = _wallet()
+    if wallet_path.exists():
+        abort(409)
+    phrase = request.form.get("phrase", "").strip() or None
+    created = CitizenAgent.create(wallet_path, endpoints, " ".join(phrase.split()) if phrase else None)
+    if phrase:
+        flash("Identity restored from your recovery phrase.", "ok")
+        return redirect(url_for(".home"))
+    return render_template("citizen/phrase.html", words=created.wallet.data["phrase"].split())
+
+# ---- the CV ----------------------------------------------------------------------
+@bp.get("/cv")
+def cv():
+    data = agent().cv()
+    sections = [(area, data.get(area)) for area in SECTION_ORDER]
+    return render_template("citizen/cv.html", sections=sections, pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False), summary=_summary)
+
+@bp.post("/cv/<area>")
+def save_section(area: str):
+    if area not in AREAS:
+        abort(404)
+    raw = request.form.get("section", "")
+    if nests_deeper_than(raw.encode(), MAX_DEPTH):
+        raise ResumeError(area, f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        section = json.loads(raw)
+    except ValueError as exc:
+        raise ResumeError(area, f"not valid JSON ({exc.args[0]})") from None
+    version = agent().save_section(area, section)
+    flash(f"Saved {area} as version {version}, encrypted before it left this app.", "ok")
+    return redirect(url_for(".cv") + f"#{area}")
+
+# ---- signing in to a service ------------------------------------------------------
+@bp.get("/signin")
+def signin_page():
+    """A service's "Sign in with MyData" link lands here: who asks, and a button to confirm."""
+    service_id, challenge = request.args.get("service", ""), request.args.get("challenge", "")
+    if not service_id or not challenge:
+        abort(400)
+    return render_template("citizen/signin.html", service=agent().service(service_id), challenge=challenge)
+
+@bp.post("/signin")
+def signin_confirm():
+    svc = agent().sign_in(request.form.get("service", ""), request.form.get("challenge", ""))
+    url = urlsplit(svc["callback_url"])
+    return render_template("citizen/signed_in.html", service=svc, back=f"{url.scheme}://{url.netloc}/")
+
+# ---- consent requests --------------------------------------------------------------
+@bp.get("/requests")
+def requests_page():
+    return render_template("citizen/requests.html", requests=agent().pending())
+
+def _pending(a: CitizenAgent, rid: str) -> dict:
+    found = [r for r in a.pending() if r["id"] == rid]
+    if not found:
+        abort(404)
+    return found[0]
+
+@bp.post("/requests/<rid>/approve")
+def approve(rid: str):
+    a = agent()
+    req = _pending(a, rid)
+    chosen = set(request.form.getlist("permission"))
+    permissions = [p for p in req["permissions"] if f"{p['area']}:{p['access']}" in chosen]
+    if not permissions:
+        flash("Choose at least one permission to approve, or refuse the request.", "error")
+        return redirect(url_for(".requests_page"))
+    rcpt = a.approve(req, permissions)
+    flash(f"Consent given to {req['service']['name']}: on chain in block {rcpt['chain']['block']}.", "ok")
+    return redirect(url_for(".consents"))
+
+@bp.post("/requests/<rid>/refuse")
+def refuse(rid: str):
+    a = agent()
+    req = _pending(a, rid)
+    a.refuse(req)
+    flash(f"Refused {req['service']['name']}'s request. The refusal is logged too.", "ok")
+    return redirect(url_for(".requests_page"))
+
+# ---- consents ----------------------------------------------------------------------
+@bp.get("/consents")
+def consents():
+    return render_template("citizen/consents.html", consents=sorted(agent().consents(), key=lambda c: c["granted_at"], reverse=True))
+
+@bp.post("/consents/<cid>/revoke")
+def revoke(cid: str):
+    outcome = agent().revoke(cid)
+    relocked = ", ".join(outcome["relocked"]) or "no stored areas"
+    flash(f"Revoked: the chain confirmed it at {outcome['revoked_at']} (block {outcome['block']}). New keys for {relocked}.", "ok")
+    return redirect(url_for(".consents"))
+
+# ---- history -----------------------------------------------------------------------
+@bp.get("/history")
+def history():
+    a = agent()
+    names = _names(a)
+    items = [_timeline_item(h, names) for h in reversed(a.history())]
+    accesses = [(parse_time(i["time"]), i["who"]) for i in items if i["type"] in events.DATA_TYPES and i["time"]]
+    return render_template("citizen/history.html", items=items, chart=access_chart(accesses))
+
+# ---- your data ---------------------------------------------------------------------
+@bp.get("/data")
+def your_data():
+    return render_template("citizen/data.html")
+
+@bp.get("/data/export.json")
+def export():
+    return _download(agent().export(), "mydata-export-art20")
+
+@bp.get("/data/report.json")
+def report():
+    return _download(agent().access_report(), "mydata-report-art15")
+
+@bp.post("/data/erase")
+def erase():
+    if request.form.get("confirm") != "ERASE":
+        flash("Type ERASE to confirm.", "error")
+        return redirect(url_for(".your_data"))
+    out = agent().erase()
+    return render_template("citizen/erased.html", revoked=out["revoked"])
+
+
+
+def _summary(item) -> str:
+    """One readable line for a CV item: its text fields in the order JSON Resume lists them."""
+    if not isinstance(item, dict):
+        return str(item)
+    parts = [v for v in item.values() if isinstance(v, str | int | float) and not str(v).startswith("http")]
+    parts += [", ".join(map(str, v)) for v in item.values() if isinstance(v, list) and all(isinstance(x, str) for x in v)]
+    return " · ".join(map(str, parts))
+
+
+def _download(body: dict, name: str) -> Response:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        json.dumps(body, indent=2, ensure_ascii=False), mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.json"'},
+    )
+
+
+def _names(a: CitizenAgent) -> dict[str, str]:
+    """Display names: consent id -> service name (from the wallet), service id -> name."""
+    out = {}
+    for cid, c in a.wallet.data["consents"].items():
+        out[cid] = out[c["record"]["controller"]["id"]] = c["record"]["controller"]["name"]
+    return out
+
+
+WHAT = {
+    events.CONSENT_GRANTED: "consent given", events.CONSENT_REVOKED: "consent revoked", events.CONSENT_EXPIRED: "consent expired",
+    events.CONSENT_REFUSED: "request refused", events.DATA_READ: "read", events.DATA_WRITTEN: "wrote", events.DATA_DENIED: "was denied",
+}
+
+
+WHY = {
+    "revoked": "you revoked the consent", "expired": "the consent had expired", "no-consent": "it holds no consent from you",
+    "area-not-granted": "your consent does not cover it", "no-data": "nothing is stored there", "bad-signature": "its request signature was forged",
+    "replayed-request": "the request was a replay", "stale-request": "the request was too old", "unknown-key": "the caller is not a registered service",
+}
+
+
+def _timeline_item(h: dict, names: dict[str, str]) -> dict:
+    e = h["entry"]
+    who = names.get(e.get("service")) or names.get(e.get("consent_id")) or e.get("service") or "unknown service"
+    return {
+        "index": h["index"], "type": e["type"], "who": who, "what": WHAT.get(e["type"], e["type"]), "area": e.get("area"),
+        "why": WHY.get(e.get("reason"), e.get("reason")), "time": e.get("time"), "block": e.get("block"), "status": h["status"],
+    }
