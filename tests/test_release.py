@@ -345,3 +345,18 @@ def test_the_sdk_verifies_the_receipt_of_an_approved_request_and_refuses_a_forge
     forged = {**rcpt, "record": {**rcpt["record"], "purposes": ["dpv:Marketing"]}}
     with pytest.raises(ReceiptError):
         world.service.verify_receipt(forged, world.op.runtime.client.w3.provider.endpoint_uri)
+
+
+def test_the_operators_own_anchor_block_is_followed_at_once_so_releases_never_wait_on_it(node, tmp_path):
+    world = World(node, tmp_path, anchor_every_entries=1)
+    try:
+        world.consent([{"area": "work", "access": "read"}])
+        assert world.read().status_code == 200
+        runtime = world.op.runtime
+        before = runtime.anchorer.latest()
+        runtime.anchor_and_follow()
+        anchor = runtime.anchorer.latest()
+        assert anchor != before and runtime.follower.last_block >= anchor.block
+        assert not runtime.follower.note_head() and not runtime.follower.position()[2]  # nothing left to follow
+    finally:
+        world.close()
