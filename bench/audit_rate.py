@@ -19,10 +19,10 @@ from pathlib import Path
 from consent_operator.config import OperatorConfig
 from consent_operator.deployment import deploy_registry
 from consent_operator.runtime import OperatorRuntime
+from devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger import events
 from ledger.audit import LogFetcher, _fetch_level0, _TreeCheck, run_audit
 from ledger.chain import ChainClient
-from ledger.devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.registry import Registry
 
 

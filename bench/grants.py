@@ -13,10 +13,10 @@ from pathlib import Path
 
 from eth_account import Account
 
+from devchain.nodes import DevNode
 from ledger import eip712, record
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.devchain.nodes import DevNode
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from load import measure
 
-from ledger.devchain.nodes import free_port, wait_for_http
+from devchain.nodes import free_port, wait_for_http
 from ledger.request_auth import RequestSigner
 
 

@@ -25,8 +25,8 @@ from nacl.signing import SigningKey
 
 from consent_operator.deployment import deploy_registry
 from cv_service.sdk import ServiceClient
+from devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger import citizen
-from ledger.devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 from pds.envelope import new_data_key, seal, wrap_key

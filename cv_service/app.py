@@ -15,9 +15,9 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from ledger.http_headers import SecurityHeaders
-from ledger.http_limits import BodyLimits
-from ledger.problems import Problem
+from httpkit.http_headers import SecurityHeaders
+from httpkit.http_limits import BodyLimits
+from httpkit.problems import Problem
 
 from . import pages, signin_routes
 from .context import NAME, SERVICE_ID, CvService

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
-from ledger.problems import Problem
+from httpkit.problems import Problem
 
 from .requests_store import RequestsStore
 from .sdk import ServiceClient

@@ -15,8 +15,8 @@ import segno
 from flask import Blueprint, redirect, request, session, url_for
 from markupsafe import Markup
 
+from httpkit.problems import Problem, bad_request
 from ledger import signin
-from ledger.problems import Problem, bad_request
 
 from .context import SERVICE_ID, answer, service, signed_in
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
+from devchain import embedded
 from ledger.contract import Deployment, artifact
-from ledger.devchain import embedded
 from ledger.eip712 import typed_data
 
 from . import main, options

@@ -19,7 +19,7 @@ from .ports import DEFAULT
 def cv_service_cmd(operator_url: str, chain_url: str, data_dir: Path, port: int, citizen_app_url: str | None) -> None:
     """Serve the sample CV service on 127.0.0.1 (registers itself with the operator first)."""
     from cv_service.app import create_app
-    from ledger.serving import loopback_server
+    from httpkit.serving import loopback_server
 
     public_url = f"http://127.0.0.1:{port}"
     app = create_app(operator_url, chain_url, data_dir, public_url, citizen_app_url)

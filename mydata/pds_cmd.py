@@ -27,7 +27,7 @@ def operator_public_key(operator_dir: Path) -> bytes:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (4 threads each).")
 def pds_cmd(data_dir: Path, operator_dir: Path, port: int, workers: int) -> None:
     """Serve the personal data store on 127.0.0.1 under gunicorn (encrypted areas, versions, wrapped keys)."""
-    from ledger.serving import GunicornServer
+    from httpkit.serving import GunicornServer
     from pds.app import create_app
 
     operator_key = operator_public_key(operator_dir)

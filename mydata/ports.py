@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.devchain.nodes import free_port
+from devchain.nodes import free_port
 
 
 @dataclass

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devchain.nodes import ROOT, DevNode, StartupError, wait_for_http
 from ledger.chain import ChainError
-from ledger.devchain.nodes import ROOT, DevNode, StartupError, wait_for_http
 
 from .ports import Ports
 

@@ -19,7 +19,7 @@ from .ports import DEFAULT, local_url
 @click.option("--port", default=DEFAULT.citizen_app, show_default=True)
 def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: str, port: int) -> None:
     """Serve the citizen app (keys stay in WALLET; talks to the operator over HTTP only)."""
-    from ledger.serving import loopback_server
+    from httpkit.serving import loopback_server
     from web.citizen_agent import Endpoints
     from web.citizen_app import create_app
 
@@ -35,7 +35,7 @@ def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: st
 @click.option("--port", default=DEFAULT.auditor_view, show_default=True)
 def auditor_view_cmd(operator_url: str, chain_url: str, state_path: Path, port: int) -> None:
     """Serve the auditor view: the full audit on every visit, anomalies in red."""
-    from ledger.serving import loopback_server
+    from httpkit.serving import loopback_server
     from web.auditor_app import create_app
 
     server = loopback_server(create_app(operator_url, chain_url, state_path), port)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from ledger import problems
-from ledger.http_limits import AREA_MAX_BODY, BodyLimits
+from httpkit import problems
+from httpkit.http_limits import AREA_MAX_BODY, BodyLimits
 
 from . import consent_api, data_api, gdpr_api, history_api, ledger_api, log_api, metrics
 from .config import OperatorConfig

@@ -10,8 +10,8 @@ import re
 
 from flask import current_app, g, request
 
+from httpkit.problems import Problem
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
-from ledger.problems import Problem
 from ledger.request_auth import RequestAuthError, Signed
 
 from .metrics import RATE_LIMITED, REFUSED

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, g, jsonify
 
+from httpkit.json_bodies import json_body
+from httpkit.problems import Problem, bad_request
 from ledger import events, receipt, record
-from ledger.json_bodies import json_body
-from ledger.problems import Problem, bad_request
 from ledger.registry import SignedGrant
 
 from . import schemas

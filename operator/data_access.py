@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from httpkit.problems import Problem
 from ledger import events
 from ledger.keys import CITIZEN_KEY_ID
 from ledger.logstore import ClaimTaken
-from ledger.problems import Problem
 from ledger.record import AREA_NAME
 from ledger.request_auth import replayed
 

@@ -11,9 +11,9 @@ import hashlib
 
 from flask import Blueprint, jsonify, request
 
+from httpkit.json_bodies import json_body
+from httpkit.problems import Problem
 from ledger import events
-from ledger.json_bodies import json_body
-from ledger.problems import Problem
 
 from . import release, schemas
 from .data_access import authorise

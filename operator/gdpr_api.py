@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify
 
+from httpkit.problems import Problem
 from ledger import events
-from ledger.problems import Problem
 from ledger.record import format_time
 
 from .auth import require_citizen

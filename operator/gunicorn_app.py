@@ -13,7 +13,7 @@ thread-locals become greenlet-aware) before it loads the app.
 
 from __future__ import annotations
 
-from ledger.serving import GunicornServer
+from httpkit.serving import GunicornServer
 
 from . import log_writer_process
 from .app import create_app

@@ -13,9 +13,9 @@ import logging
 
 from flask import Blueprint, jsonify
 
+from httpkit.problems import Problem
 from ledger.follower import consent_key
 from ledger.logstore import LogCorrupt, LogStore
-from ledger.problems import Problem
 
 from .auth import require_citizen
 from .http_util import runtime

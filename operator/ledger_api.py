@@ -13,13 +13,13 @@ import re
 
 from flask import Blueprint, jsonify, request
 
+from httpkit.json_bodies import json_body
+from httpkit.problems import Problem, bad_request
 from ledger import events
 from ledger.chain import ChainError, ContractReverted
 from ledger.contract import artifact
 from ledger.eip712 import typed_data
 from ledger.follower import consent_key
-from ledger.json_bodies import json_body
-from ledger.problems import Problem, bad_request
 from ledger.registry import SignedGrant
 from ledger.tlog.tlog_proof import TlogProof
 

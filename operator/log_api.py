@@ -6,8 +6,8 @@ import base64
 
 from flask import Blueprint, Response, jsonify, request
 
+from httpkit.problems import Problem, bad_request
 from ledger.logstore import LogError
-from ledger.problems import Problem, bad_request
 from ledger.tlog import tiles
 
 from .http_util import runtime

@@ -15,7 +15,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from ledger.problems import Problem
+from httpkit.problems import Problem
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from httpkit.problems import Problem
 from ledger import events
 from ledger.follower import consent_key, revocation_key
-from ledger.problems import Problem
 from ledger.record import TIME_FORMAT
 
 from .directory import IndexedConsent

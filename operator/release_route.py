@@ -16,7 +16,7 @@ from http import HTTPStatus
 from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request
 
-from ledger.problems import Problem, from_http_exception
+from httpkit.problems import Problem, from_http_exception
 
 from .data_access import release_area
 

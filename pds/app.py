@@ -12,12 +12,12 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
-from ledger import problems
+from httpkit import problems
+from httpkit.http_limits import AREA_MAX_BODY, BodyLimits
+from httpkit.json_bodies import json_body
+from httpkit.problems import Problem, bad_request
 from ledger.data_shapes import MAX_VERSION
-from ledger.http_limits import AREA_MAX_BODY, BodyLimits
-from ledger.json_bodies import json_body
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
-from ledger.problems import Problem, bad_request
 from ledger.record import AREA_NAME
 from ledger.request_auth import NonceStore, RequestAuthError, RequestVerifier
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from devchain.nodes import ROOT, DevNode, free_port  # noqa: F401 - re-exported for tests
+from httpkit.serving import loopback_server
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.devchain.nodes import ROOT, DevNode, free_port  # noqa: F401 - re-exported for tests
 from ledger.registry import Registry
-from ledger.serving import loopback_server
 
 CHAINS = ["embedded", "hardhat"]
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from devchain.nodes import ROOT
 from ledger import citizen, eip712, record
-from ledger.devchain.nodes import ROOT
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 

@@ -23,7 +23,7 @@ CITIZEN_ROUTES = ("/v1/citizens/{citizen}", "/v1/consent-requests/{id}/approve",
 
 @pytest.fixture(scope="module")
 def fuzz_world(tmp_path_factory):
-    from ledger.devchain.nodes import DevNode
+    from devchain.nodes import DevNode
 
     tmp = tmp_path_factory.mktemp("fuzz")
     with DevNode("embedded", tmp / "chain") as node:

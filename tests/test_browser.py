@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from consent_operator.keystore import admin_token
-from ledger.devchain.nodes import wait_for_http
+from devchain.nodes import wait_for_http
 
 from .conftest import ROOT, free_port
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from ledger.devchain.nodes import wait_for_http
+from devchain.nodes import wait_for_http
 
 from .conftest import ROOT, free_port
 from .helpers import mydata

@@ -10,9 +10,9 @@ import threading
 import pytest
 import requests
 
+from httpkit.serving import loopback_server
 from ledger import signin
 from ledger.keys import CitizenKeys
-from ledger.serving import loopback_server
 from web.citizen_agent import CitizenAgent, Endpoints, SignInRefused
 
 from .conftest import free_port

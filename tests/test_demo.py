@@ -11,7 +11,7 @@ import click
 import pytest
 import requests
 
-from ledger.devchain.nodes import wait_for_http
+from devchain.nodes import wait_for_http
 from mydata import walkthrough
 from web.citizen_agent import CitizenAgent, Endpoints
 from web.demo_citizen import DEMO_RESUME

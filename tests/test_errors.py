@@ -7,10 +7,10 @@ import pkgutil
 
 import pytest
 
+from httpkit.problems import STATUS, from_error
 from ledger.errors import MyDataError
-from ledger.problems import STATUS, from_error
 
-PACKAGES = ["ledger", "consent_operator", "pds", "cv_service", "web", "mydata"]
+PACKAGES = ["ledger", "httpkit", "devchain", "consent_operator", "pds", "cv_service", "web", "mydata"]
 
 
 def _defined_exceptions():

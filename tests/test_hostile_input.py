@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ledger.http_limits import AREA_MAX_BODY, DEFAULT_MAX_BODY, MAX_DEPTH, nests_deeper_than
+from httpkit.http_limits import AREA_MAX_BODY, DEFAULT_MAX_BODY, MAX_DEPTH, nests_deeper_than
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 

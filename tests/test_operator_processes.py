@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from consent_operator.deployment import deploy_registry
+from devchain.nodes import ROOT, free_port, wait_for_http
 from ledger import events
 from ledger.audit import run_audit
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
-from ledger.devchain.nodes import ROOT, free_port, wait_for_http
 from ledger.registry import Registry
 
 from .helpers import signed_grant

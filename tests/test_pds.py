@@ -8,9 +8,9 @@ import requests
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from httpkit.serving import loopback_server
 from ledger.keys import CitizenKeys
 from ledger.request_auth import RequestSigner
-from ledger.serving import loopback_server
 from pds.app import create_app
 from pds.envelope import new_data_key, open_envelope, seal, unwrap_key, wrap_key
 

@@ -12,8 +12,8 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from cv_service.sdk import ServiceClient
+from devchain.nodes import DevNode
 from ledger import citizen, events
-from ledger.devchain.nodes import DevNode
 from ledger.registry import Registry
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet

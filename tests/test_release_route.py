@@ -5,7 +5,7 @@ from werkzeug.test import Client
 
 from consent_operator import release_route
 from consent_operator.release_route import ReleaseRoute
-from ledger.problems import Problem
+from httpkit.problems import Problem
 
 PATH = "/v1/citizens/citizen:ab/areas/work"
 

@@ -9,8 +9,8 @@ import requests
 from flask import Flask, jsonify, request
 from requests.structures import CaseInsensitiveDict
 
+from httpkit.serving import loopback_server
 from ledger.request_auth import NonceStore, RequestAuthError, RequestSigner, RequestVerifier
-from ledger.serving import loopback_server
 
 
 @pytest.fixture

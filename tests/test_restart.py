@@ -4,9 +4,9 @@ import signal
 
 from eth_account import Account
 
+from devchain.nodes import DevNode
 from ledger.chain import ChainClient
 from ledger.contract import deploy
-from ledger.devchain.nodes import DevNode
 from ledger.registry import Registry
 
 from .conftest import LiveOperator

@@ -9,9 +9,9 @@ from nacl.signing import SigningKey
 
 from consent_operator.keystore import request_seed
 from cv_service.sdk import ServiceClient
+from httpkit.serving import loopback_server
 from ledger import citizen, events
 from ledger.request_auth import RequestSigner
-from ledger.serving import loopback_server
 from ledger.wallet import Wallet
 from pds.app import create_app as create_pds
 from pds.envelope import new_data_key, seal, wrap_key

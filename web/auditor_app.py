@@ -15,11 +15,11 @@ from pathlib import Path
 import requests
 from flask import Blueprint, Flask, current_app, render_template
 
+from httpkit.http_headers import SecurityHeaders
+from httpkit.http_limits import BodyLimits
 from ledger.audit import AuditFailure, AuditState, run_audit
 from ledger.chain import ChainError
 from ledger.citizen import OperatorError
-from ledger.http_headers import SecurityHeaders
-from ledger.http_limits import BodyLimits
 from ledger.registry import Registry, registry_factory
 
 bp = Blueprint("auditor", __name__)

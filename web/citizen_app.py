@@ -16,8 +16,8 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from ledger.http_headers import SecurityHeaders
-from ledger.http_limits import AREA_MAX_BODY, BodyLimits
+from httpkit.http_headers import SecurityHeaders
+from httpkit.http_limits import AREA_MAX_BODY, BodyLimits
 
 from . import citizen_pages
 from .citizen_agent import Endpoints

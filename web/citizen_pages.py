@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
+from httpkit.http_limits import MAX_DEPTH, nests_deeper_than
 from ledger import events
 from ledger.errors import MyDataError
-from ledger.http_limits import MAX_DEPTH, nests_deeper_than
 from ledger.record import parse_time
 from pds.resume import AREAS, ResumeError
 

@@ -8,7 +8,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .errors import MyDataError
+from ledger.errors import MyDataError
 
 log = logging.getLogger(__name__)
 

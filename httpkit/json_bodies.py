@@ -7,8 +7,9 @@ from __future__ import annotations
 import jsonschema
 from flask import request
 
+from ledger.schema_errors import first_error
+
 from .problems import bad_request
-from .schema_errors import first_error
 
 _validators: dict[int, jsonschema.Draft202012Validator] = {}
 

@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..chain import ChainClient, ChainError
-from ..errors import MyDataError
+from ledger.chain import ChainClient, ChainError
+from ledger.errors import MyDataError
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 class StartupError(MyDataError, RuntimeError):

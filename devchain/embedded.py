@@ -31,8 +31,8 @@ from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from werkzeug.wrappers import Request, Response
 
-from ..serving import loopback_server
-from ..sqlite_util import connect
+from httpkit.serving import loopback_server
+from ledger.sqlite_util import connect
 
 CHAIN_ID = 131277322940537  # eth-tester's chain id
 
