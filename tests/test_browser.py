@@ -214,7 +214,8 @@ def test_downloads_of_the_export_and_report_then_erasure(demo, page):
     page.get_by_role("button", name="Erase my account").click()
     assert "wallet are gone" in page.locator("#erased").inner_text()
     assert not (demo["data"] / "citizen" / "wallet.json").exists()
-    page.goto(demo["url"]["citizen"])
+    shot(page, "citizen-erased")
+    page.get_by_role("link", name="Start again with a new identity").click()  # the erased page leads on
     assert page.get_by_role("button", name="Create my identity").is_visible()
     page.get_by_label("Recovery phrase (24 words)").fill(phrase)  # the same identity comes back from the phrase alone
     page.get_by_role("button", name="Restore").click()

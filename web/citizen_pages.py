@@ -62,11 +62,17 @@ def create_identity():
     if wallet_path.exists():
         abort(409)
     phrase = request.form.get("phrase", "").strip() or None
-    created = CitizenAgent.create(wallet_path, endpoints, " ".join(phrase.split()) if phrase else None)
+    CitizenAgent.create(wallet_path, endpoints, " ".join(phrase.split()) if phrase else None)
     if phrase:
         flash("Identity restored from your recovery phrase.", "ok")
         return redirect(url_for(".home"))
-    return render_template("citizen/phrase.html", words=created.wallet.data["phrase"].split())
+    return redirect(url_for(".recovery_phrase"), 303)  # a reload shows the phrase again, not a resubmitted form
+
+
+@bp.get("/identity")
+def recovery_phrase():
+    """The recovery phrase, for the citizen to write down (on their own machine only)."""
+    return render_template("citizen/phrase.html", words=agent().wallet.data["phrase"].split())
 
 # ---- the CV ----------------------------------------------------------------------
 @bp.get("/cv")
