@@ -155,6 +155,10 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
             assert unlabelled == 0, path
             if path in ("/consents", "/history"):
                 shot(page, "phone" + path.replace("/", "-"))
+            if path != "/":  # on a phone the sections share one row under the app's name
+                tops = page.evaluate("[...document.querySelectorAll('header.top nav a:not(.brand)')].map(a => a.getBoundingClientRect().top)")
+                brand = page.evaluate("document.querySelector('header.top .brand').getBoundingClientRect().bottom")
+                assert len(set(tops)) == 1 and tops[0] >= brand, (path, tops, brand)
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.goto(demo["url"]["citizen"] + "/cv")
