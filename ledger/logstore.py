@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entry_index (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL, first INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL, first INTEGER, owner TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims(expires_at);
 """
 
@@ -58,6 +58,7 @@ class AppendRequest:
     meta: dict[str, str]
     keys: list[list[str]]
     claim: tuple[str, float] | None = None  # (key, expires_at): see LogStore.append
+    owner: str = field(default_factory=lambda: secrets.token_hex(8))  # tells this request's claim from a replay's
     first: int = -1
     done: bool = False
     error: BaseException | None = None
@@ -117,8 +118,10 @@ class LogStore:
         self.signer = signer
         self._writer = connect(self.path)
         self._writer.executescript(SCHEMA)
-        if "first" not in {row[1] for row in self._writer.execute("PRAGMA table_info(claims)")}:  # a log from before
-            self._writer.execute("ALTER TABLE claims ADD COLUMN first INTEGER")
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(claims)")}
+        for column, kind in (("first", "INTEGER"), ("owner", "TEXT")):  # a log from before appends were read back
+            if column not in columns:
+                self._writer.execute(f"ALTER TABLE claims ADD COLUMN {column} {kind}")
         self._write_lock = WriterLock(self.path.with_name(self.path.name + ".writer.lock"))
         self._readers = ThreadLocalConnections(self.path)
         self._range = self._load_range()
@@ -366,17 +369,20 @@ class LogStore:
     def _recover(self, lost: list[AppendRequest]) -> None:
         """The writer died holding these requests. Its transaction committed or rolled back
         whole, and its lock died with it: under the lock, a request whose claim is stored
-        was committed (its first index is stored with it); the others are committed here."""
+        under its own owner token was committed (its first index is stored with it); a claim
+        stored by another request means this one was a replay; the others are committed here."""
         log.warning("log writer lost %d appends mid-commit; reading back or redoing them", len(lost))
         with self._write_lock:
             redo = []
             for req in lost:
-                row = self._writer.execute("SELECT first FROM claims WHERE key=?", (req.claim[0],)).fetchone()
+                row = self._writer.execute("SELECT first, owner FROM claims WHERE key=?", (req.claim[0],)).fetchone()
                 req.error = None
-                if row is not None and row[0] is not None:
+                if row is None:
+                    redo.append(req)
+                elif row[1] == req.owner:
                     req.first = row[0]
                 else:
-                    redo.append(req)
+                    req.error = ClaimTaken(req.claim[0])
             if redo:
                 self._commit(redo)
 
@@ -435,7 +441,7 @@ class LogStore:
         if req.claim is None:
             return True
         try:
-            conn.execute("INSERT INTO claims(key, expires_at, first) VALUES (?, ?, ?)", (*req.claim, first))
+            conn.execute("INSERT INTO claims(key, expires_at, first, owner) VALUES (?, ?, ?, ?)", (*req.claim, first, req.owner))
         except sqlite3.IntegrityError:
             req.error = ClaimTaken(req.claim[0])
             return False

@@ -157,6 +157,17 @@ def test_an_append_whose_writer_died_mid_commit_is_read_back_or_redone_once(tmp_
     assert worker.check() == 3
 
 
+def test_a_replay_whose_writer_died_mid_commit_is_still_refused(tmp_path, signer):
+    """The replayed claim is stored, but by the first request: reading it back must not pass
+    the replay off as committed (at the first request's index)."""
+    writer_side = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+    assert writer_side.append([b"release"], claim=("nonce:1", 2e9)) == 0
+    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits=True))
+    with pytest.raises(ClaimTaken):
+        worker.append([b"replayed release"], claim=("nonce:1", 2e9))
+    assert worker.size == 1
+
+
 def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_none(tmp_path, signer):
     """SIGKILL the real writer process while eight threads append: every acknowledged append
     is in the log at its index, once; appends in flight are read back or redone."""
