@@ -63,16 +63,13 @@ def start():
 @bp.post("/callback")
 def callback():
     """The citizen's app answers a challenge here (JSON: ledger.signin.Answer)."""
-    body = request.get_json(silent=True)
+    svc = service()
     try:
-        ans = signin.parse(body)
-        store = service().store
-        if not store.signin_waiting(ans.challenge):
-            raise Problem(404, "unknown-challenge", "No such sign-in is waiting", "The sign-in expired or was already answered.")
-        citizen = signin.verify(ans, SERVICE_ID, service().callback_url)
+        ans = signin.parse(request.get_json(silent=True))
+        citizen = signin.verify(ans, SERVICE_ID, svc.callback_url)
     except signin.SigninError as exc:
         raise bad_request(str(exc)) from None
-    if not store.answer_signin(ans.challenge, citizen):
+    if not svc.store.answer_signin(ans.challenge, citizen):  # atomic: waiting, unexpired, unanswered
         raise Problem(404, "unknown-challenge", "No such sign-in is waiting", "The sign-in expired or was already answered.")
     return "", 204
 
