@@ -30,6 +30,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stack_people import People  # noqa: E402
+from devchain.nodes import child_pids, wait_until  # noqa: E402
 from ledger.audit import run_audit  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
 from ledger.registry import registry_factory  # noqa: E402
@@ -56,26 +57,9 @@ class Tally:
                 self.examples.setdefault(outcome, what)
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
 def _cmdline(pid: int) -> str:
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         return f.read().replace(b"\0", b" ").decode()
-
-
-def _wait(check, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (OSError, requests.RequestException):
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class CrashRounds:
@@ -131,11 +115,11 @@ class CrashRounds:
         if target == "pds":
             proc = self._proc("pds")
             os.killpg(proc.pid, signal.SIGKILL)
-            _wait(lambda: proc.poll() is not None, "the PDS to exit")
+            wait_until(lambda: proc.poll() is not None, "the PDS to exit")
             assert self.stack.restart_failed() == "pds"
             return
         master = self._proc("operator" if target != "pds worker" else "pds").pid
-        children = _children(master)
+        children = child_pids(master)
         writers = [p for p in children if "log_writer_process" in _cmdline(p)]
         victims = writers if target == "log writer" else [p for p in children if p not in writers]
         if not victims:
@@ -143,7 +127,7 @@ class CrashRounds:
         victim = random.choice(victims)
         os.kill(victim, signal.SIGKILL)
         if target != "log writer":
-            _wait(lambda: victim not in _children(master) and len(_children(master)) == len(children), f"a new {target}")
+            wait_until(lambda: victim not in child_pids(master) and len(child_pids(master)) == len(children), f"a new {target}")
 
     def round(self, target: str, load_seconds: float = 0.6) -> None:
         stop = threading.Event()
@@ -195,7 +179,7 @@ def run(rounds: int, data_dir: Path) -> dict:
         crash = CrashRounds(stack, data_dir / "wallet.json")
         for i in range(rounds):
             crash.round(TARGETS[i % len(TARGETS)])
-        _wait(lambda: requests.get(stack.url("operator") + "/ledger/info", timeout=5).ok, "the operator")
+        wait_until(lambda: requests.get(stack.url("operator") + "/ledger/info", timeout=5).ok, "the operator")
         lost = crash.lost_writes()
         size = crash.audit()
         return {"rounds": rounds, "lost": lost, "acknowledged": len(crash.tally.writes_acknowledged),

@@ -60,6 +60,28 @@ def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float
         time.sleep(0.2)
 
 
+def child_pids(pid: int) -> list[int]:
+    """The process ids of `pid`'s children (Linux /proc)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def wait_until(check, what: str, seconds: float = 60) -> None:
+    """Poll `check` until it is true (an OSError or requests error counts as not yet); an
+    AssertionError naming `what` after `seconds`."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, requests.RequestException):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class DevNode:
     """A chain node process on a loopback port; `start` again after `stop` keeps its data."""
 

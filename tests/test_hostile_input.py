@@ -6,12 +6,12 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from devchain.nodes import child_pids, wait_until
 from httpkit.http_limits import AREA_MAX_BODY, DEFAULT_MAX_BODY, MAX_DEPTH, nests_deeper_than
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
@@ -137,23 +137,6 @@ def test_the_citizen_apps_session_cookie_is_same_site(tmp_path):
     assert "SameSite=Lax" in resp.headers["Set-Cookie"] and "HttpOnly" in resp.headers["Set-Cookie"]
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
-def _wait_until(check, what: str, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_the_running_stack_survives_the_crashing_request_a_dead_worker_and_a_dead_server(tmp_path):
     """The request that killed the PDS (100,000-deep JSON signed by a fresh citizen key) and the
     operator's gunicorn worker (the same body unsigned) are refused; a killed PDS worker is
@@ -181,12 +164,12 @@ def test_the_running_stack_survives_the_crashing_request_a_dead_worker_and_a_dea
         assert pds.get(areas, timeout=10).json() == []
 
         pds_proc = dict(stack._procs)["pds"]
-        worker = _children(pds_proc.pid)[0]
+        worker = child_pids(pds_proc.pid)[0]
         os.kill(worker, signal.SIGKILL)
-        _wait_until(lambda: worker not in _children(pds_proc.pid) and len(_children(pds_proc.pid)) == 2, "a new PDS worker")
+        wait_until(lambda: worker not in child_pids(pds_proc.pid) and len(child_pids(pds_proc.pid)) == 2, "a new PDS worker")
         assert pds.get(areas, timeout=10).json() == []
 
         os.killpg(pds_proc.pid, signal.SIGKILL)
-        _wait_until(lambda: pds_proc.poll() is not None, "the PDS to exit")
+        wait_until(lambda: pds_proc.poll() is not None, "the PDS to exit")
         assert stack.restart_failed() == "pds" and stack.restarts == {"pds": 1}
         assert pds.get(areas, timeout=10).json() == []
