@@ -12,6 +12,7 @@ import requests
 
 from . import eip712, receipt, record
 from .errors import MyDataError
+from .problem_json import problem_of
 from .registry import Registry
 from .request_auth import RequestSigner
 from .wallet import Wallet
@@ -35,11 +36,7 @@ class OperatorClient:
 
     def _check(self, resp: requests.Response) -> requests.Response:
         if resp.status_code >= 400:
-            try:
-                problem = resp.json()
-            except ValueError:
-                problem = {"title": f"HTTP {resp.status_code}", "detail": resp.text[:200]}
-            raise OperatorError(problem)
+            raise OperatorError(problem_of(resp))
         return resp
 
     def request(self, method: str, path: str, **kw) -> requests.Response:

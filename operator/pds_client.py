@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 
 from ledger.errors import MyDataError
+from ledger.problem_json import problem_of
 from ledger.request_auth import RequestSigner
 
 
@@ -30,11 +31,7 @@ class PdsClient:
         except requests.RequestException as exc:  # down, restarting, or a worker killed mid-answer
             raise PdsError(503, {"title": "The PDS cannot be reached", "detail": str(exc)[:200]}) from None
         if resp.status_code >= 400:
-            try:
-                problem = resp.json()
-            except ValueError:
-                problem = {"title": resp.text[:200]}
-            raise PdsError(resp.status_code, problem)
+            raise PdsError(resp.status_code, problem_of(resp))
         return resp.json()
 
     def release(self, citizen: str, area: str, recipient: str) -> dict:

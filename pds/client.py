@@ -13,6 +13,7 @@ from nacl.signing import SigningKey
 
 from ledger.citizen import OperatorClient
 from ledger.errors import MyDataError
+from ledger.problem_json import problem_of
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
@@ -46,7 +47,7 @@ class CitizenPds:
         if resp.status_code == 404:
             return None
         if resp.status_code >= 400:
-            problem = resp.json() if resp.headers.get("Content-Type", "").endswith("json") else {}
+            problem = problem_of(resp)
             raise PdsClientError(problem.get("detail") or problem.get("title") or resp.reason, resp.status_code)
         return resp.json()
 

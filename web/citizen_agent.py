@@ -18,6 +18,7 @@ from ledger import citizen, signin
 from ledger.chain import ChainClient
 from ledger.errors import MyDataError
 from ledger.history import verify_history
+from ledger.problem_json import problem_of
 from ledger.record import format_time
 from ledger.registry import Registry
 from ledger.wallet import Wallet
@@ -80,7 +81,7 @@ class CitizenAgent:
         except requests.RequestException as exc:
             raise SignInRefused(f"{svc['name']} cannot be reached: {exc}") from None
         if resp.status_code != 204:
-            detail = resp.json().get("detail", resp.reason) if resp.headers.get("Content-Type", "").endswith("json") else resp.reason
+            detail = problem_of(resp).get("detail", resp.reason)
             raise SignInRefused(f"{svc['name']} did not accept the sign-in: {detail}")
         return svc
 
