@@ -13,8 +13,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ledger.logstore import LogStore
 from ledger.tlog.note import Signer
+from storage.sqlite.log import LogStore
 
 
 def main() -> None:

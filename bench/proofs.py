@@ -14,9 +14,9 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from ledger.logstore import LogStore
 from ledger.tlog import merkle
 from ledger.tlog.note import Signer
+from storage.sqlite.log import LogStore
 
 
 def build(path: Path, size: int) -> LogStore:

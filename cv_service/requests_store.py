@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ledger.sqlite_util import ThreadLocalConnections, Writer
+from storage.sqlite.connections import ThreadLocalConnections, Writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, citizen TEXT NOT NULL, created_at REAL NOT NULL);

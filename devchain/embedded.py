@@ -32,7 +32,7 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from werkzeug.wrappers import Request, Response
 
 from httpkit.serving import loopback_server
-from ledger.sqlite_util import connect
+from storage.sqlite.connections import connect
 
 CHAIN_ID = 131277322940537  # eth-tester's chain id
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import requests
 
 from . import events
+from .chain_entries import entry_for
 from .durable import write_atomic
 from .errors import MyDataError
-from .follower import entry_for
 from .registry import Registry
 from .tlog import merkle, tiles
 from .tlog.checkpoint import CheckpointError, open_checkpoint

@@ -23,11 +23,10 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import http_sf
@@ -45,8 +44,6 @@ from nacl.signing import SigningKey, VerifyKey
 from requests.structures import CaseInsensitiveDict
 
 from .errors import MyDataError
-from .locks import WriterLock
-from .sqlite_util import connect, erase
 
 COVERED = ("@method", "@path", "@query", "content-digest")
 WINDOW = dt.timedelta(minutes=5)
@@ -155,43 +152,18 @@ def _body(body) -> bytes:
     return body.encode() if isinstance(body, str) else bytes(body)
 
 
-class NonceStore:
-    """Seen (key id, nonce) pairs in SQLite, kept until their replay window has passed.
-
-    Shared by every worker process, so a replay is refused by all of them at once. Commits
-    are not fsynced (WAL, synchronous=NORMAL): they survive a process crash; an OS crash
-    may forget the last moments' nonces, which would let such a request, captured and
-    replayed within its 5-minute window, pass this check (it still meets the consent check
-    and is logged). An fsync here cost ~0.4 ms, a third of a release.
-    """
-
-    def __init__(self, path: str | Path):
-        self._conn = connect(path)
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._lock = WriterLock(f"{path}.writer.lock")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS request_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
-            " expires_at REAL NOT NULL, PRIMARY KEY (key_id, nonce)) WITHOUT ROWID"
-        )
-        self._uses = 0
+class ReplayStore(Protocol):
+    """Where a verifier records the (key id, nonce) pairs it accepted, for their replay
+    window: shared by every worker and replica that verifies for one service, so a nonce
+    used on one is refused on all (storage/ implements it on SQLite and PostgreSQL)."""
 
     def use(self, key_id: str, nonce: str, expires_at: float) -> bool:
-        """Record a nonce; False if it was seen before (a replay)."""
-        with self._lock:
-            self._uses += 1
-            if self._uses % 1000 == 0:
-                self._conn.execute("DELETE FROM request_nonces WHERE expires_at < ?", (time.time(),))
-            try:
-                self._conn.execute("INSERT INTO request_nonces VALUES (?, ?, ?)", (key_id, nonce, expires_at))
-            except sqlite3.IntegrityError:
-                return False
-            return True
+        """Record a nonce; False if it was recorded before (a replay)."""
+        ...
 
     def forget(self, key_id: str) -> int:
-        """Drop every nonce of `key_id` for good (a citizen's erasure: their key id must not
-        outlive it here, nor in the write-ahead log)."""
-        with self._lock:
-            return erase(self._conn, [("DELETE FROM request_nonces WHERE key_id=?", (key_id,))])
+        """Drop every nonce of `key_id` for good (erasure); returns how many."""
+        ...
 
 
 class _Message:
@@ -276,7 +248,7 @@ def _parts(request) -> tuple[str, str, object, bytes]:
 class RequestVerifier:
     """Verifies signed requests against public keys found by `public_key_for(key_id)`."""
 
-    def __init__(self, public_key_for: Callable[[str], bytes | None], nonces: NonceStore, window: dt.timedelta = WINDOW):
+    def __init__(self, public_key_for: Callable[[str], bytes | None], nonces: ReplayStore, window: dt.timedelta = WINDOW):
         self.public_key_for = public_key_for
         self.nonces = nonces
         self.window = window

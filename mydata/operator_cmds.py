@@ -55,22 +55,25 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
 @click.option("--anchor-seconds", default=30.0, show_default=True, help="…or after this many seconds with new entries.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--pds", "pds_url", default=None, envvar="MYDATA_PDS", help="PDS base URL for the data path.")
+@options.database_url
 @click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
-def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, eth_call_per_release) -> None:
+def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, database_url, eth_call_per_release) -> None:
     """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn.
 
     It first checks every stored log hash against the entries and refuses to start on a mismatch."""
     if ctx.invoked_subcommand:
         return
     summed_metrics(data_dir)
-    config = operator_config(chain_url, data_dir, anchor_every, anchor_seconds, pds_url, eth_call_per_release=eth_call_per_release)
+    config = operator_config(
+        chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, eth_call_per_release=eth_call_per_release
+    )
     _check(data_dir)
     serve_operator(config, port, workers)
 
 
 def _check(data_dir: Path) -> int:
     from consent_operator.log_check import check_log
-    from ledger.logstore import LogCorrupt
+    from storage.sqlite.log import LogCorrupt
 
     try:
         return check_log(data_dir)

@@ -16,6 +16,12 @@ chain_url = click.option(
 operator_url = click.option(
     "--operator", "operator_url", default=local_url(DEFAULT.operator), show_default=True, envvar="MYDATA_OPERATOR", help="Operator base URL."
 )
+database_url = click.option(
+    "--database-url",
+    default=None,
+    envvar="MYDATA_DATABASE_URL",
+    help="Where replicas share state: postgresql://user@host:port/db (default: SQLite files in the data directory).",
+)
 data_dir = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

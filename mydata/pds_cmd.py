@@ -25,11 +25,12 @@ def operator_public_key(operator_dir: Path) -> bytes:
 )
 @click.option("--port", default=DEFAULT.pds, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (4 threads each).")
-def pds_cmd(data_dir: Path, operator_dir: Path, port: int, workers: int) -> None:
+@options.database_url
+def pds_cmd(data_dir: Path, operator_dir: Path, port: int, workers: int, database_url: str | None) -> None:
     """Serve the personal data store on 127.0.0.1 under gunicorn (encrypted areas, versions, wrapped keys)."""
     from httpkit.serving import GunicornServer
     from pds.app import create_app
 
     operator_key = operator_public_key(operator_dir)
     click.echo(f"pds: http://127.0.0.1:{port} ({workers} workers)", err=True)
-    GunicornServer(lambda: create_app(data_dir, operator_key), port, workers).run()
+    GunicornServer(lambda: create_app(data_dir, operator_key, database_url), port, workers).run()

@@ -24,6 +24,7 @@ class OperatorConfig:
     release_cache_seconds: float = 1.0  # how long a released ciphertext is reused (0: never)
     log_writer_socket: Path | None = None  # a log writer process commits appends (see log_writer_process)
     rate_limits: RateLimitConfig = RateLimitConfig()
+    database_url: str | None = None  # shared state of replicas (storage.backends); None: SQLite in data_dir
     # Benchmark baseline only: also ask the chain (eth_call isActive) on every release.
     eth_call_per_release: bool = False
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.sqlite_util import ThreadLocalConnections, Writer
+from storage.sqlite.connections import ThreadLocalConnections, Writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (

@@ -14,8 +14,8 @@ import logging
 from flask import Blueprint, jsonify
 
 from httpkit.problems import Problem
-from ledger.follower import consent_key
-from ledger.logstore import LogCorrupt, LogStore
+from ledger.lookup_keys import consent_key
+from storage.sqlite.log import LogCorrupt, LogStore
 
 from .auth import require_citizen
 from .http_util import runtime

@@ -19,7 +19,7 @@ from ledger import events
 from ledger.chain import ChainError, ContractReverted
 from ledger.contract import artifact
 from ledger.eip712 import typed_data
-from ledger.follower import consent_key
+from ledger.lookup_keys import consent_key
 from ledger.registry import SignedGrant
 from ledger.tlog.tlog_proof import TlogProof
 

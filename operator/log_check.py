@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.logstore import LogStore
+from storage.sqlite.log import LogStore
 
 from . import keystore
 from .config import OperatorConfig

@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from ledger.log_writer import MAX_SOCKET_PATH, LogWriterServer
-from ledger.logstore import LogStore
+from consent_operator.log_writer import MAX_SOCKET_PATH, LogWriterServer
+from storage.sqlite.log import LogStore
 
 from . import keystore
 from .config import OperatorConfig

@@ -2,9 +2,10 @@
 
 Two budgets: refused requests per client address (a caller whose signatures keep failing
 is answered 429 before any signature work) and accepted requests per key id (one service
-or citizen key cannot take the whole operator). Counters are per worker process in
-memory, so a gunicorn operator with W workers admits up to W times each budget; sharing
-them across replicas belongs with the shared database store.
+or citizen key cannot take the whole operator). The counters live in the storage backend
+(storage.backends): in PostgreSQL they are shared by every worker of every replica, so a
+budget holds for the whole operator; on the single-host SQLite default they are per worker
+process in memory (W workers admit up to W times each budget).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from httpkit.problems import Problem
@@ -29,8 +30,8 @@ def too_many(detail: str) -> Problem:
 
 
 class RateLimits:
-    def __init__(self, config: RateLimitConfig = RateLimitConfig()):
-        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+    def __init__(self, config: RateLimitConfig = RateLimitConfig(), counters: Storage | None = None):
+        self._limiter = FixedWindowRateLimiter(counters or MemoryStorage())
         self._refused = parse(config.refused_per_address)
         self._per_key = parse(config.per_key)
 

@@ -17,16 +17,12 @@ from dataclasses import dataclass
 
 from httpkit.problems import Problem
 from ledger import events
-from ledger.follower import consent_key, revocation_key
+from ledger.lookup_keys import consent_key, expiry_key, revocation_key
 from ledger.record import TIME_FORMAT
 
 from .directory import IndexedConsent
 
 wall_clock = time.time  # this host's clock (tests replace it)
-
-
-def expiry_key(consent_id: str) -> str:
-    return "expired:" + consent_id.lower()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from http import HTTPStatus
 from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request
 
-from httpkit.problems import Problem, from_http_exception
+from httpkit.problems import Problem, from_error, from_http_exception
+from ledger.errors import MyDataError
 
 from .data_access import release_area
 
@@ -37,7 +38,8 @@ class ReleaseRoute:
             return self.app(environ, start_response)
         try:
             status, doc, media_type = 200, release_area(self.rt, Request(environ), *m.groups()), "application/json"
-        except Problem as p:
+        except MyDataError as exc:  # a refusal (Problem), or an expected failure such as the database being away
+            p = exc if isinstance(exc, Problem) else from_error(exc)
             status, doc, media_type = p.status, p.document(), "application/problem+json"
         except Exception:
             log.exception("release failed")

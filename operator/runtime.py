@@ -10,15 +10,16 @@ import logging
 import threading
 import time
 
-from ledger.anchoring import Anchorer
+from consent_operator.anchoring import Anchorer
+from consent_operator.follower import ChainFollower
+from consent_operator.log_writer import LogWriterClient
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
-from ledger.follower import ChainFollower
-from ledger.locks import InterProcessLock, try_hold
-from ledger.log_writer import LogWriterClient
-from ledger.logstore import LogStore
 from ledger.registry import Registry
-from ledger.request_auth import NonceStore, RequestVerifier
+from ledger.request_auth import RequestVerifier
+from storage.backends import open_backend
+from storage.locks import InterProcessLock, try_hold
+from storage.sqlite.log import LogStore
 
 from . import keystore
 from .auth import public_key_for
@@ -55,10 +56,10 @@ class OperatorRuntime:
         self.directory = Directory(config.data_dir / "operator.sqlite")
         self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
         self.release_cache = ReleaseCache(config.release_cache_seconds)
-        self.rate_limits = RateLimits(config.rate_limits)
-        self.request_verifier = RequestVerifier(
-            lambda key_id: public_key_for(self.directory, key_id), NonceStore(config.data_dir / "nonces.sqlite")
-        )
+        self.backend = open_backend(config.database_url, config.data_dir)
+        self.backend.check_schema()
+        self.rate_limits = RateLimits(config.rate_limits, self.backend.rate_counters())
+        self.request_verifier = RequestVerifier(lambda key_id: public_key_for(self.directory, key_id), self.backend.replay_store())
         self.anchorer.reconcile()
         self.follower.sync()
         self._stop = threading.Event()

@@ -19,7 +19,8 @@ from httpkit.problems import Problem, bad_request
 from ledger.data_shapes import MAX_VERSION
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.record import AREA_NAME
-from ledger.request_auth import NonceStore, RequestAuthError, RequestVerifier
+from ledger.request_auth import RequestAuthError, RequestVerifier
+from storage.backends import open_backend
 
 from . import bodies
 from .envelope import EnvelopeError, writer_of
@@ -136,8 +137,9 @@ def erase(citizen):
     return "", 204
 
 
-def create_app(data_dir: str | Path, operator_key: bytes) -> Flask:
-    """The PDS app; `operator_key` is the operator's Ed25519 request-signing public key."""
+def create_app(data_dir: str | Path, operator_key: bytes, database_url: str | None = None) -> Flask:
+    """The PDS app; `operator_key` is the operator's Ed25519 request-signing public key;
+    `database_url` names where replicas share their replay store (storage.backends)."""
     data_dir = Path(data_dir)
     app = Flask("pds")
     app.extensions["pds"] = PdsStore(data_dir)
@@ -147,7 +149,9 @@ def create_app(data_dir: str | Path, operator_key: bytes) -> Flask:
             return operator_key
         return citizen_public_key(key_id)
 
-    app.extensions["pds.verifier"] = RequestVerifier(public_key_for, NonceStore(data_dir / "nonces.sqlite"))
+    backend = open_backend(database_url, data_dir)
+    backend.check_schema()
+    app.extensions["pds.verifier"] = RequestVerifier(public_key_for, backend.replay_store())
     problems.install(app)
     app.register_blueprint(bp)
     app.get("/openapi.json")(lambda: jsonify(OPENAPI))

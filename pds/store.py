@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ledger.durable import write_atomic
 from ledger.errors import MyDataError
-from ledger.sqlite_util import ThreadLocalConnections, Writer
+from storage.sqlite.connections import ThreadLocalConnections, Writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (

@@ -1,7 +1,9 @@
-"""Shared fixtures: real EVM nodes (the embedded chain and Hardhat) and a live operator."""
+"""Shared fixtures: real EVM nodes (the embedded chain and Hardhat), a real PostgreSQL
+server, and a live operator."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
@@ -23,6 +25,27 @@ def node(request, tmp_path_factory):
     n = DevNode(request.param, workdir / "data", log_file=workdir / "node.log").start()
     yield n
     n.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session (Debian's package, run as the postgres user)."""
+    from devchain.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """A fresh database with every migration applied, for one test."""
+    from storage.backends import PostgresBackend
+
+    url = postgres.create_database("t_" + secrets.token_hex(6))
+    backend = PostgresBackend(url)
+    backend.migrate()
+    backend.db.close()
+    return url
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
+from consent_operator.follower import CURSOR_KEY
 from ledger import events
 from ledger.audit import AuditFailure, run_audit
 from ledger.chain import ChainClient
-from ledger.follower import CURSOR_KEY
 from ledger.registry import Registry
 from ledger.tlog.note import Signer
 
@@ -111,8 +111,8 @@ def test_entries_rewritten_with_their_tiles_are_caught_by_the_checkpoint(operato
     grant_n(operator, 2)
     log = operator.runtime.log
     forged = log.entry(0).replace(b'"block":', b'"block":9')
-    from ledger.logstore import node_key
     from ledger.tlog import merkle
+    from storage.sqlite.log import node_key
 
     log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
     log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (merkle.leaf_hash(forged), node_key(0, 0)))
@@ -160,7 +160,7 @@ def test_a_flipped_interior_node_is_refused_by_the_operator_and_its_start_check(
     stored node at start."""
     import requests
 
-    from ledger.logstore import node_key
+    from storage.sqlite.log import node_key
 
     from .helpers import mydata
 

@@ -8,7 +8,7 @@ from nacl.public import PrivateKey
 from cv_service.sdk import ServiceClient
 from ledger import citizen, events, receipt
 from ledger.chain import ChainClient
-from ledger.follower import revocation_key
+from ledger.lookup_keys import revocation_key
 from ledger.registry import Registry
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet

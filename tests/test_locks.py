@@ -4,7 +4,7 @@ import multiprocessing
 import threading
 import time
 
-from ledger.locks import WriterLock
+from storage.locks import WriterLock
 
 
 def _hold_then_write(path, lock_path, held):

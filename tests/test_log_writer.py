@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ledger.log_writer import LogWriterClient, LogWriterError, LogWriterServer
-from ledger.logstore import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from consent_operator.log_writer import LogWriterClient, LogWriterError, LogWriterServer
 from ledger.tlog import note
 from ledger.tlog.checkpoint import open_checkpoint
+from storage.sqlite.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 ORIGIN = "test.example/log"
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from ledger.logstore import AppendRequest, ClaimTaken, LogError, LogStore
 from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import open_checkpoint
+from storage.sqlite.log import AppendRequest, ClaimTaken, LogError, LogStore
 
 ORIGIN = "test.example/log"
 
@@ -145,7 +145,7 @@ def test_expired_claims_are_dropped_so_the_table_stays_small(store):
 
 
 def _flip(store, level: int, index: int) -> None:
-    from ledger.logstore import node_key
+    from storage.sqlite.log import node_key
 
     key = node_key(level, index)
     (h,) = store._writer.execute("SELECT hash FROM nodes WHERE id=?", (key,)).fetchone()
@@ -154,7 +154,7 @@ def _flip(store, level: int, index: int) -> None:
 
 @pytest.mark.parametrize(("level", "index"), [(1, 0), (2, 1), (3, 1)])
 def test_a_flipped_interior_node_is_never_served_in_a_proof(store, level, index):
-    from ledger.logstore import LogCorrupt
+    from storage.sqlite.log import LogCorrupt
 
     store.append([b"e%d" % i for i in range(20)])
     store.append([b"f"])
@@ -171,7 +171,7 @@ def test_a_flipped_interior_node_is_never_served_in_a_proof(store, level, index)
 
 
 def test_a_flipped_node_under_an_old_size_breaks_its_consistency_proof(store):
-    from ledger.logstore import LogCorrupt
+    from storage.sqlite.log import LogCorrupt
 
     store.append([b"e%d" % i for i in range(6)])
     store.append([b"e%d" % i for i in range(6, 16)])
@@ -182,7 +182,7 @@ def test_a_flipped_node_under_an_old_size_breaks_its_consistency_proof(store):
 
 
 def test_a_checkpoint_that_does_not_match_the_entries_fails_the_check(store):
-    from ledger.logstore import LogCorrupt
+    from storage.sqlite.log import LogCorrupt
 
     store.append([b"a", b"b"])
     store.append([b"c"])
@@ -192,7 +192,7 @@ def test_a_checkpoint_that_does_not_match_the_entries_fails_the_check(store):
 
 
 def test_a_missing_entry_fails_the_check(store):
-    from ledger.logstore import LogCorrupt
+    from storage.sqlite.log import LogCorrupt
 
     store.append([b"a", b"b", b"c"])
     store._writer.execute("DELETE FROM entries WHERE idx=2")

@@ -10,7 +10,8 @@ from flask import Flask, jsonify, request
 from requests.structures import CaseInsensitiveDict
 
 from httpkit.serving import loopback_server
-from ledger.request_auth import NonceStore, RequestAuthError, RequestSigner, RequestVerifier
+from ledger.request_auth import RequestAuthError, RequestSigner, RequestVerifier
+from storage.sqlite.replay import SqliteReplayStore
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def keys():
 @pytest.fixture
 def verifier(keys, tmp_path):
     registered = {k: s.public_key() for k, s in keys.items()}
-    return RequestVerifier(registered.get, NonceStore(tmp_path / "nonces.sqlite"))
+    return RequestVerifier(registered.get, SqliteReplayStore(tmp_path / "nonces.sqlite"))
 
 
 def prepared(signer, method="POST", url="http://127.0.0.1/pds/v1/areas/work?version=2", body=b'{"a":1}', **sign):
@@ -58,7 +59,7 @@ def test_a_signed_request_is_accepted_once(keys, verifier):
 def test_replay_is_refused_by_another_process_sharing_the_store(keys, verifier, tmp_path):
     req = prepared(keys["citizen:anna"])
     check(verifier, req)
-    other = RequestVerifier(verifier.public_key_for, NonceStore(tmp_path / "nonces.sqlite"))
+    other = RequestVerifier(verifier.public_key_for, SqliteReplayStore(tmp_path / "nonces.sqlite"))
     with refused("replayed-request"):
         check(other, req)
 
@@ -160,7 +161,7 @@ def test_library_signatures_and_non_canonical_ones_are_accepted(keys, verifier, 
     odd = RequestSigner('citizen:"quoted"', os.urandom(32))  # needs escapes: only the library serialises it
     req = odd.sign(requests.Request("POST", URLS[2], data=b"{}").prepare())
     assert _Canonical.parse(CaseInsensitiveDict(req.headers)) is None
-    lenient = RequestVerifier({'citizen:"quoted"': odd.public_key()}.get, NonceStore(tmp_path / "n2.sqlite"))
+    lenient = RequestVerifier({'citizen:"quoted"': odd.public_key()}.get, SqliteReplayStore(tmp_path / "n2.sqlite"))
     assert check(lenient, req) == 'citizen:"quoted"'
 
 
@@ -190,26 +191,6 @@ def test_the_replay_window_includes_both_ends_and_nothing_beyond(keys, verifier,
     else:
         with pytest.raises(RequestAuthError, match=f"^the request was signed at {now - age}, outside the replay window$"):
             check(verifier, req)
-
-
-def test_expired_nonces_are_dropped_every_thousand_uses_and_live_ones_never(tmp_path):
-    import sqlite3
-    import time
-
-    store = NonceStore(tmp_path / "n.sqlite")
-    assert store.use("k", "expired", time.time() - 1)
-    assert store.use("k", "live", time.time() + 300)
-    for i in range(997):
-        assert store.use("k", f"n{i}", time.time() + 300)
-
-    def stored(nonce):
-        with sqlite3.connect(tmp_path / "n.sqlite") as db:
-            return db.execute("SELECT COUNT(*) FROM request_nonces WHERE nonce=?", (nonce,)).fetchone()[0]
-
-    assert stored("expired") == 1  # 999 uses so far: no cleanup yet
-    assert store.use("k", "n-1000", time.time() + 300)  # the 1000th use cleans up
-    assert stored("expired") == 0 and stored("live") == 1
-    assert not store.use("k", "live", time.time() + 300)  # and a live nonce is still a replay
 
 
 def test_a_replay_is_refused_after_the_store_has_cleaned_up(keys, verifier):

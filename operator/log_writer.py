@@ -27,8 +27,8 @@ import struct
 import threading
 from pathlib import Path
 
-from .errors import MyDataError
-from .logstore import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from ledger.errors import MyDataError
+from storage.sqlite.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 << 20

@@ -3,7 +3,7 @@ workers starting) comes up in WAL mode in every one of them."""
 
 import multiprocessing
 
-from ledger.sqlite_util import connect
+from storage.sqlite.connections import connect
 
 
 def _open(path, barrier, results):

@@ -4,7 +4,7 @@ Every perfect subtree hash is stored as it completes, so the root at any size an
 any inclusion or consistency proof are O(log n) indexed reads. An append batch,
 its new nodes, the new signed checkpoint and any caller metadata commit in one
 fsynced WAL transaction: after a crash the log is either before or after the batch.
-Appends may go through a log writer process (ledger/log_writer.py) that commits for
+Appends may go through a log writer process (consent_operator/log_writer.py) that commits for
 every worker of an operator; without one, or when it is gone, they commit here.
 """
 
@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from . import sqlite_util
-from .errors import MyDataError
-from .locks import WriterLock
-from .sqlite_util import ThreadLocalConnections, connect
-from .tlog import merkle
-from .tlog.checkpoint import Checkpoint, sign_checkpoint
-from .tlog.note import Signer
+from ledger.errors import MyDataError
+from ledger.tlog import merkle
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
+from ledger.tlog.note import Signer
+
+from ..locks import WriterLock
+from . import connections
+from .connections import ThreadLocalConnections, connect
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,7 @@ class LogStore:
     def forget(self, key: str) -> int:
         """Drop a private lookup key (erasure): the entries stay, nothing links them to `key`."""
         with self._write_lock:
-            return sqlite_util.erase(self._db(), [("DELETE FROM entry_index WHERE key=?", (key,))])
+            return connections.erase(self._db(), [("DELETE FROM entry_index WHERE key=?", (key,))])
 
     def append(
         self,

@@ -9,12 +9,12 @@ or duplicates an event.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
-from . import events
-from .logstore import LogStore
-from .record import format_time
-from .registry import ChainEvent, Registry
+from ledger import events
+from ledger.chain_entries import entry_for
+from ledger.lookup_keys import consent_key, revocation_key
+from ledger.registry import Registry
+from storage.sqlite.log import LogStore
 
 CURSOR_KEY = "follower.last_block"
 HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: the operator's chain time
@@ -22,43 +22,9 @@ NODE_HEAD_KEY = "follower.node_head"  # the newest block the node was seen to ha
 CHUNK = 2000
 
 
-def consent_key(consent_id: str) -> str:
-    """The log lookup key of every entry about one consent."""
-    return "consent:" + consent_id.lower()
-
-
-def revocation_key(consent_id: str) -> str:
-    """The log lookup key of a consent's revocation entry."""
-    return "revoked:" + consent_id.lower()
-
-
-def entry_for(event: ChainEvent, block_time: int) -> dict | None:
-    time = format_time(datetime.fromtimestamp(block_time, UTC))
-    common = {"block": event.block, "tx": event.tx, "log_index": event.log_index, "time": time}
-    a = event.args
-    if event.name == "ConsentGranted":
-        return {
-            "type": events.CONSENT_GRANTED,
-            "consent_id": "0x" + a["consentId"].hex(),
-            "commitment": "0x" + a["commitment"].hex(),
-            "expires_at": a["expiresAt"],
-            "signer": a["signer"],
-            **common,
-        }
-    if event.name == "ConsentRevoked":
-        return {
-            "type": events.CONSENT_REVOKED,
-            "consent_id": "0x" + a["consentId"].hex(),
-            "signer": a["signer"],
-            "relayer": a["relayer"],
-            **common,
-        }
-    return None
-
-
 class ChainFollower:
     def __init__(self, registry: Registry, log: LogStore, confirmations: int = 0, lock=None):
-        """`lock` must exclude every other follower of the same log (see ledger.locks)."""
+        """`lock` must exclude every other follower of the same log (see storage.locks)."""
         self.registry = registry
         self.log = log
         self.confirmations = confirmations

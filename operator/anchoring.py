@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
-from .logstore import LogStore
-from .registry import Registry
-from .sqlite_util import ThreadLocalConnections, connect
-from .tlog import note
-from .tlog.checkpoint import Checkpoint
+from ledger.registry import Registry
+from ledger.tlog import note
+from ledger.tlog.checkpoint import Checkpoint
+from storage.sqlite.connections import ThreadLocalConnections, connect
+from storage.sqlite.log import LogStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS anchors (

@@ -1,0 +1,24 @@
+"""The private lookup keys under which the operator indexes log entries (never in the log).
+
+Entries themselves name no citizen; the operator finds a citizen's or a consent's entries
+through these keys, and drops a citizen's keys on erasure so the entries stay but nothing
+links them to the person any more. One module builds every key, so their prefixes cannot
+drift apart between the writer that stores them and the readers that look them up.
+"""
+
+from __future__ import annotations
+
+
+def consent_key(consent_id: str) -> str:
+    """The key of every entry about one consent."""
+    return "consent:" + consent_id.lower()
+
+
+def revocation_key(consent_id: str) -> str:
+    """The key of a consent's revocation entry (its presence denies every release)."""
+    return "revoked:" + consent_id.lower()
+
+
+def expiry_key(consent_id: str) -> str:
+    """The key of a consent's expiry entry (written once, by the first release after it)."""
+    return "expired:" + consent_id.lower()

@@ -1,0 +1,111 @@
+"""The backend a database URL names, as one object that opens each store the services use.
+
+`open_backend(url, folder)`: no URL (or `sqlite:///folder`) gives SQLite files in the
+folder, for one host; `postgresql://…` gives the shared PostgreSQL database of replicas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from limits.storage import MemoryStorage, Storage
+
+from ledger.request_auth import ReplayStore
+
+from .database import database_url, is_postgres, redacted
+from .errors import DatabaseUrlError
+
+
+class SchemaOutdated(DatabaseUrlError):
+    """The database lacks migrations this code needs: run `mydata db migrate`."""
+
+    problem_type = "schema-outdated"
+
+
+class Backend(Protocol):
+    name: str
+
+    def replay_store(self) -> ReplayStore: ...
+
+    def rate_counters(self) -> Storage: ...
+
+    def migrate(self) -> list[str]: ...
+
+    def check_schema(self) -> None: ...
+
+
+class SqliteBackend:
+    """SQLite files in `folder`; each store creates its own schema when opened. Rate-limit
+    counters live in each process's memory (one host: W workers admit W budgets)."""
+
+    name = "sqlite"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def replay_store(self) -> ReplayStore:
+        from .sqlite.replay import SqliteReplayStore
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return SqliteReplayStore(self.folder / "nonces.sqlite")
+
+    def rate_counters(self) -> Storage:
+        return MemoryStorage()
+
+    def migrate(self) -> list[str]:
+        return []
+
+    def check_schema(self) -> None:
+        return None
+
+
+class PostgresBackend:
+    """One PostgreSQL database shared by every replica (connections pooled per process)."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str):
+        from .postgres.pool import PostgresDatabase
+
+        self.db = PostgresDatabase(url)
+
+    def replay_store(self) -> ReplayStore:
+        from .postgres.replay import PostgresReplayStore
+
+        return PostgresReplayStore(self.db)
+
+    def rate_counters(self) -> Storage:
+        from .postgres.rate_counters import PostgresCounters
+
+        return PostgresCounters(self.db)
+
+    def migrate(self) -> list[str]:
+        from .postgres.migrate import migrate
+
+        return migrate(self.db)
+
+    def check_schema(self) -> None:
+        """Refuse to serve on a database older than this code (SchemaOutdated)."""
+        from .postgres.migrate import applied, migrations
+
+        missing = sorted({version for version, _, _ in migrations()} - set(applied(self.db)))
+        if missing:
+            raise SchemaOutdated(
+                f"the database at {redacted(self.db.url)} lacks schema migrations {missing}: run `mydata db migrate`"
+            )
+
+
+def open_backend(url: str | None, folder: Path) -> Backend:
+    """The backend of `url` (see storage.database), SQLite in `folder` when there is none."""
+    url = database_url(url)
+    if is_postgres(url):
+        assert url is not None
+        return PostgresBackend(url)
+    if url is not None:
+        path = urlsplit(url).path
+        if not path:
+            raise DatabaseUrlError("a sqlite URL names a folder: sqlite:///path/to/folder")
+        folder = Path(path)
+    return SqliteBackend(folder)

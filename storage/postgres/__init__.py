@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: the state several replicas share."""

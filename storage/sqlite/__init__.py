@@ -1,0 +1,1 @@
+"""The SQLite backend: files in a data directory, for one host."""
