@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ledger.tlog.note import Signer
-from storage.sqlite.log import LogStore
+from storage.sqlite.log import SqliteLog
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
     for batch in (1, 10, 100, 1000):
         n = min(args.entries, 2000 * batch)
         with tempfile.TemporaryDirectory() as d:
-            log = LogStore(os.path.join(d, "log.sqlite"), "bench/log", Signer("bench/log", os.urandom(32)))
+            log = SqliteLog(os.path.join(d, "log.sqlite"), "bench/log", Signer("bench/log", os.urandom(32)))
             start = time.perf_counter()
             for _ in range(n // batch):
                 log.append([entry] * batch)
@@ -34,7 +34,7 @@ def main() -> None:
         print(f"batch {batch:>5}: {n / elapsed:>10,.0f} durable appends/s  ({n} entries, {n // batch} commits)")
     n = min(args.entries, 20_000)
     with tempfile.TemporaryDirectory() as d:
-        log = LogStore(os.path.join(d, "log.sqlite"), "bench/log", Signer("bench/log", os.urandom(32)))
+        log = SqliteLog(os.path.join(d, "log.sqlite"), "bench/log", Signer("bench/log", os.urandom(32)))
         start = time.perf_counter()
         with ThreadPoolExecutor(args.threads) as pool:
             list(pool.map(lambda _: log.append([entry]), range(n)))

@@ -16,11 +16,11 @@ from rich.progress import Progress
 
 from ledger.tlog import merkle
 from ledger.tlog.note import Signer
-from storage.sqlite.log import LogStore
+from storage.sqlite.log import SqliteLog
 
 
-def build(path: Path, size: int) -> LogStore:
-    log = LogStore(path, "bench/log", Signer("bench/log", b"\x01" * 32))
+def build(path: Path, size: int) -> SqliteLog:
+    log = SqliteLog(path, "bench/log", Signer("bench/log", b"\x01" * 32))
     with Progress(transient=True) as bar:
         task = bar.add_task(f"building {size:,}", total=size, completed=log.size)
         while log.size < size:

@@ -67,27 +67,28 @@ def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, w
     config = operator_config(
         chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, eth_call_per_release=eth_call_per_release
     )
-    _check(data_dir)
+    _check(data_dir, database_url)
     serve_operator(config, port, workers)
 
 
-def _check(data_dir: Path) -> int:
+def _check(data_dir: Path, database_url: str | None = None) -> int:
     from consent_operator.log_check import check_log
-    from storage.sqlite.log import LogCorrupt
+    from storage.log import LogCorrupt
 
     try:
-        return check_log(data_dir)
+        return check_log(data_dir, database_url=database_url)
     except LogCorrupt as exc:
         raise click.ClickException(f"the audit log is corrupt: {exc}") from None
 
 
 @operator_cmd.command("check")
 @options.data_dir
-def operator_check_cmd(data_dir: Path) -> None:
+@options.database_url
+def operator_check_cmd(data_dir: Path, database_url: str | None) -> None:
     """Recompute every stored hash of the audit log from its entries (run by `mydata operator` at start)."""
-    if not (data_dir / "log.sqlite").exists():
+    if not database_url and not (data_dir / "log.sqlite").exists():
         raise click.ClickException(f"no audit log in {data_dir}")
-    size = _check(data_dir)
+    size = _check(data_dir, database_url)
     click.echo(f"audit log: {size} entries, every stored hash matches")
 
 

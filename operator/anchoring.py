@@ -8,30 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
 from ledger.registry import Registry
 from ledger.tlog import note
 from ledger.tlog.checkpoint import Checkpoint
-from storage.sqlite.connections import ThreadLocalConnections, connect
-from storage.sqlite.log import LogStore
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS anchors (
-    size INTEGER PRIMARY KEY, root BLOB NOT NULL, tx TEXT NOT NULL, block INTEGER NOT NULL,
-    anchor_index INTEGER NOT NULL, created_at REAL NOT NULL);
-"""
-
-
-@dataclass(frozen=True)
-class AnchorRecord:
-    size: int
-    root: bytes
-    tx: str
-    block: int
-    anchor_index: int
+from storage.log import AnchorRecord, LogStore
 
 
 class Anchorer:
@@ -42,26 +25,16 @@ class Anchorer:
         self.every_entries = every_entries
         self.every_seconds = every_seconds
         self._lock = threading.Lock()
-        self._writer = connect(log.path)
-        self._writer.executescript(SCHEMA)
-        self._db = ThreadLocalConnections(log.path)
 
     def latest(self) -> AnchorRecord | None:
-        row = self._db.get().execute(
-            "SELECT size, root, tx, block, anchor_index FROM anchors ORDER BY size DESC LIMIT 1"
-        ).fetchone()
-        return AnchorRecord(*row) if row else None
+        return self.log.backend.latest_anchor()
 
     def covering(self, index: int) -> AnchorRecord | None:
         """The oldest anchor whose checkpoint includes log entry `index`."""
-        row = self._db.get().execute(
-            "SELECT size, root, tx, block, anchor_index FROM anchors WHERE size > ? ORDER BY size LIMIT 1", (index,)
-        ).fetchone()
-        return AnchorRecord(*row) if row else None
+        return self.log.backend.anchor_covering(index)
 
     def all(self) -> list[AnchorRecord]:
-        rows = self._db.get().execute("SELECT size, root, tx, block, anchor_index FROM anchors ORDER BY size")
-        return [AnchorRecord(*r) for r in rows]
+        return self.log.backend.anchors()
 
     def due(self, now: float | None = None) -> bool:
         last = self.latest()
@@ -71,7 +44,7 @@ class Anchorer:
             return False
         if grown >= self.every_entries:
             return True
-        since = self._db.get().execute("SELECT MAX(created_at) FROM anchors").fetchone()[0] or 0
+        since = self.log.backend.last_anchor_time()
         return (now or time.time()) - since >= self.every_seconds
 
     def anchor_now(self) -> AnchorRecord | None:
@@ -89,10 +62,7 @@ class Anchorer:
             return rec
 
     def _record(self, rec: AnchorRecord) -> None:
-        self._writer.execute(
-            "INSERT OR IGNORE INTO anchors(size, root, tx, block, anchor_index, created_at) VALUES (?,?,?,?,?,?)",
-            (rec.size, rec.root, rec.tx, rec.block, rec.anchor_index, time.time()),
-        )
+        self.log.backend.record_anchor(rec)
 
     def reconcile(self) -> None:
         """Record anchors that reached the chain but not our table (a crash between the two)."""

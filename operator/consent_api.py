@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from flask import Blueprint, g, jsonify
 
 from httpkit.json_bodies import json_body
-from httpkit.problems import Problem, bad_request
+from httpkit.problems import Problem
 from ledger import events, receipt, record
-from ledger.registry import SignedGrant
 
 from . import schemas
+from .approval import check_approval
 from .auth import authenticate, require_citizen, require_service
 from .directory import IndexedConsent, Service
 from .http_util import runtime
@@ -115,46 +115,15 @@ def refuse(rid: str):
 @bp.post("/consent-requests/<rid>/approve")
 def approve(rid: str):
     req = _pending_of_caller(rid)
-    body = json_body(schemas.APPROVAL)
-    rec, grant, salt_hex = body["record"], body["grant"], body["salt"]
-    citizen_enc_key = bytes.fromhex(body["citizen_enc_key"])
-    try:
-        record.validate(rec)
-    except record.RecordError as exc:
-        raise bad_request(str(exc), field="record." + exc.field) from None
-    _check_scope(req, rec)
-    cid = rec["record_id"]
-    commitment = record.commitment(rec, bytes.fromhex(salt_hex))
-    if grant["consent_id"] != cid or grant["commitment"] != "0x" + commitment.hex():
-        raise bad_request("the grant does not commit to this record and salt", field="grant.commitment")
-    if grant["expires_at"] != record.expires_at_unix(rec):
-        raise bad_request("the grant's expiry differs from the record's", field="grant.expires_at")
-    rt = runtime()
-    signed = SignedGrant(bytes.fromhex(cid[2:]), commitment, grant["expires_at"], bytes.fromhex(grant["signature"][2:]))
-    tx = relay(lambda: rt.registry.grant(signed))
+    ok = check_approval(req, json_body(schemas.APPROVAL))
+    cid, rt = ok.record["record_id"], runtime()
+    tx = relay(lambda: rt.registry.grant(ok.grant))
     dep = rt.deployment
     chain = {"chain_id": dep.chain_id, "contract": dep.address, "tx": "0x" + bytes(tx["transactionHash"]).hex(), "block": tx["blockNumber"]}
-    signer = rt.registry.consent(signed.consent_id).signer
-    rcpt = receipt.build(rec, bytes.fromhex(salt_hex), {**grant, "signer": signer}, chain, receipt_evidence(rt, cid))
-    indexed = IndexedConsent(cid, req["service_id"], req["citizen"], rec["data_areas"], grant["expires_at"])
+    signer = rt.registry.consent(ok.grant.consent_id).signer
+    rcpt = receipt.build(ok.record, ok.salt, {**ok.grant_doc, "signer": signer}, chain, receipt_evidence(rt, cid))
+    indexed = IndexedConsent(cid, req["service_id"], req["citizen"], ok.record["data_areas"], ok.grant.expires_at)
     if not rt.directory.decide(rid, "approved", indexed, rcpt):
         raise Problem(409, "request-decided", "This request was already decided")
-    rt.directory.set_citizen_key(req["citizen"], citizen_enc_key)  # writers wrap data keys for it
+    rt.directory.set_citizen_key(req["citizen"], ok.citizen_enc_key)  # writers wrap data keys for it
     return jsonify({"id": rid, "status": "approved", "consent_id": cid, "receipt": rcpt}), 201
-
-
-def _check_scope(req: dict, rec: dict) -> None:
-    """The record may grant at most what the service asked for, to that service, for that long."""
-    if rec["controller"]["id"] != req["service_id"]:
-        raise bad_request("the record names another controller", field="record.controller.id")
-    extra = [p for p in rec["data_areas"] if p not in req["permissions"]]
-    if extra:
-        raise bad_request(f"the record grants {extra[0]['area']}:{extra[0]['access']}, which was not requested", field="record.data_areas")
-    if not set(rec["purposes"]) <= set(req["purposes"]):
-        raise bad_request("the record names purposes that were not requested", field="record.purposes")
-    if rec["notice"]["sha256"] != req["notice_sha256"]:
-        raise bad_request("the record cites another notice", field="record.notice.sha256")
-    span = record.parse_time(rec["expires_at"]) - record.parse_time(rec["granted_at"])
-    if span.total_seconds() > req["duration_days"] * 86400:
-        raise bad_request("the record lasts longer than requested", field="record.expires_at")
-

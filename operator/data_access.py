@@ -23,7 +23,7 @@ from ledger import events
 from ledger.keys import CITIZEN_KEY_ID
 from ledger.record import AREA_NAME
 from ledger.request_auth import replayed
-from storage.sqlite.log import ClaimTaken
+from storage.log import ClaimTaken
 
 from . import release
 from .auth import authenticate_request, check_request, refused, service_of

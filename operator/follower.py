@@ -14,7 +14,7 @@ from ledger import events
 from ledger.chain_entries import entry_for
 from ledger.lookup_keys import consent_key, revocation_key
 from ledger.registry import Registry
-from storage.sqlite.log import LogStore
+from storage.log import LogStore
 
 CURSOR_KEY = "follower.last_block"
 HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: the operator's chain time

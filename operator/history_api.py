@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify
 
 from httpkit.problems import Problem
 from ledger.lookup_keys import consent_key
-from storage.sqlite.log import LogCorrupt, LogStore
+from storage.log import LogCorrupt, LogStore
 
 from .auth import require_citizen
 from .http_util import runtime

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from httpkit.problems import Problem, bad_request
 from ledger.tlog import tiles
-from storage.sqlite.log import LogError
+from storage.log import LogError
 
 from .http_util import runtime
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.sqlite.log import LogStore
+from storage.backends import open_backend
 
 from . import keystore
 from .config import OperatorConfig
 
 
-def check_log(data_dir: Path, origin: str = OperatorConfig.log_origin) -> int:
+def check_log(data_dir: Path, origin: str = OperatorConfig.log_origin, database_url: str | None = None) -> int:
     """Number of entries whose stored hashes all match; LogCorrupt names the first that does not."""
-    return LogStore(data_dir / "log.sqlite", origin, keystore.log_signer(data_dir, origin)).check()
+    backend = open_backend(database_url, data_dir)
+    backend.check_schema()
+    return backend.log(origin, keystore.log_signer(data_dir, origin)).check()

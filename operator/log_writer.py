@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 
 from ledger.errors import MyDataError
-from storage.sqlite.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from storage.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 << 20

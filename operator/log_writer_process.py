@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from consent_operator.log_writer import MAX_SOCKET_PATH, LogWriterServer
-from storage.sqlite.log import LogStore
+from storage.database import database_url, is_postgres
+from storage.sqlite.log import SqliteLog
 
 from . import keystore
 from .config import OperatorConfig
@@ -26,9 +27,11 @@ from .config import OperatorConfig
 
 def with_writer_socket(config: OperatorConfig) -> OperatorConfig:
     """The config with its writer socket in the data directory, unless that path is too
-    long for a Unix socket (then workers commit themselves)."""
+    long for a Unix socket (then workers commit themselves), or the log is in a database
+    that replicas share (which serialises the appends of all of them itself)."""
     path = config.data_dir.resolve() / "log-writer.sock"
-    return dataclasses.replace(config, log_writer_socket=path if len(str(path)) <= MAX_SOCKET_PATH else None)
+    usable = len(str(path)) <= MAX_SOCKET_PATH and not is_postgres(database_url(config.database_url))
+    return dataclasses.replace(config, log_writer_socket=path if usable else None)
 
 
 def start(config: OperatorConfig, timeout: float = 30.0) -> subprocess.Popen:
@@ -60,7 +63,7 @@ def _accepts(path: Path) -> bool:
 
 def _serve(data_dir: Path, log_db: Path, origin: str, socket_path: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the arbiter, which stops us after the workers
-    server = LogWriterServer(LogStore(log_db, origin, keystore.log_signer(data_dir, origin)), socket_path)
+    server = LogWriterServer(SqliteLog(log_db, origin, keystore.log_signer(data_dir, origin)), socket_path)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     threading.Thread(target=_stop_when_orphaned, args=(server, os.getppid()), daemon=True).start()
     server.serve_forever()

@@ -46,7 +46,7 @@ def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decisio
     block, statuses = _statuses(rt, covering)
     if not covering:
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
-    for c, status in zip(covering, statuses, strict=True):
+    for c, status in zip(covering, statuses):  # one status per covering consent
         if status == "active":
             if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
                 continue  # the baseline asks the chain as well

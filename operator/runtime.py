@@ -19,7 +19,6 @@ from ledger.registry import Registry
 from ledger.request_auth import RequestVerifier
 from storage.backends import open_backend
 from storage.locks import InterProcessLock, try_hold
-from storage.sqlite.log import LogStore
 
 from . import keystore
 from .auth import public_key_for
@@ -38,8 +37,10 @@ class OperatorRuntime:
         self.account = keystore.chain_account(config.data_dir)
         self.signer = keystore.log_signer(config.data_dir, config.log_origin)
         self.admin_token = keystore.admin_token(config.data_dir)
+        self.backend = open_backend(config.database_url, config.data_dir)
+        self.backend.check_schema()
         writer = LogWriterClient(config.log_writer_socket) if config.log_writer_socket else None
-        self.log = LogStore(config.log_db, config.log_origin, self.signer, writer)
+        self.log = self.backend.log(config.log_origin, self.signer, writer)
         self.client = ChainClient(config.chain_url, self.account)
         deployment = Deployment.load(config.deployment_file)
         deployment.check(self.client)
@@ -56,8 +57,6 @@ class OperatorRuntime:
         self.directory = Directory(config.data_dir / "operator.sqlite")
         self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
         self.release_cache = ReleaseCache(config.release_cache_seconds)
-        self.backend = open_backend(config.database_url, config.data_dir)
-        self.backend.check_schema()
         self.rate_limits = RateLimits(config.rate_limits, self.backend.rate_counters())
         self.request_verifier = RequestVerifier(lambda key_id: public_key_for(self.directory, key_id), self.backend.replay_store())
         self.anchorer.reconcile()

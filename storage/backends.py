@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 from limits.storage import MemoryStorage, Storage
 
 from ledger.request_auth import ReplayStore
+from ledger.tlog.note import Signer
 
 from .database import database_url, is_postgres, redacted
 from .errors import DatabaseUrlError
+from .log import Committer, LogStore
 
 
 class SchemaOutdated(DatabaseUrlError):
@@ -30,6 +32,8 @@ class Backend(Protocol):
     def replay_store(self) -> ReplayStore: ...
 
     def rate_counters(self) -> Storage: ...
+
+    def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore: ...
 
     def migrate(self) -> list[str]: ...
 
@@ -53,6 +57,11 @@ class SqliteBackend:
 
     def rate_counters(self) -> Storage:
         return MemoryStorage()
+
+    def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore:
+        from .sqlite.log import SqliteLog
+
+        return SqliteLog(self.folder / "log.sqlite", origin, signer, writer)
 
     def migrate(self) -> list[str]:
         return []
@@ -80,6 +89,12 @@ class PostgresBackend:
         from .postgres.rate_counters import PostgresCounters
 
         return PostgresCounters(self.db)
+
+    def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore:
+        """The log every replica appends to (no log writer process: the database serialises)."""
+        from .postgres.log import PostgresLog
+
+        return PostgresLog(self.db, origin, signer)
 
     def migrate(self) -> list[str]:
         from .postgres.migrate import migrate

@@ -72,7 +72,7 @@ def test_tampered_entry_is_caught(operator, audit):
     grant_n(operator, 2)
     log = operator.runtime.log
     forged = log.entry(0).replace(b'"block":', b'"block":9')
-    log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
+    log.backend._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
     with pytest.raises(AuditFailure, match="hash tile 0/0 does not match the entries"):
         audit()
 
@@ -112,10 +112,10 @@ def test_entries_rewritten_with_their_tiles_are_caught_by_the_checkpoint(operato
     log = operator.runtime.log
     forged = log.entry(0).replace(b'"block":', b'"block":9')
     from ledger.tlog import merkle
-    from storage.sqlite.log import node_key
+    from storage.log import node_key
 
-    log._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
-    log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (merkle.leaf_hash(forged), node_key(0, 0)))
+    log.backend._writer.execute("UPDATE entries SET data=? WHERE idx=0", (forged,))
+    log.backend._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (merkle.leaf_hash(forged), node_key(0, 0)))
     with pytest.raises(AuditFailure, match="do not hash to the checkpoint root"):
         audit()
 
@@ -160,7 +160,7 @@ def test_a_flipped_interior_node_is_refused_by_the_operator_and_its_start_check(
     stored node at start."""
     import requests
 
-    from storage.sqlite.log import node_key
+    from storage.log import node_key
 
     from .helpers import mydata
 
@@ -169,7 +169,7 @@ def test_a_flipped_interior_node_is_refused_by_the_operator_and_its_start_check(
     assert requests.get(url).status_code == 200
     assert "every stored hash matches" in mydata("operator", "check", "--data-dir", str(operator.config.data_dir)).stdout
     log = operator.runtime.log
-    log._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (b"\x01" * 32, node_key(1, 0)))
+    log.backend._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (b"\x01" * 32, node_key(1, 0)))
     resp = requests.get(url)
     assert resp.status_code == 500 and resp.json()["type"].endswith("/log-corrupt")
     assert "proof" not in resp.json()

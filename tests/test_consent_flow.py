@@ -13,6 +13,8 @@ from ledger.registry import Registry
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
+from .approvals import approval_edits
+
 PERMS = [{"area": "work", "access": "read"}, {"area": "education", "access": "read"}, {"area": "certificates", "access": "write"}]
 
 
@@ -144,49 +146,6 @@ def test_approval_without_the_citizens_encryption_key_is_refused(operator, servi
     assert citizen.pending_requests(wallet, client)[0]["status"] == "pending"
 
 
-def _resigned(wallet, info, rec: dict) -> dict:
-    """An approval body for an edited record, freshly committed and signed (so only the
-    scope check can refuse it)."""
-    salt, grant, _ = citizen._sign_grant(wallet, rec, info)
-    return {"record": rec, "salt": salt.hex(), "grant": grant, "citizen_enc_key": "11" * 32}
-
-
-def _edits(wallet, info):
-    """Each way an approval can differ from what was asked or committed, with the field named."""
-    import copy
-    from datetime import timedelta
-
-    from ledger import record
-
-    def record_edit(change):
-        def make(rec, body):
-            rec = copy.deepcopy(rec)
-            change(rec)
-            return _resigned(wallet, info, rec)
-        return make
-
-    def body_edit(change):
-        def make(rec, body):
-            body = copy.deepcopy(body)
-            change(body)
-            return body
-        return make
-
-    longer = lambda r: r.update(expires_at=record.format_time(record.parse_time(r["granted_at"]) + timedelta(days=31)))  # noqa: E731
-    return {
-        "record.controller.id": record_edit(lambda r: r["controller"].update(id="job-board")),
-        "record.data_areas": record_edit(lambda r: r.update(data_areas=[{"area": "skills", "access": "read"}])),
-        "record.purposes": record_edit(lambda r: r.update(purposes=["dpv:Marketing"])),
-        "record.notice.sha256": record_edit(lambda r: r["notice"].update(sha256="00" * 32)),
-        "record.expires_at": record_edit(longer),
-        "record.subject": body_edit(lambda b: b["record"].pop("subject")),
-        "grant.commitment": body_edit(lambda b: b.update(salt="22" * 32)),
-        "grant.expires_at": body_edit(lambda b: b["grant"].update(expires_at=b["grant"]["expires_at"] - 1)),
-        "grant.signature": body_edit(lambda b: b["grant"].update(signature="0x1234")),
-        "grant": body_edit(lambda b: b.update(grant="0x00")),
-    }
-
-
 def test_every_approval_that_differs_from_the_request_or_its_commitment_is_refused(operator, service, anna):
     wallet, client = anna
     ask(service, wallet, days=30)
@@ -194,7 +153,7 @@ def test_every_approval_that_differs_from_the_request_or_its_commitment_is_refus
     info = client.info()
     rec, _, body = citizen.approval(wallet, info, pending)
     size = operator.runtime.log.size
-    for field, edit in _edits(wallet, info).items():
+    for field, edit in approval_edits(wallet, info).items():
         with pytest.raises(citizen.OperatorError) as err:
             client.post(f"/v1/consent-requests/{pending['id']}/approve", edit(rec, body))
         assert (err.value.problem["status"], err.value.problem.get("field")) == (400, field), field

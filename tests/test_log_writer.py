@@ -13,7 +13,8 @@ import pytest
 from consent_operator.log_writer import LogWriterClient, LogWriterError, LogWriterServer
 from ledger.tlog import note
 from ledger.tlog.checkpoint import open_checkpoint
-from storage.sqlite.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from storage.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from storage.sqlite.log import SqliteLog
 
 ORIGIN = "test.example/log"
 
@@ -45,13 +46,13 @@ def commit_one(client: LogWriterClient, data: bytes) -> AppendRequest:
 
 @pytest.fixture
 def writer(tmp_path, signer):
-    running = Running(LogStore(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
+    running = Running(SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
     yield running
     running.stop()
 
 
 def test_appends_from_many_threads_get_distinct_indices_keys_and_a_signed_checkpoint(tmp_path, signer, writer):
-    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
+    worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
     entries = [f"entry {i}".encode() for i in range(200)]
     with ThreadPoolExecutor(16) as pool:
         firsts = list(pool.map(lambda i: worker.append([entries[i]], keys=[[f"k{i % 3}"]]), range(200)))
@@ -68,13 +69,13 @@ def test_a_batch_is_sent_at_once_and_each_request_gets_its_own_first_index(tmp_p
     batch = [AppendRequest([b"a"], {}, [["ka"]]), AppendRequest([b"b", b"c"], {"m": "1"}, [["kb"], ["kc"]]), AppendRequest([b"d"], {}, [])]
     LogWriterClient(tmp_path / "w.sock").commit(batch)
     assert [r.first for r in batch] == [0, 1, 3] and all(r.error is None for r in batch)
-    store = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+    store = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer)
     assert [store.entry(i) for i in range(4)] == [b"a", b"b", b"c", b"d"]
     assert store.find("kc") == [2] and store.get_meta("m") == "1"
 
 
 def test_a_taken_claim_is_reported_as_such_through_the_writer(tmp_path, signer, writer):
-    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
+    worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
     worker.append([b"read"], claim=("nonce:s n", 2e9))
     with pytest.raises(ClaimTaken):
         worker.append([b"replayed read"], claim=("nonce:s n", 2e9))
@@ -102,7 +103,7 @@ def test_a_client_that_breaks_the_protocol_is_dropped_and_others_are_served(tmp_
 
 def test_a_failed_commit_is_reported_to_each_caller_and_the_writer_keeps_serving(tmp_path, writer, monkeypatch):
     client = LogWriterClient(tmp_path / "w.sock")
-    monkeypatch.setattr(writer.server.store, "_commit", lambda batch: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(writer.server.store, "_write", lambda tx, batch: (_ for _ in ()).throw(OSError("disk full")))
     lost = commit_one(client, b"lost")
     assert isinstance(lost.error, LogWriterError) and "disk full" in str(lost.error)
     monkeypatch.undo()
@@ -113,17 +114,17 @@ def test_without_a_writer_appends_commit_in_the_calling_process(tmp_path, signer
     client = LogWriterClient(tmp_path / "nobody.sock")
     with pytest.raises(WriterUnavailable):
         client.commit([AppendRequest([b"x"], {}, [])])
-    store = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, client)
+    store = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, client)
     assert store.append([b"x"], keys=[["k"]]) == 0 and store.find("k") == [0]
 
 
 def test_a_restarted_writer_is_found_again_and_a_stopped_one_is_replaced_by_local_commits(tmp_path, signer, writer):
-    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
+    worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, LogWriterClient(tmp_path / "w.sock"))
     assert worker.append([b"a"]) == 0
     writer.stop()
     assert not (tmp_path / "w.sock").exists()
     assert worker.append([b"b"]) == 1  # committed by the worker itself
-    again = Running(LogStore(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
+    again = Running(SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer), tmp_path / "w.sock")
     try:
         assert worker.append([b"c"]) == 2  # the idle connection to the old writer is replaced
         assert [worker.entry(i) for i in range(3)] == [b"a", b"b", b"c"]
@@ -148,8 +149,8 @@ class DiesAfterTaking:
 
 @pytest.mark.parametrize("commits", [True, False])
 def test_an_append_whose_writer_died_mid_commit_is_read_back_or_redone_once(tmp_path, signer, commits):
-    writer_side = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
-    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits))
+    writer_side = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer)
+    worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits))
     assert worker.append([b"a", b"b"], keys=[["k"], ["k"]]) == 0
     assert worker.append([b"c"], claim=("nonce:1", 2e9)) == 2
     assert worker.size == 3 and [worker.entry(i) for i in range(3)] == [b"a", b"b", b"c"]
@@ -160,9 +161,9 @@ def test_an_append_whose_writer_died_mid_commit_is_read_back_or_redone_once(tmp_
 def test_a_replay_whose_writer_died_mid_commit_is_still_refused(tmp_path, signer):
     """The replayed claim is stored, but by the first request: reading it back must not pass
     the replay off as committed (at the first request's index)."""
-    writer_side = LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+    writer_side = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer)
     assert writer_side.append([b"release"], claim=("nonce:1", 2e9)) == 0
-    worker = LogStore(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits=True))
+    worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits=True))
     with pytest.raises(ClaimTaken):
         worker.append([b"replayed release"], claim=("nonce:1", 2e9))
     assert worker.size == 1
@@ -192,7 +193,7 @@ def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_non
         return proc
 
     proc = start()
-    worker = LogStore(data / "log.sqlite", origin, keystore.log_signer(data, origin), LogWriterClient(sock))
+    worker = SqliteLog(data / "log.sqlite", origin, keystore.log_signer(data, origin), LogWriterClient(sock))
     acknowledged: dict[bytes, int] = {}
     stop = threading.Event()
 

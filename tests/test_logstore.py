@@ -1,16 +1,69 @@
-"""The durable log store: proofs from stored nodes, restart, atomic batches, lookup keys, claims."""
+"""The durable log store, on every backend (SQLite, and PostgreSQL on a real server):
+proofs from stored nodes, restart, atomic batches, lookup keys, claims, tamper checks."""
 
 import os
+import re
 import sqlite3
 import time
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 
 from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import open_checkpoint
-from storage.sqlite.log import AppendRequest, ClaimTaken, LogError, LogStore
+from storage.log import AppendRequest, ClaimTaken, LogCorrupt, LogError, TreeMoved, node_key
+from storage.postgres.log import PostgresLog, _PostgresAppend
+from storage.postgres.pool import PostgresDatabase
+from storage.sqlite.log import SqliteLog
 
 ORIGIN = "test.example/log"
+_PG_TABLE = re.compile(r"\blog_(entries|nodes|checkpoints|claims|meta)\b")
+
+
+class SqliteLogs:
+    """Log stores opened on one SQLite file (as the processes of one host would)."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "log.sqlite"
+
+    def open(self, signer):
+        return SqliteLog(self.path, ORIGIN, signer)
+
+    def execute(self, sql, args=()):
+        """Run SQL written for PostgreSQL (log_ tables, %s) behind the store's back."""
+        with sqlite3.connect(self.path) as db:
+            return db.execute(_PG_TABLE.sub(r"\1", sql).replace("%s", "?"), args).fetchall()
+
+
+class PostgresLogs:
+    """Log stores opened on one database, each with its own pool (as replicas would)."""
+
+    def __init__(self, url):
+        self.url, self.dbs = url, []
+
+    def open(self, signer):
+        self.dbs.append(PostgresDatabase(self.url))
+        return PostgresLog(self.dbs[-1], ORIGIN, signer)
+
+    def execute(self, sql, args=()):
+        with psycopg.connect(self.url, autocommit=True) as db:
+            cur = db.execute(sql, args)
+            return cur.fetchall() if cur.description else []
+
+    def close(self):
+        for db in self.dbs:
+            db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def logs(request, tmp_path):
+    if request.param == "sqlite":
+        yield SqliteLogs(tmp_path)
+        return
+    pg = PostgresLogs(request.getfixturevalue("pg_url"))
+    yield pg
+    pg.close()
 
 
 @pytest.fixture
@@ -19,8 +72,8 @@ def signer():
 
 
 @pytest.fixture
-def store(tmp_path, signer):
-    return LogStore(tmp_path / "log.sqlite", ORIGIN, signer)
+def store(logs, signer):
+    return logs.open(signer)
 
 
 def test_roots_and_proofs_agree_with_recomputation_at_every_size(store):
@@ -46,12 +99,11 @@ def test_every_append_leaves_a_signed_checkpoint(store, signer):
     assert open_checkpoint(store.checkpoint_at(0), signer.verifier, ORIGIN).root == merkle.EMPTY_ROOT
 
 
-def test_reopened_store_keeps_every_entry_node_and_checkpoint(tmp_path, signer):
-    path = tmp_path / "log.sqlite"
-    first = LogStore(path, ORIGIN, signer)
+def test_reopened_store_keeps_every_entry_node_and_checkpoint(logs, signer):
+    first = logs.open(signer)
     first.append([b"x%d" % i for i in range(300)], keys=[["k"]] * 300)
     root, checkpoint = first.root(), first.latest_checkpoint()
-    reopened = LogStore(path, ORIGIN, signer)
+    reopened = logs.open(signer)
     assert reopened.size == 300 and reopened.root() == root
     assert reopened.latest_checkpoint() == checkpoint
     reopened.append([b"more"])
@@ -59,20 +111,28 @@ def test_reopened_store_keeps_every_entry_node_and_checkpoint(tmp_path, signer):
     assert len(reopened.find("k")) == 300
 
 
-def test_a_failed_batch_leaves_no_trace(store, monkeypatch):
+def test_a_failed_batch_leaves_no_trace(logs, store, monkeypatch):
     store.append([b"kept"], meta={"cursor": "1"})
-    real = store._store_checkpoint
+    real = store.backend.append_transaction
 
-    def crash(*args):
-        real(*args)
-        raise sqlite3.OperationalError("disk gone")
+    @contextmanager
+    def failing_after_the_checkpoint():
+        with real() as tx:
+            add_checkpoint = tx.add_checkpoint
 
-    monkeypatch.setattr(store, "_store_checkpoint", crash)
-    with pytest.raises(sqlite3.OperationalError):
+            def crash(*args):
+                add_checkpoint(*args)
+                raise OSError("disk gone")
+
+            tx.add_checkpoint = crash
+            yield tx
+
+    monkeypatch.setattr(store.backend, "append_transaction", failing_after_the_checkpoint)
+    with pytest.raises(OSError, match="disk gone"):
         store.append([b"lost"], meta={"cursor": "2"})
     monkeypatch.undo()
     assert store.size == 1 and store.get_meta("cursor") == "1"
-    reopened = LogStore(store.path, ORIGIN, store.signer)
+    reopened = logs.open(store.signer)
     assert reopened.size == 1 and reopened.root() == merkle.root_of([b"kept"])
 
 
@@ -93,7 +153,7 @@ def test_out_of_range_requests_are_refused(store):
         store.inclusion_proof(1, 1)
 
 
-def test_concurrent_appends_are_group_committed_without_loss(store):
+def test_concurrent_appends_are_group_committed_without_loss(logs, store):
     from concurrent.futures import ThreadPoolExecutor
 
     def writer(t):
@@ -106,12 +166,12 @@ def test_concurrent_appends_are_group_committed_without_loss(store):
         assert store.entry(index) == data
     assert store.root() == merkle.root_of(store.entries(0, 320))
     assert all(len(store.find(f"thread:{t}")) == 40 for t in range(8))
-    reopened = LogStore(store.path, ORIGIN, store.signer)
+    reopened = logs.open(store.signer)
     assert reopened.root() == store.root()
 
 
-def test_two_writers_on_one_database_stay_consistent(store):
-    other = LogStore(store.path, ORIGIN, store.signer)  # as a second operator process would
+def test_two_writers_on_one_database_stay_consistent(logs, store):
+    other = logs.open(store.signer)  # as a second operator process (or replica) would
     store.append([b"a"])
     other.append([b"b", b"c"])
     store.append([b"d"])
@@ -137,29 +197,24 @@ def test_in_a_group_only_the_request_whose_claim_was_taken_is_refused(store):
     assert [store.entry(r.first) for r in (batch[0], batch[2])] == [b"a", b"c"] and store.size == 2
 
 
-def test_expired_claims_are_dropped_so_the_table_stays_small(store):
+def test_expired_claims_are_dropped_so_the_table_stays_small(logs, store):
     store.append([b"old"], claim=("c", time.time() - 1))
     store.append([b"next"])  # any commit drops expired claims
-    with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM claims WHERE key NOT LIKE 'append:%'").fetchone()[0] == 0
+    assert logs.execute("SELECT COUNT(*) FROM log_claims WHERE key = 'c'") == [(0,)]
 
 
-def _flip(store, level: int, index: int) -> None:
-    from storage.sqlite.log import node_key
-
+def _flip(logs, level: int, index: int) -> None:
     key = node_key(level, index)
-    (h,) = store._writer.execute("SELECT hash FROM nodes WHERE id=?", (key,)).fetchone()
-    store._writer.execute("UPDATE nodes SET hash=? WHERE id=?", (bytes([h[0] ^ 1]) + h[1:], key))
+    [(h,)] = logs.execute("SELECT hash FROM log_nodes WHERE id=%s", (key,))
+    logs.execute("UPDATE log_nodes SET hash=%s WHERE id=%s", (bytes([h[0] ^ 1]) + bytes(h[1:]), key))
 
 
 @pytest.mark.parametrize(("level", "index"), [(1, 0), (2, 1), (3, 1)])
-def test_a_flipped_interior_node_is_never_served_in_a_proof(store, level, index):
-    from storage.sqlite.log import LogCorrupt
-
+def test_a_flipped_interior_node_is_never_served_in_a_proof(logs, store, level, index):
     store.append([b"e%d" % i for i in range(20)])
     store.append([b"f"])
     assert store.check() == 21
-    _flip(store, level, index)
+    _flip(logs, level, index)
     with pytest.raises(LogCorrupt, match=f"level {level} index {index}"):
         store.check()
     leaf = index << level  # the first leaf under the flipped node: its sibling subtree's proofs use it
@@ -170,31 +225,59 @@ def test_a_flipped_interior_node_is_never_served_in_a_proof(store, level, index)
         store.inclusion_proof(victim, 20)  # a size with no checkpoint: proved through the next one
 
 
-def test_a_flipped_node_under_an_old_size_breaks_its_consistency_proof(store):
-    from storage.sqlite.log import LogCorrupt
-
+def test_a_flipped_node_under_an_old_size_breaks_its_consistency_proof(logs, store):
     store.append([b"e%d" % i for i in range(6)])
     store.append([b"e%d" % i for i in range(6, 16)])
     store.consistency_proof(6, 16)
-    _flip(store, 1, 2)  # [4, 6): a subtree of the old tree's right edge
+    _flip(logs, 1, 2)  # [4, 6): a subtree of the old tree's right edge
     with pytest.raises(LogCorrupt, match="consistency proof|inconsistent"):
         store.consistency_proof(6, 16)
 
 
-def test_a_checkpoint_that_does_not_match_the_entries_fails_the_check(store):
-    from storage.sqlite.log import LogCorrupt
-
+def test_a_checkpoint_that_does_not_match_the_entries_fails_the_check(logs, store):
     store.append([b"a", b"b"])
     store.append([b"c"])
-    store._writer.execute("UPDATE checkpoints SET root=? WHERE size=2", (b"\x00" * 32,))
+    logs.execute("UPDATE log_checkpoints SET root=%s WHERE size=2", (b"\x00" * 32,))
     with pytest.raises(LogCorrupt, match="checkpoint 2"):
         store.check()
 
 
-def test_a_missing_entry_fails_the_check(store):
-    from storage.sqlite.log import LogCorrupt
-
+def test_a_missing_entry_fails_the_check(logs, store):
     store.append([b"a", b"b", b"c"])
-    store._writer.execute("DELETE FROM entries WHERE idx=2")
+    logs.execute("DELETE FROM log_entries WHERE idx=2")
     with pytest.raises(LogCorrupt):
         store.check()
+
+
+def test_replicas_appending_at_once_build_one_tree(logs, signer):
+    """Four writers (processes of one host, or replicas over one database), eight threads each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [logs.open(signer) for _ in range(4)]
+
+    def writer(t):
+        return [stores[t % 4].append([b"r%d-%d" % (t, i)]) for i in range(25)]
+
+    with ThreadPoolExecutor(8) as pool:
+        indices = [i for part in pool.map(writer, range(8)) for i in part]
+    assert sorted(indices) == list(range(200))
+    size = stores[0].size
+    assert size == 200 and stores[0].check() == 200
+    assert all(s.root() == stores[0].root() for s in stores)
+
+
+def test_a_writer_whose_tree_head_moved_writes_nothing(pg_url, signer):
+    """The compare-and-swap that keeps two writers who both think they lead from forking the log."""
+    db = PostgresDatabase(pg_url)
+    log = PostgresLog(db, ORIGIN, signer)
+    log.append([b"a", b"b"])
+    with pytest.raises(TreeMoved):
+        with db.transaction() as conn:
+            stale = _PostgresAppend(conn, head=1)  # it believes the tree still has one entry
+            stale.add_checkpoint(2, b"\x00" * 32, "a forged head")
+            stale.advance(1, 2)
+    with pytest.raises(psycopg.errors.UniqueViolation):  # and an index taken is refused outright
+        with db.transaction() as conn:
+            _PostgresAppend(conn, head=1).add_entries([(1, b"forked")])
+    assert log.size == 2 and log.entries(0, 2) == [b"a", b"b"] and log.check() == 2
+    db.close()

@@ -295,3 +295,30 @@ def test_a_signature_under_another_label_than_its_input_is_refused(keys, verifie
     renamed = {**req.headers, "Signature": f"other={value}"}
     with pytest.raises(RequestAuthError):
         verifier.verify(req.method, req.url, renamed, req.body)
+
+
+@pytest.mark.parametrize(("nonce", "ok"), [("n" * 15, False), ("n" * 16, True)])
+def test_the_nonce_bound_holds_outside_the_canonical_profile_too(tmp_path, nonce, ok):
+    """A key id that needs escapes takes the structured-field parser, whose checks must match."""
+    odd = RequestSigner('citizen:"quoted"', os.urandom(32))
+    req = odd.sign_with_library(requests.Request("GET", URLS[1]).prepare(), nonce=nonce)
+    assert _Canonical.parse(CaseInsensitiveDict(req.headers)) is None
+    lenient = RequestVerifier({'citizen:"quoted"': odd.public_key()}.get, SqliteReplayStore(tmp_path / "n.sqlite"))
+    if ok:
+        assert check(lenient, req) == 'citizen:"quoted"'
+    else:
+        with refused("unsigned-request"):
+            check(lenient, req)
+
+
+@pytest.mark.parametrize("params", ['created="soon";keyid="k";nonce="nnnnnnnnnnnnnnnnnnnn"', 'created=1;keyid=5;nonce="nnnnnnnnnnnnnnnnnnnn"'])
+def test_a_signature_whose_time_or_key_id_has_the_wrong_type_is_refused(verifier, params):
+    headers = {"Signature-Input": f'sig=("@method");{params}', "Signature": "sig=:" + "A" * 86 + "==:"}
+    with pytest.raises(RequestAuthError, match="^the signature must carry keyid, created and a random nonce$") as err:
+        verifier.verify("GET", URLS[1], headers, b"")
+    assert err.value.slug == "unsigned-request"
+
+
+def test_a_text_body_is_signed_as_its_utf8_bytes(keys, verifier):
+    req = keys["service:cv"].sign(requests.Request("POST", URLS[1], data="å text body").prepare())
+    assert check(verifier, req, body="å text body".encode()) == "service:cv"

@@ -1,0 +1,494 @@
+"""The durable audit log over any storage backend: entries, interior hashes, signed checkpoints.
+
+Every perfect subtree hash is stored as it completes, so the root at any size and any
+inclusion or consistency proof are O(log n) reads (one `hashes` call each: sumdb's
+HashReader shape). An append batch, its new nodes, the new signed checkpoint and any
+caller metadata commit in one transaction of the backend (`LogBackend.append_transaction`):
+after a crash the log is either before or after the batch. Backends: storage/sqlite/log.py
+(one host) and storage/postgres/log.py (replicas: every replica appends, a coordination
+row serialises the batches and a compare-and-swap on the tree head keeps two writers from
+ever forking the log).
+
+Appends may go through a log writer process (consent_operator/log_writer.py) that commits
+for every worker of a host; without one, or when it is gone, they commit here.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ledger.errors import MyDataError
+from ledger.tlog import merkle
+from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
+from ledger.tlog.note import Signer
+
+log = logging.getLogger(__name__)
+
+APPEND_CLAIM_SECONDS = 600  # how long an append's own claim is kept to read back its outcome
+_LEVEL_SHIFT = 48  # node key = level << 48 | index
+
+
+def node_key(level: int, index: int) -> int:
+    """The storage key of the perfect subtree hash at (level, index)."""
+    return (level << _LEVEL_SHIFT) | index
+
+
+@dataclass
+class AppendRequest:
+    """One caller's append, committed with others in one transaction (`LogStore.commit`)."""
+
+    entries: list[bytes]
+    meta: dict[str, str]
+    keys: list[list[str]]
+    claim: tuple[str, float] | None = None  # (key, expires_at): see LogStore.append
+    owner: str = field(default_factory=lambda: secrets.token_hex(8))  # tells this request's claim from a replay's
+    first: int = -1
+    done: bool = False
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """A checkpoint anchored on chain: its size and root, the transaction, block and the
+    contract's anchor index."""
+
+    size: int
+    root: bytes
+    tx: str
+    block: int
+    anchor_index: int
+
+
+class LogError(MyDataError):
+    """A request the log cannot answer (size or index out of range)."""
+
+    problem_type = "bad-request"
+
+
+class LogCorrupt(MyDataError):
+    """A stored hash disagrees with the entries or the signed checkpoints: the operator
+    must not serve what it computed from it (a proof, a root) and must not append on it."""
+
+    problem_type = "log-corrupt"
+
+
+class ClaimTaken(MyDataError):
+    """An append's claim was made before (and has not expired): nothing of it was written."""
+
+    problem_type = "replayed-request"
+
+    def __init__(self, key: str):
+        super().__init__(f"{key} was claimed before")
+        self.key = key
+
+
+class WriterLost(MyDataError):
+    """The writer process failed after it took a batch: each request's outcome is unknown
+    until `LogStore` reads it back by the request's claim."""
+
+    problem_type = "log-writer-lost"
+
+
+class WriterUnavailable(MyDataError):
+    """No log writer process answers; nothing was sent, so the caller may commit itself."""
+
+    problem_type = "log-writer-unavailable"
+
+
+class TreeMoved(MyDataError):
+    """Another writer advanced the tree head inside what should have been an exclusive
+    append (the compare-and-swap failed): the batch was rolled back, nothing was written."""
+
+    problem_type = "log-writer-lost"
+
+
+class Committer(Protocol):
+    """Commits a batch elsewhere (the log writer process), setting each request's `first`
+    or `error`; raises WriterUnavailable if it could not take the batch."""
+
+    def commit(self, batch: list[AppendRequest]) -> None: ...
+
+
+class AppendTransaction(Protocol):
+    """One exclusive write transaction on the log: no other writer, in any process or
+    replica, appends until it ends. Leaving the `with` block commits (durably) or, on an
+    exception, rolls back."""
+
+    def size(self) -> int:
+        """The number of committed entries, read inside the transaction."""
+        ...
+
+    def hashes(self, keys: list[int]) -> list[bytes]:
+        """The stored node hashes of `keys` (node_key), in order."""
+        ...
+
+    def prune_claims(self, now: float) -> None: ...
+
+    def claim(self, key: str, expires_at: float, first: int, owner: str) -> bool:
+        """Store a claim; False if the key is claimed already (and unexpired)."""
+        ...
+
+    def claim_of(self, key: str) -> tuple[int, str] | None:
+        """(first index, owner token) of a stored claim."""
+        ...
+
+    def add_entries(self, rows: list[tuple[int, bytes]]) -> None: ...
+
+    def add_nodes(self, nodes: list[tuple[int, bytes]]) -> None: ...
+
+    def add_checkpoint(self, size: int, root: bytes, note: str) -> None: ...
+
+    def set_meta(self, items: dict[str, str]) -> None: ...
+
+    def add_keys(self, pairs: list[tuple[str, int]]) -> None: ...
+
+    def advance(self, old_size: int, new_size: int) -> None:
+        """Move the tree head from `old_size` to `new_size` (TreeMoved if it is not at
+        `old_size` any more)."""
+        ...
+
+
+class LogBackend(Protocol):
+    """Where a log keeps its rows. Reads see committed state; `snapshot` pins one state
+    for the reads of this thread inside it."""
+
+    def checkpoint_size(self) -> int: ...
+
+    def hashes(self, keys: list[int]) -> list[bytes]:
+        """Stored node hashes of `keys`, in order; LogError naming the first missing one."""
+        ...
+
+    def hash_range(self, lo: int, hi: int) -> list[bytes]:
+        """Stored node hashes with lo <= key < hi, in key order."""
+        ...
+
+    def entries(self, start: int, end: int) -> list[bytes]: ...
+
+    def signed_root(self, size: int) -> bytes | None: ...
+
+    def next_checkpoint(self, size: int) -> tuple[int, bytes] | None:
+        """(size, root) of the first checkpoint beyond `size`."""
+        ...
+
+    def signed_roots(self) -> dict[int, bytes]: ...
+
+    def latest_checkpoint(self) -> str | None: ...
+
+    def checkpoint_at(self, size: int) -> str | None: ...
+
+    def snapshot(self) -> AbstractContextManager[None]: ...
+
+    def get_metas(self, keys: Sequence[str]) -> dict[str, str]: ...
+
+    def find(self, key: str) -> list[int]: ...
+
+    def forget(self, key: str) -> int: ...
+
+    def append_transaction(self) -> AbstractContextManager[AppendTransaction]: ...
+
+    def record_anchor(self, rec: AnchorRecord) -> None:
+        """Store an anchor (again: a second record of one size is ignored)."""
+        ...
+
+    def anchors(self) -> list[AnchorRecord]: ...
+
+    def anchor_covering(self, index: int) -> AnchorRecord | None: ...
+
+    def latest_anchor(self) -> AnchorRecord | None: ...
+
+    def last_anchor_time(self) -> float: ...
+
+
+class LogStore:
+    """An append-only RFC 9162 log with C2SP checkpoints signed by `signer`, kept by `backend`."""
+
+    def __init__(self, backend: LogBackend, origin: str, signer: Signer, writer: Committer | None = None):
+        self.backend = backend
+        self.writer = writer
+        self._writer_missed = False
+        self.origin = origin
+        self.signer = signer
+        self._range: merkle.CompactRange | None = None  # the tree's right edge as this process last committed it
+        self._queue: list[AppendRequest] = []
+        self._queue_cond = threading.Condition()
+        self._committing = False
+        if self.latest_checkpoint() is None:
+            self.append([])
+
+    # ---- reads -----------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """The committed tree size (other processes and replicas may append to the same log)."""
+        return self.backend.checkpoint_size()
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) from stored perfect subtrees (end <= size), read in one call."""
+        return merkle.fold_right(self.backend.hashes([node_key(lvl, i) for lvl, i in merkle.perfect_subtrees(start, end)]))
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size if size is None else size
+        self._check_size(size)
+        return self.subtree(0, size) if size else merkle.EMPTY_ROOT
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self.size:
+            raise LogError(f"tree size {size} is beyond the log size {self.size}")
+
+    def entry(self, index: int) -> bytes:
+        found = self.backend.entries(index, index + 1) if index >= 0 else []
+        if not found:
+            raise LogError(f"no entry at index {index}")
+        return found[0]
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        return self.backend.entries(start, end)
+
+    def level_hashes(self, level: int, start: int, end: int) -> list[bytes]:
+        """Stored node hashes at one tree level for indices [start, end)."""
+        return self.backend.hash_range(node_key(level, start), node_key(level, end))
+
+    def signed_root(self, size: int) -> bytes | None:
+        """The root this log signed in its checkpoint of `size`, if it signed one."""
+        return self.backend.signed_root(size)
+
+    def trusted_root(self, size: int) -> bytes:
+        """The root at `size`, proved against a signed checkpoint.
+
+        Checkpoint roots are computed in memory as entries are committed, never read back
+        from stored nodes. A size without a checkpoint gets its root from the stored nodes,
+        accepted only if a consistency proof (also from stored nodes) leads from it to the
+        next signed root: a flipped stored hash cannot pass both."""
+        self._check_size(size)
+        signed = self.signed_root(size)
+        if signed is not None:
+            return signed
+        later = self.backend.next_checkpoint(size)
+        if later is None:
+            raise LogCorrupt(f"no signed checkpoint covers size {size}")
+        root = self.root(size)
+        try:
+            merkle.verify_consistency(size, later[0], root, later[1], merkle.consistency_path(size, later[0], self.subtree))
+        except merkle.ProofError:
+            raise LogCorrupt(f"stored hashes at size {size} are inconsistent with checkpoint {later[0]}") from None
+        return root
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """PATH(index, size) from stored nodes, verified against the signed root before it is
+        returned (LogCorrupt if a stored hash was altered)."""
+        size = self.size if size is None else size
+        self._check_size(size)
+        path = merkle.inclusion_path(index, size, self.subtree)
+        try:
+            merkle.verify_inclusion(index, size, merkle.leaf_hash(self.entry(index)), path, self.trusted_root(size))
+        except merkle.ProofError:
+            raise LogCorrupt(f"the stored inclusion proof of entry {index} in size {size} is corrupt") from None
+        return path
+
+    def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        """PROOF(old, new) from stored nodes, verified against both signed roots."""
+        new = self.size if new is None else new
+        self._check_size(new)
+        path = merkle.consistency_path(old, new, self.subtree)
+        try:
+            merkle.verify_consistency(old, new, self.trusted_root(old), self.trusted_root(new), path)
+        except merkle.ProofError:
+            raise LogCorrupt(f"the stored consistency proof from {old} to {new} is corrupt") from None
+        return path
+
+    def check(self, chunk: int = 4096) -> int:
+        """Recompute every stored node and every checkpoint root from the entries.
+
+        Returns the number of entries checked; raises LogCorrupt naming the first stored
+        hash that differs. The operator runs this before it serves or appends (a corrupt
+        right-edge node would otherwise poison every later root)."""
+        size = self.size
+        signed = self.backend.signed_roots()
+        rng = merkle.CompactRange()
+        pending: list[tuple[int, int, bytes]] = []
+
+        def compare() -> None:
+            if not pending:
+                return
+            try:
+                stored = self.backend.hashes([node_key(level, index) for level, index, _ in pending])
+            except LogError as exc:
+                raise LogCorrupt(f"a stored node is missing: {exc}") from None
+            for (level, index, h), got in zip(pending, stored, strict=True):
+                if got != h:
+                    raise LogCorrupt(f"stored node at level {level} index {index} does not match the entries")
+            pending.clear()
+
+        for start in range(0, size, chunk):
+            for data in self.entries(start, min(start + chunk, size)):
+                rng.append(merkle.leaf_hash(data), lambda level, index, h: pending.append((level, index, h)))
+                if rng.size in signed and signed[rng.size] != rng.root():
+                    raise LogCorrupt(f"checkpoint {rng.size} does not match the entries")
+                if len(pending) >= 900:  # SQLite's bound-parameter limit is 999 on old builds
+                    compare()
+        compare()
+        if rng.size != size:
+            raise LogCorrupt(f"the log holds {rng.size} entries, its checkpoint says {size}")
+        return size
+
+    def latest_checkpoint(self) -> str | None:
+        return self.backend.latest_checkpoint()
+
+    def checkpoint_at(self, size: int) -> str | None:
+        return self.backend.checkpoint_at(size)
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads on this thread inside see one state of the log (one read transaction)."""
+        return self.backend.snapshot()
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        return self.backend.get_metas([key]).get(key, default)
+
+    def get_metas(self, *keys: str) -> dict[str, str]:
+        """The meta values of `keys` that are set, read in one snapshot."""
+        return self.backend.get_metas(keys)
+
+    def find(self, key: str) -> list[int]:
+        """Indices of the entries appended under lookup key `key`, oldest first."""
+        return self.backend.find(key)
+
+    def forget(self, key: str) -> int:
+        """Drop a private lookup key (erasure): the entries stay, nothing links them to `key`."""
+        return self.backend.forget(key)
+
+    # ---- writes ----------------------------------------------------------------
+    def append(
+        self,
+        entries: Sequence[bytes],
+        meta: dict[str, str] | None = None,
+        keys: Sequence[Sequence[str]] | None = None,
+        claim: tuple[str, float] | None = None,
+    ) -> int:
+        """Durably append entries, their lookup keys and meta values in one transaction.
+
+        `keys[i]` lists the lookup keys of `entries[i]` (see `find`). Returns the first index.
+        `claim` (key, expires_at) makes the append conditional: if that key was claimed
+        before and has not expired, nothing is written and ClaimTaken is raised. (The
+        release path claims a request's nonce this way: its replay check and its log entry
+        are one write.) An append without a claim gets a random one: the claim records
+        the first index, so an append whose writer died mid-commit is read back or redone,
+        never lost and never doubled.
+        Concurrent callers are group-committed: while one batch is being committed, new
+        requests queue up, and the next leader commits them all at once, through the writer
+        process if there is one (one round trip per batch), else here. Each caller returns
+        once its own request is durable (or raises that batch's error).
+        """
+        claim = claim or (f"append:{secrets.token_hex(16)}", time.time() + APPEND_CLAIM_SECONDS)
+        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim)
+        with self._queue_cond:
+            self._queue.append(request)
+            while not request.done:
+                if self._committing:
+                    self._queue_cond.wait()
+                    continue
+                self._committing = True  # this caller leads the next group commit
+                batch, self._queue = self._queue, []
+                self._queue_cond.release()
+                try:
+                    self._lead(batch)
+                finally:
+                    self._queue_cond.acquire()
+                    self._committing = False
+                    for req in batch:
+                        req.done = True
+                    self._queue_cond.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.first
+
+    def _lead(self, batch: list[AppendRequest]) -> None:
+        """Commit a group: through the writer process, or here when there is none."""
+        if self.writer is not None:
+            try:
+                self.writer.commit(batch)
+            except WriterUnavailable as exc:
+                if not self._writer_missed:
+                    log.warning("log writer unavailable, committing in this process: %s", exc)
+                self._writer_missed = True
+            else:
+                lost = [req for req in batch if isinstance(req.error, WriterLost)]
+                if lost:
+                    self._recover(lost)
+                return
+        self.commit(batch)
+
+    def _recover(self, lost: list[AppendRequest]) -> None:
+        """The writer died holding these requests. Its transaction committed or rolled back
+        whole: inside an exclusive transaction, a request whose claim is stored under its own
+        owner token was committed (its first index is stored with it); a claim stored by
+        another request means this one was a replay; the others are committed here."""
+        log.warning("log writer lost %d appends mid-commit; reading back or redoing them", len(lost))
+        redo = []
+        with self.backend.append_transaction() as tx:
+            for req in lost:
+                stored = tx.claim_of(req.claim[0]) if req.claim else None
+                req.error = None
+                if stored is None:
+                    redo.append(req)
+                elif stored[1] == req.owner:
+                    req.first = stored[0]
+                else:
+                    req.error = ClaimTaken(req.claim[0] if req.claim else "")
+        if redo:
+            self.commit(redo)
+
+    def commit(self, batch: list[AppendRequest]) -> None:
+        """Write a batch of requests as one transaction, setting each one's `first` or
+        `error` (every request fails with the transaction). One caller at a time per
+        process (the group-commit leader, or the writer process); other writers wait on the
+        backend's exclusive transaction."""
+        try:
+            with self.backend.append_transaction() as tx:
+                new_range = self._write(tx, batch)
+        except BaseException as exc:  # every request of the batch fails with the transaction
+            for req in batch:
+                req.error = exc
+                req.first = -1
+            return
+        self._range = new_range
+
+    def _edge(self, tx: AppendTransaction, size: int) -> merkle.CompactRange:
+        """The tree's right edge at `size`: this process's copy, or read from the stored nodes
+        when another process or replica appended since."""
+        if self._range is not None and self._range.size == size:
+            return self._range
+        return merkle.CompactRange(size, tx.hashes([node_key(level, index) for level, index in merkle.perfect_subtrees(0, size)]) if size else [])
+
+    def _write(self, tx: AppendTransaction, batch: list[AppendRequest]) -> merkle.CompactRange:
+        first = tx.size()
+        new_range = self._edge(tx, first).copy()
+        nodes: list[tuple[int, bytes]] = []
+        rows: list[tuple[int, bytes]] = []
+        tx.prune_claims(time.time())
+        accepted = []
+        for req in batch:
+            if req.claim is not None and not tx.claim(req.claim[0], req.claim[1], first + len(rows), req.owner):
+                req.error = ClaimTaken(req.claim[0])
+                continue
+            accepted.append(req)
+            req.first = first + len(rows)
+            for data in req.entries:
+                rows.append((first + len(rows), data))
+                new_range.append(merkle.leaf_hash(data), lambda lvl, i, h: nodes.append((node_key(lvl, i), h)))
+        tx.add_entries(rows)
+        tx.add_nodes(nodes)
+        if rows or first == 0:
+            cp = Checkpoint(self.origin, new_range.size, new_range.root())
+            tx.add_checkpoint(cp.size, cp.root, sign_checkpoint(cp, self.signer))
+        for req in accepted:
+            tx.set_meta(req.meta)
+            tx.add_keys([(k, req.first + i) for i, ks in enumerate(req.keys) for k in ks])
+        tx.advance(first, new_range.size)
+        return new_range
+

@@ -1,0 +1,219 @@
+"""The log's PostgreSQL backend: every replica appends to one log.
+
+Each append batch is one transaction that first locks the tree head row (`log_head`,
+FOR UPDATE): batches from all replicas get their indices one after another, and each
+commits (WAL fsynced) before any caller is answered. The head moves by compare-and-swap
+(`UPDATE … WHERE size = old`), so even two writers that both believed they held the lock
+could never fork the tree. Reads take a pooled connection per query, or one pinned
+REPEATABLE READ transaction inside `snapshot()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+
+from ledger.tlog.note import Signer
+
+from ..log import AnchorRecord, Committer, LogError, LogStore, TreeMoved
+from .pool import PostgresDatabase
+
+_ANCHOR = "size, root, tx, block, anchor_index"
+
+
+class PostgresLogBackend:
+    """The log's rows in the database `db` (migration 0002)."""
+
+    def __init__(self, db: PostgresDatabase):
+        self.db = db
+        self._pinned = threading.local()  # this thread's snapshot connection (greenlet-local under gevent)
+
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Connection]:
+        conn = getattr(self._pinned, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self.db.connection() as conn:
+            yield conn
+
+    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+        with self._read() as conn:
+            return conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._read() as conn:
+            return conn.execute(sql, args).fetchall()
+
+    # ---- reads -------------------------------------------------------------------
+    def checkpoint_size(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(size), 0) FROM log_checkpoints")
+        return row[0] if row else 0
+
+    def hashes(self, keys: list[int]) -> list[bytes]:
+        with self._read() as conn:
+            return _hashes(conn, keys)
+
+    def hash_range(self, lo: int, hi: int) -> list[bytes]:
+        return [bytes(r[0]) for r in self._all("SELECT hash FROM log_nodes WHERE id >= %s AND id < %s ORDER BY id", (lo, hi))]
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        return [bytes(r[0]) for r in self._all("SELECT data FROM log_entries WHERE idx >= %s AND idx < %s ORDER BY idx", (start, end))]
+
+    def signed_root(self, size: int) -> bytes | None:
+        row = self._one("SELECT root FROM log_checkpoints WHERE size = %s", (size,))
+        return bytes(row[0]) if row else None
+
+    def next_checkpoint(self, size: int) -> tuple[int, bytes] | None:
+        row = self._one("SELECT size, root FROM log_checkpoints WHERE size > %s ORDER BY size LIMIT 1", (size,))
+        return (row[0], bytes(row[1])) if row else None
+
+    def signed_roots(self) -> dict[int, bytes]:
+        return {size: bytes(root) for size, root in self._all("SELECT size, root FROM log_checkpoints")}
+
+    def latest_checkpoint(self) -> str | None:
+        row = self._one("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+        return row[0] if row else None
+
+    def checkpoint_at(self, size: int) -> str | None:
+        row = self._one("SELECT note FROM log_checkpoints WHERE size = %s", (size,))
+        return row[0] if row else None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads of this thread inside see one state of the log (REPEATABLE READ)."""
+        if getattr(self._pinned, "conn", None) is not None:
+            yield  # already inside one
+            return
+        with self.db.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self._pinned.conn = conn
+            try:
+                yield
+            finally:
+                self._pinned.conn = None
+
+    def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
+        return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%s)", (list(keys),)))  # type: ignore[arg-type]
+
+    def find(self, key: str) -> list[int]:
+        return [r[0] for r in self._all("SELECT idx FROM log_entry_index WHERE key = %s ORDER BY idx", (key,))]
+
+    def forget(self, key: str) -> int:
+        """Erase a lookup key: the rows are gone for every reader at once, and a vacuum of the
+        table lets PostgreSQL reuse their space."""
+        with self.db.connection() as conn:
+            deleted = conn.execute("DELETE FROM log_entry_index WHERE key = %s", (key,)).rowcount
+            conn.execute("VACUUM log_entry_index")
+        return deleted
+
+    # ---- the exclusive append transaction ------------------------------------------
+    @contextmanager
+    def append_transaction(self) -> Iterator[_PostgresAppend]:
+        with self.db.transaction() as conn:
+            head = conn.execute("SELECT size FROM log_head WHERE id = 1 FOR UPDATE").fetchone()
+            yield _PostgresAppend(conn, head[0])
+
+    # ---- anchors --------------------------------------------------------------------
+    def record_anchor(self, rec: AnchorRecord) -> None:
+        with self.db.connection() as conn:
+            conn.execute(
+                "INSERT INTO log_anchors (size, root, tx, block, anchor_index, created_at) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (rec.size, rec.root, rec.tx, rec.block, rec.anchor_index, time.time()),
+            )
+
+    def anchors(self) -> list[AnchorRecord]:
+        return [_anchor(r) for r in self._all(f"SELECT {_ANCHOR} FROM log_anchors ORDER BY size")]
+
+    def anchor_covering(self, index: int) -> AnchorRecord | None:
+        row = self._one(f"SELECT {_ANCHOR} FROM log_anchors WHERE size > %s ORDER BY size LIMIT 1", (index,))
+        return _anchor(row) if row else None
+
+    def latest_anchor(self) -> AnchorRecord | None:
+        row = self._one(f"SELECT {_ANCHOR} FROM log_anchors ORDER BY size DESC LIMIT 1")
+        return _anchor(row) if row else None
+
+    def last_anchor_time(self) -> float:
+        row = self._one("SELECT MAX(created_at) FROM log_anchors")
+        return float(row[0] or 0.0) if row else 0.0
+
+
+def _anchor(row: tuple) -> AnchorRecord:
+    return AnchorRecord(row[0], bytes(row[1]), row[2], row[3], row[4])
+
+
+def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
+    """Node hashes of `keys` in order, in one query (LogError if one is missing)."""
+    found = {k: bytes(h) for k, h in conn.execute("SELECT id, hash FROM log_nodes WHERE id = ANY(%s)", (keys,)).fetchall()}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise LogError(f"no stored node at level {missing[0] >> 48} index {missing[0] & ((1 << 48) - 1)}")
+    return [found[k] for k in keys]
+
+
+class _PostgresAppend:
+    """An AppendTransaction holding the tree head row's lock."""
+
+    def __init__(self, conn: psycopg.Connection, head: int):
+        self._conn, self._head = conn, head
+
+    def size(self) -> int:
+        return self._head
+
+    def hashes(self, keys: list[int]) -> list[bytes]:
+        return _hashes(self._conn, keys)
+
+    def prune_claims(self, now: float) -> None:
+        self._conn.execute("DELETE FROM log_claims WHERE expires_at < %s", (now,))
+
+    def claim(self, key: str, expires_at: float, first: int, owner: str) -> bool:
+        cur = self._conn.execute(
+            "INSERT INTO log_claims (key, expires_at, first, owner) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (key, expires_at, first, owner),
+        )
+        return cur.rowcount == 1
+
+    def claim_of(self, key: str) -> tuple[int, str] | None:
+        row = self._conn.execute("SELECT first, owner FROM log_claims WHERE key = %s", (key,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_entries(self, rows: list[tuple[int, bytes]]) -> None:
+        if rows:
+            self._conn.cursor().executemany("INSERT INTO log_entries (idx, data) VALUES (%s, %s)", rows)
+
+    def add_nodes(self, nodes: list[tuple[int, bytes]]) -> None:
+        if nodes:
+            self._conn.cursor().executemany("INSERT INTO log_nodes (id, hash) VALUES (%s, %s)", nodes)
+
+    def add_checkpoint(self, size: int, root: bytes, note: str) -> None:
+        self._conn.execute(
+            "INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (size, root, note, time.time()),
+        )
+
+    def set_meta(self, items: dict[str, str]) -> None:
+        if items:
+            self._conn.cursor().executemany(
+                "INSERT INTO log_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value", list(items.items())
+            )
+
+    def add_keys(self, pairs: list[tuple[str, int]]) -> None:
+        if pairs:
+            self._conn.cursor().executemany("INSERT INTO log_entry_index (key, idx) VALUES (%s, %s)", pairs)
+
+    def advance(self, old_size: int, new_size: int) -> None:
+        moved = self._conn.execute("UPDATE log_head SET size = %s WHERE id = 1 AND size = %s", (new_size, old_size)).rowcount
+        if moved != 1:
+            raise TreeMoved(f"the tree head left size {old_size} during this append: nothing was written")
+
+
+class PostgresLog(LogStore):
+    """A LogStore in PostgreSQL, shared by every replica."""
+
+    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, writer: Committer | None = None):
+        super().__init__(PostgresLogBackend(db), origin, signer, writer)

@@ -1,0 +1,106 @@
+"""The operator's checks of an approval, without a chain or a server: every difference from
+the request or from the commitment is refused naming its field; a faithful approval, for all
+or only some of the permissions asked, passes whole."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from consent_operator.approval import check_approval, check_scope
+from httpkit.problems import Problem
+from ledger import citizen
+from ledger.wallet import Wallet
+
+from .approvals import approval_edits
+
+INFO = {"chain_id": 31337, "contract": "0x" + "ab" * 20}
+SCHEMA_FIELDS = {"grant.signature", "grant"}  # refused by schemas.APPROVAL before these checks run
+
+
+@pytest.fixture
+def asked(tmp_path):
+    wallet = Wallet.create(tmp_path / "anna.json")
+    request = {
+        "id": "r1", "service_id": "cv-builder", "citizen": wallet.keys.citizen_id(),
+        "purposes": ["dpv:ServiceProvision"], "duration_days": 30,
+        "permissions": [{"area": "work", "access": "read"}, {"area": "skills", "access": "read"}],
+        "notice_url": "https://cv.example/n", "notice_sha256": hashlib.sha256(b"n").hexdigest(),
+        "service": {"id": "cv-builder", "name": "CV Builder"},
+    }
+    return wallet, request
+
+
+def test_a_faithful_approval_passes_with_its_grant(asked):
+    wallet, request = asked
+    rec, salt, body = citizen.approval(wallet, INFO, request)
+    ok = check_approval(request, body)
+    assert ok.record == rec and ok.salt == salt and ok.grant_doc == body["grant"]
+    assert ok.grant.consent_id.hex() == rec["record_id"][2:] and "0x" + ok.grant.commitment.hex() == body["grant"]["commitment"]
+    assert ok.grant.expires_at == body["grant"]["expires_at"] and "0x" + ok.grant.signature.hex() == body["grant"]["signature"]
+    assert ok.citizen_enc_key.hex() == body["citizen_enc_key"]
+
+
+def test_an_approval_of_some_permissions_passes(asked):
+    wallet, request = asked
+    _, _, body = citizen.approval(wallet, INFO, request, permissions=[{"area": "skills", "access": "read"}])
+    assert check_approval(request, body).record["data_areas"] == [{"area": "skills", "access": "read"}]
+
+
+# What each refusal tells the citizen's app, in plain words.
+DETAILS = {
+    "record.controller.id": "the record names another controller",
+    "record.data_areas": "the record grants skills:read, which was not requested",
+    "record.purposes": "the record names purposes that were not requested",
+    "record.notice.sha256": "the record cites another notice",
+    "record.expires_at": "the record lasts longer than requested",
+    "record.subject": "subject: is required",
+    "grant.commitment": "the grant does not commit to this record and salt",
+    "grant.expires_at": "the grant's expiry differs from the record's",
+}
+
+
+def test_every_difference_is_refused_naming_its_field_in_plain_words(asked):
+    wallet, request = asked
+    rec, _, body = citizen.approval(wallet, INFO, request, permissions=request["permissions"][:1])
+    request = {**request, "permissions": request["permissions"][:1]}  # skills was not asked for here
+    for field, edit in approval_edits(wallet, INFO).items():
+        if field in SCHEMA_FIELDS:
+            continue
+        with pytest.raises(Problem) as err:
+            check_approval(request, edit(rec, body))
+        assert (err.value.status, err.value.extra.get("field"), err.value.detail) == (400, field, DETAILS[field]), field
+
+
+def test_a_grant_for_another_consent_id_is_refused(asked):
+    wallet, request = asked
+    rec, _, body = citizen.approval(wallet, INFO, request)
+    body["grant"]["consent_id"] = "0x" + "00" * 32
+    with pytest.raises(Problem) as err:
+        check_approval(request, body)
+    assert err.value.extra["field"] == "grant.commitment"
+
+
+@pytest.mark.parametrize("extra_seconds, allowed", [(0, True), (1, False), (-86400, True)])
+def test_a_record_may_last_exactly_as_long_as_asked_and_not_a_second_longer(asked, extra_seconds, allowed):
+    from datetime import timedelta
+
+    from ledger import record
+
+    wallet, request = asked
+    rec, _, _ = citizen.approval(wallet, INFO, request)  # 30 days
+    rec["expires_at"] = record.format_time(record.parse_time(rec["granted_at"]) + timedelta(days=30, seconds=extra_seconds))
+    if allowed:
+        check_scope(request, rec)
+    else:
+        with pytest.raises(Problem, match="lasts longer"):
+            check_scope(request, rec)
+
+
+def test_purposes_may_be_fewer_than_asked_but_not_others(asked):
+    wallet, request = asked
+    rec, _, _ = citizen.approval(wallet, INFO, {**request, "purposes": ["dpv:ServiceProvision"]})
+    check_scope({**request, "purposes": ["dpv:ServiceProvision", "dpv:Marketing"]}, rec)  # a subset passes
+    with pytest.raises(Problem, match="purposes"):
+        check_scope({**request, "purposes": ["dpv:Marketing"]}, rec)

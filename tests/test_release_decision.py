@@ -1,0 +1,251 @@
+"""The release decision on its own, over a stand-in log, follower and consent index (no
+chain, no server): who may read or write, when a consent stops counting, and what is logged."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pytest
+
+from consent_operator import release
+from consent_operator.directory import IndexedConsent
+from httpkit.problems import Problem
+from ledger import events
+from ledger.lookup_keys import consent_key, expiry_key, revocation_key
+
+NOW = 1_900_000_000
+CITIZEN, SERVICE = "citizen:" + "aa" * 32, "cv-builder"
+
+
+class StandInLog:
+    """Lookup keys and appended entries, in memory."""
+
+    def __init__(self):
+        self.keys: dict[str, list[int]] = {}
+        self.entries: list[tuple[dict, list[str], tuple | None]] = []
+        self.snapshots = 0
+
+    def find(self, key):
+        return self.keys.get(key, [])
+
+    @contextmanager
+    def snapshot(self):
+        self.snapshots += 1
+        yield
+
+    def append(self, entries, meta=None, keys=None, claim=None):
+        for data, ks in zip(entries, keys, strict=True):
+            for k in ks:
+                self.keys.setdefault(k, []).append(len(self.entries))
+            self.entries.append((events.decode(data), ks, claim))
+        return len(self.entries) - 1
+
+
+class StandInFollower:
+    def __init__(self, positions):
+        self.positions = list(positions)  # (block, chain time, lagging) per call; the last repeats
+        self.syncs = 0
+        self.lock = threading.Lock()
+        self.fail = False
+
+    def position(self):
+        return self.positions.pop(0) if len(self.positions) > 1 else self.positions[0]
+
+    def sync(self):
+        self.syncs += 1
+        if self.fail:
+            raise ConnectionError("node down")
+
+
+def consent(cid="0x01", permissions=({"area": "work", "access": "read"},), expires_at=NOW + 100):
+    return IndexedConsent(cid, SERVICE, CITIZEN, list(permissions), expires_at)
+
+
+@pytest.fixture
+def rt(monkeypatch):
+    monkeypatch.setattr(release, "wall_clock", lambda: NOW)
+    held: list[IndexedConsent] = []
+    active_on_chain: set[str] = set()
+    return SimpleNamespace(
+        log=StandInLog(),
+        follower=StandInFollower([(42, NOW - 5, False)]),
+        directory=SimpleNamespace(held=held, consents_of=lambda citizen, service: [c for c in held if (c.citizen, c.service_id) == (citizen, service)]),
+        config=SimpleNamespace(eth_call_per_release=False),
+        registry=SimpleNamespace(active=active_on_chain, is_active=lambda cid: "0x" + cid.hex() in active_on_chain),
+    )
+
+
+def decide(rt, area="work", access="read", service=SERVICE, citizen=CITIZEN):
+    return release.decide(rt, service, citizen, area, access)
+
+
+def test_without_any_consent_nothing_is_released(rt):
+    d = decide(rt)
+    assert (d.allowed, d.reason, d.consent, d.block) == (False, "no-consent", None, 42)
+
+
+def test_a_consent_of_another_service_or_citizen_does_not_count(rt):
+    rt.directory.held.append(consent())
+    assert decide(rt, service="job-board").reason == "no-consent"
+    assert decide(rt, citizen="citizen:" + "bb" * 32).reason == "no-consent"
+
+
+@pytest.mark.parametrize("area, access", [("skills", "read"), ("work", "write")])
+def test_a_consent_for_another_area_or_mode_is_not_granted(rt, area, access):
+    held = consent()
+    rt.directory.held.append(held)
+    d = decide(rt, area, access)
+    assert (d.allowed, d.reason, d.consent) == (False, "area-not-granted", held)
+
+
+def test_an_active_consent_releases_at_the_followed_block(rt):
+    held = consent()
+    rt.directory.held.append(held)
+    d = decide(rt)
+    assert (d.allowed, d.reason, d.consent, d.block) == (True, "active", held, 42)
+    assert rt.log.snapshots == 1 and rt.log.entries == []
+
+
+def test_a_revoked_consent_releases_nothing(rt):
+    rt.directory.held.append(consent())
+    rt.log.keys[revocation_key("0x01")] = [7]
+    assert (decide(rt).allowed, decide(rt).reason) == (False, "revoked")
+    assert rt.log.entries == []  # a revocation is logged by the follower, not here
+
+
+@pytest.mark.parametrize("expires_at, reason", [(NOW, "expired"), (NOW + 1, "active"), (NOW - 1, "expired")])
+def test_a_consent_ends_at_its_expiry_second(rt, expires_at, reason):
+    """The contract treats now == expires_at as expired; so does the operator."""
+    rt.directory.held.append(consent(expires_at=expires_at))
+    assert decide(rt).reason == reason
+
+
+def test_expiry_is_judged_by_the_later_of_chain_time_and_this_hosts_clock(rt, monkeypatch):
+    rt.directory.held.append(consent(expires_at=NOW + 10))
+    rt.follower.positions = [(42, NOW + 10, False)]  # the chain is ahead of this host
+    assert decide(rt).reason == "expired"
+    rt.follower.positions = [(42, NOW - 100, False)]
+    monkeypatch.setattr(release, "wall_clock", lambda: NOW + 10)  # this host is ahead of the chain
+    assert decide(rt).reason == "expired"
+
+
+def test_an_expiry_is_logged_once_under_the_consent_and_its_expiry_key(rt):
+    rt.directory.held.append(consent(expires_at=NOW - 1))
+    decide(rt)
+    decide(rt)
+    [(entry, keys, claim)] = rt.log.entries
+    assert entry["type"] == events.CONSENT_EXPIRED and entry["consent_id"] == "0x01"
+    assert entry["expires_at"] == NOW - 1 and entry["block"] == 42
+    assert keys == [consent_key("0x01"), expiry_key("0x01")] and claim is None
+
+
+def test_any_active_consent_among_several_releases(rt):
+    rt.directory.held.extend([consent("0x01"), consent("0x02")])
+    rt.log.keys[revocation_key("0x01")] = [3]
+    d = decide(rt)
+    assert (d.allowed, d.consent.consent_id) == (True, "0x02")
+
+
+def test_when_none_is_active_the_first_covering_consent_names_the_reason(rt):
+    rt.directory.held.extend([consent("0x01", expires_at=NOW - 1), consent("0x02")])
+    rt.log.keys[revocation_key("0x02")] = [3]
+    d = decide(rt)
+    assert (d.allowed, d.reason, d.consent.consent_id) == (False, "expired", "0x01")
+    rt.directory.held.reverse()
+    assert decide(rt).reason == "revoked"
+
+
+def test_a_lagging_follower_is_caught_up_before_deciding(rt):
+    rt.directory.held.append(consent())
+    rt.follower.positions = [(41, NOW, True), (42, NOW, False)]
+    d = decide(rt)
+    assert (d.allowed, d.block, rt.follower.syncs) == (True, 42, 1)
+
+
+def test_a_follower_that_cannot_catch_up_answers_503(rt):
+    rt.directory.held.append(consent())
+    rt.follower.positions = [(41, NOW, True)]
+    with pytest.raises(Problem) as err:
+        decide(rt)
+    assert (err.value.status, err.value.slug, rt.follower.syncs) == (503, "chain-lagging", 3)
+
+
+def test_a_chain_that_cannot_be_reached_while_lagging_answers_503(rt):
+    rt.directory.held.append(consent())
+    rt.follower.positions = [(41, NOW, True)]
+    rt.follower.fail = True
+    with pytest.raises(Problem) as err:
+        decide(rt)
+    assert (err.value.status, err.value.slug) == (503, "chain-unavailable")
+
+
+def test_the_baseline_mode_also_asks_the_chain(rt):
+    rt.config.eth_call_per_release = True
+    rt.directory.held.append(consent())
+    assert decide(rt).allowed is False  # the chain says it is not active
+    rt.registry.active.add("0x01")
+    assert decide(rt).allowed is True
+
+
+def test_status_of_names_revoked_before_expired(rt):
+    c = consent(expires_at=NOW - 1)
+    assert release.status_of(rt, c, NOW) == "expired"
+    rt.log.keys[revocation_key("0x01")] = [1]
+    assert release.status_of(rt, c, NOW) == "revoked"
+    assert release.status_of(rt, consent(cid="0x02"), NOW) == "active"
+
+
+def test_an_access_is_logged_under_the_citizen_and_the_consent_with_its_claim(rt):
+    index = release.log_access(rt, events.DATA_READ, SERVICE, CITIZEN, "work", "active", 42, "0x01", claim=("nonce:k n", 9.0), version=3)
+    [(entry, keys, claim)] = rt.log.entries
+    assert index == 0 and claim == ("nonce:k n", 9.0)
+    assert keys == [CITIZEN, consent_key("0x01")]
+    assert {k: entry[k] for k in ("type", "service", "area", "decision", "consent_id", "block", "version")} == {
+        "type": events.DATA_READ, "service": SERVICE, "area": "work", "decision": "active", "consent_id": "0x01", "block": 42, "version": 3,
+    }
+
+
+def test_an_access_without_citizen_or_consent_is_logged_under_no_key(rt):
+    release.log_access(rt, events.DATA_DENIED, SERVICE, None, "work", "no-consent", 42)
+    [(entry, keys, _)] = rt.log.entries
+    assert keys == [] and entry["consent_id"] is None
+
+
+def test_refusals_name_the_consent_and_the_block_they_were_checked_at(rt):
+    held = consent(expires_at=NOW - 1)
+    rt.directory.held.append(held)
+    assert (decide(rt).consent, decide(rt).block) == (held, 42)
+    rt.log.keys[revocation_key("0x01")] = [1]
+    assert (decide(rt).reason, decide(rt).consent, decide(rt).block) == ("revoked", held, 42)
+
+
+def test_the_baseline_mode_tries_every_covering_consent_on_the_chain(rt):
+    rt.config.eth_call_per_release = True
+    rt.directory.held.extend([consent("0x01"), consent("0x02")])
+    rt.registry.active.add("0x02")  # the first is not active on chain, the second is
+    d = decide(rt)
+    assert (d.allowed, d.consent.consent_id) == (True, "0x02")
+
+
+def test_503_answers_say_what_happened_in_plain_words(rt):
+    rt.directory.held.append(consent())
+    rt.follower.positions = [(41, NOW, True)]
+    with pytest.raises(Problem) as lagging:
+        decide(rt)
+    assert (lagging.value.title, lagging.value.detail) == ("The operator is catching up with the chain; try again", "")
+    rt.follower.fail = True
+    with pytest.raises(Problem) as down:
+        decide(rt)
+    assert (down.value.title, down.value.detail) == ("The operator cannot follow the chain right now", "node down")
+
+
+def test_logged_entries_carry_the_time_in_utc(rt, monkeypatch):
+    import time
+
+    monkeypatch.setattr(time, "gmtime", lambda *_: time.struct_time((2026, 11, 30, 9, 12, 5, 0, 334, 0)))
+    rt.directory.held.append(consent(expires_at=NOW - 1))
+    decide(rt)
+    release.log_access(rt, events.DATA_READ, SERVICE, CITIZEN, "work", "active", 42, "0x01")
+    assert [entry["time"] for entry, _, _ in rt.log.entries] == ["2026-11-30T09:12:05Z"] * 2
