@@ -15,11 +15,11 @@ from flask import Blueprint, g, jsonify
 from httpkit.json_bodies import json_body
 from httpkit.problems import Problem
 from ledger import events, receipt, record
+from storage.directory import IndexedConsent, Service
 
 from . import schemas
 from .approval import check_approval
 from .auth import authenticate, require_citizen, require_service
-from .directory import IndexedConsent, Service
 from .http_util import runtime
 from .ledger_api import receipt_evidence, relay
 

@@ -19,8 +19,7 @@ from httpkit.problems import Problem
 from ledger import events
 from ledger.lookup_keys import consent_key, expiry_key, revocation_key
 from ledger.record import TIME_FORMAT
-
-from .directory import IndexedConsent
+from storage.directory import IndexedConsent
 
 wall_clock = time.time  # this host's clock (tests replace it)
 

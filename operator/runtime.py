@@ -18,12 +18,10 @@ from ledger.contract import Deployment
 from ledger.registry import Registry
 from ledger.request_auth import RequestVerifier
 from storage.backends import open_backend
-from storage.locks import InterProcessLock, try_hold
 
 from . import keystore
 from .auth import public_key_for
 from .config import OperatorConfig
-from .directory import Directory
 from .pds_client import PdsClient
 from .rate_limits import RateLimits
 from .release_cache import ReleaseCache
@@ -47,14 +45,14 @@ class OperatorRuntime:
         self.deployment = deployment
         self.registry = Registry.of(self.client, deployment)
         self.follower = ChainFollower(
-            self.registry, self.log, config.confirmations, InterProcessLock(config.data_dir / "follower.lock")
+            self.registry, self.log, config.confirmations, self.backend.lock("follower")
         )
         self.anchorer = Anchorer(
             self.log, self.registry, self.account, config.anchor_every_entries, config.anchor_every_seconds
         )
         # One operator account shared by every worker process: serialise its nonces.
-        self.tx_lock = InterProcessLock(config.data_dir / "chain-tx.lock")
-        self.directory = Directory(config.data_dir / "operator.sqlite")
+        self.tx_lock = self.backend.lock("chain-tx")
+        self.directory = self.backend.directory()
         self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
         self.release_cache = ReleaseCache(config.release_cache_seconds)
         self.rate_limits = RateLimits(config.rate_limits, self.backend.rate_counters())
@@ -66,21 +64,27 @@ class OperatorRuntime:
             threading.Thread(target=self._loop, name="chain-follower", daemon=True).start()
 
     def _loop(self) -> None:
-        """Watch the node's head, follow the chain and anchor, in one process only (the holder
-        of background.lock). A new block is noted within head_poll_seconds (from then on no
-        release waits on it unfollowed), then followed; anchoring runs every poll_seconds."""
-        leader, next_anchor = None, 0.0
+        """Watch the node's head, follow the chain and anchor, in one process of all workers
+        and replicas only (the holder of the backend's "background" lock, sought and checked
+        every poll_seconds, so a dead holder is replaced within about one). A new block is
+        noted within head_poll_seconds (from then on no release waits on it unfollowed), then
+        followed; anchoring runs every poll_seconds."""
+        leader, next_anchor, next_claim = None, 0.0, 0.0
         while not self._stop.wait(self.config.head_poll_seconds):
-            leader = leader or try_hold(self.config.data_dir / "background.lock")
-            if leader is None:
-                continue
             try:
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self.config.poll_seconds
+                    if leader is not None and not leader.alive():
+                        leader = None  # the database dropped our session: another replica may lead now
+                    leader = leader or self.backend.try_hold("background")
+                if leader is None:
+                    continue
                 if self.follower.note_head():
                     self.follower.sync()
                 if time.monotonic() >= next_anchor:
                     next_anchor = time.monotonic() + self.config.poll_seconds
                     self.anchor_and_follow()
-            except Exception as exc:  # noqa: BLE001 - chain unreachable or busy: the next tick retries
+            except Exception as exc:  # noqa: BLE001 - chain or database unreachable or busy: the next tick retries
                 log.warning("background chain work failed (will retry): %s", exc)
 
     def anchor_and_follow(self) -> None:

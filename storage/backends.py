@@ -6,6 +6,7 @@ folder, for one host; `postgresql://…` gives the shared PostgreSQL database of
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from ledger.request_auth import ReplayStore
 from ledger.tlog.note import Signer
 
 from .database import database_url, is_postgres, redacted
+from .directory import Directory
 from .errors import DatabaseUrlError
 from .log import Committer, LogStore
 
@@ -26,6 +28,14 @@ class SchemaOutdated(DatabaseUrlError):
     problem_type = "schema-outdated"
 
 
+class Leadership(Protocol):
+    """A lock held for the life of a process; `alive` turns False if it was lost."""
+
+    def alive(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
 class Backend(Protocol):
     name: str
 
@@ -34,6 +44,17 @@ class Backend(Protocol):
     def rate_counters(self) -> Storage: ...
 
     def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore: ...
+
+    def directory(self) -> Directory: ...
+
+    def lock(self, name: str) -> AbstractContextManager:
+        """A lock that excludes every other process and replica on this backend (re-entrant
+        within one thread of this lock object: keep one object per purpose)."""
+        ...
+
+    def try_hold(self, name: str) -> Leadership | None:
+        """`name` for the life of this process if nobody holds it (None otherwise)."""
+        ...
 
     def migrate(self) -> list[str]: ...
 
@@ -48,11 +69,11 @@ class SqliteBackend:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
 
     def replay_store(self) -> ReplayStore:
         from .sqlite.replay import SqliteReplayStore
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         return SqliteReplayStore(self.folder / "nonces.sqlite")
 
     def rate_counters(self) -> Storage:
@@ -62,6 +83,24 @@ class SqliteBackend:
         from .sqlite.log import SqliteLog
 
         return SqliteLog(self.folder / "log.sqlite", origin, signer, writer)
+
+    def directory(self) -> Directory:
+        from importlib import resources
+
+        from .sqlite.sql import SqliteSql
+
+        schema = resources.files(__package__).joinpath("sqlite", "directory.sql").read_text()
+        return Directory(SqliteSql(self.folder / "operator.sqlite", schema))
+
+    def lock(self, name: str) -> AbstractContextManager:
+        from .locks import InterProcessLock
+
+        return InterProcessLock(self.folder / f"{name}.lock")
+
+    def try_hold(self, name: str) -> Leadership | None:
+        from .locks import try_hold
+
+        return try_hold(self.folder / f"{name}.lock")
 
     def migrate(self) -> list[str]:
         return []
@@ -95,6 +134,21 @@ class PostgresBackend:
         from .postgres.log import PostgresLog
 
         return PostgresLog(self.db, origin, signer)
+
+    def directory(self) -> Directory:
+        from .postgres.sql import PostgresSql
+
+        return Directory(PostgresSql(self.db))
+
+    def lock(self, name: str) -> AbstractContextManager:
+        from .postgres.locks import AdvisoryLock
+
+        return AdvisoryLock(self.db, name)
+
+    def try_hold(self, name: str) -> Leadership | None:
+        from .postgres.locks import hold
+
+        return hold(self.db, name)
 
     def migrate(self) -> list[str]:
         from .postgres.migrate import migrate

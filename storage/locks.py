@@ -1,4 +1,5 @@
-"""Mutual exclusion across the threads and processes of one operator (e.g. gunicorn workers)."""
+"""Mutual exclusion across the threads and processes of one host (e.g. gunicorn workers);
+storage/postgres/locks.py does the same across replicas."""
 
 from __future__ import annotations
 
@@ -31,14 +32,27 @@ class InterProcessLock:
         self._thread.release()
 
 
-def try_hold(path: str | Path) -> FileLock | None:
+class FileLeadership:
+    """A file lock held for the life of the process (one host: it cannot be lost)."""
+
+    def __init__(self, lock: FileLock):
+        self._lock = lock
+
+    def alive(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def try_hold(path: str | Path) -> FileLeadership | None:
     """Take `path`'s lock for the life of the process if nobody holds it; None otherwise."""
     lock = FileLock(str(path), thread_local=False)
     try:
         lock.acquire(timeout=0)
     except Timeout:
         return None
-    return lock
+    return FileLeadership(lock)
 
 
 class WriterLock:

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from consent_operator import release
-from consent_operator.directory import IndexedConsent
 from httpkit.problems import Problem
 from ledger import events
 from ledger.lookup_keys import consent_key, expiry_key, revocation_key
+from storage.directory import IndexedConsent
 
 NOW = 1_900_000_000
 CITIZEN, SERVICE = "citizen:" + "aa" * 32, "cv-builder"

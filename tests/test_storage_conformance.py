@@ -3,6 +3,8 @@ keeps the same promises for each store the services use."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -111,3 +113,111 @@ def test_concurrent_hits_are_all_counted(shared_backend):
     for t in threads:
         t.join()
     assert counters.get("busy") == 200
+
+
+# ---- locks across processes and replicas ----------------------------------------------
+@pytest.fixture
+def two_backends(backend, request, tmp_path):
+    """The backend and a second one on the same storage, as another process or replica has."""
+    other = SqliteBackend(backend.folder) if backend.name == "sqlite" else PostgresBackend(backend.db.url)
+    yield backend, other
+    if other.name == "postgresql":
+        other.db.close()
+
+
+def _other_process_takes(backend, name: str) -> subprocess.Popen:
+    """Another process that takes lock `name` on the same storage, prints, and exits."""
+    where = repr(str(backend.folder)) if backend.name == "sqlite" else repr(backend.db.url)
+    code = (
+        "from pathlib import Path; from storage.backends import open_backend\n"
+        f"b = open_backend(None, Path({where})) if {backend.name == 'sqlite'} else open_backend({where}, Path('.'))\n"
+        f"with b.lock({name!r}): print('entered', flush=True)\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_a_lock_excludes_every_other_process_and_is_reentrant(backend):
+    lock = backend.lock("follower")
+    with lock, lock:  # re-entrant within one thread
+        other = _other_process_takes(backend, "follower")
+        with pytest.raises(subprocess.TimeoutExpired):
+            other.wait(1.0)  # held here: the other process cannot enter
+    assert other.communicate(timeout=30)[0] == "entered\n"
+
+
+def test_only_one_process_holds_a_leadership_until_it_lets_go(two_backends):
+    mine, theirs = two_backends
+    lead = mine.try_hold("background")
+    assert lead is not None and lead.alive()
+    assert theirs.try_hold("background") is None
+    lead.release()
+    successor = theirs.try_hold("background")
+    assert successor is not None
+    successor.release()
+
+
+def test_a_leader_whose_database_session_dies_is_replaced(shared_backend, pg_url):
+    import psycopg
+
+    lead = shared_backend.try_hold("background")
+    other = PostgresBackend(pg_url)
+    assert other.try_hold("background") is None
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends the leader's session (a crash, a network cut)
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()")
+    assert not lead.alive()
+    successor = other.try_hold("background")
+    assert successor is not None and successor.alive()
+    successor.release()
+    other.db.close()
+
+
+# ---- the operator's directory ----------------------------------------------------------
+def _service(name="CV Builder"):
+    from storage.directory import Service
+
+    return Service("cv-builder", name, "Builds CVs", "https://cv.example/cb", b"\x01" * 32, b"\x02" * 32)
+
+
+def test_a_service_is_registered_and_re_registered_in_place(backend):
+    directory = backend.directory()
+    assert directory.service("cv-builder") is None
+    directory.register(_service())
+    directory.register(_service("CV Builder 2"))
+    assert directory.service("cv-builder") == _service("CV Builder 2")
+
+
+def test_a_consent_request_is_decided_once_and_indexes_its_consent(backend):
+    from storage.directory import IndexedConsent
+
+    directory = backend.directory()
+    directory.register(_service())
+    perms = [{"area": "work", "access": "read"}]
+    rid = directory.add_request("cv-builder", "citizen:a", ["dpv:ServiceProvision"], perms, 30, "https://cv.example/n", "ab" * 32)
+    other = directory.add_request("cv-builder", "citizen:a", ["dpv:ServiceProvision"], perms, 7, "https://cv.example/n", "ab" * 32)
+    asked = directory.request(rid)
+    assert (asked["status"], asked["permissions"], asked["purposes"], asked["duration_days"], asked["receipt"]) == ("pending", perms, ["dpv:ServiceProvision"], 30, None)
+    assert [r["id"] for r in directory.requests_of("citizen:a", "pending")] == [rid, other]  # oldest first
+    consent = IndexedConsent("0xc1", "cv-builder", "citizen:a", perms, 1_900_000_000)
+    assert directory.decide(rid, "approved", consent, {"receipt": 1})
+    assert not directory.decide(rid, "refused")  # decided already: nothing changes
+    assert directory.request(rid)["status"] == "approved" and directory.request(rid)["receipt"] == {"receipt": 1}
+    assert directory.consents_of("citizen:a", "cv-builder") == [consent] == directory.consents_for_citizen("citizen:a")
+    assert directory.consent("0xc1") == consent and directory.consent("0xc2") is None
+    assert [r["id"] for r in directory.requests_of("citizen:a")] == [rid, other]
+    assert directory.consents_of("citizen:a", "job-board") == [] and directory.request("req_none") is None
+
+
+def test_erasing_a_citizen_removes_every_row_that_names_them(backend):
+    from storage.directory import IndexedConsent
+
+    directory = backend.directory()
+    directory.register(_service())
+    for citizen in ("citizen:a", "citizen:b"):
+        rid = directory.add_request("cv-builder", citizen, ["p"], [], 1, "https://n", "00" * 32)
+        directory.decide(rid, "approved", IndexedConsent("0x" + citizen[-1], "cv-builder", citizen, [], 1), {"r": 1})
+        directory.set_citizen_key(citizen, b"\x03" * 32)
+    directory.set_citizen_key("citizen:a", b"\x04" * 32)  # published again: replaced
+    assert directory.citizen_key("citizen:a") == b"\x04" * 32
+    assert directory.erase_citizen("citizen:a") == 3
+    assert directory.requests_of("citizen:a") == [] and directory.consents_for_citizen("citizen:a") == []
+    assert directory.citizen_key("citizen:a") is None and directory.citizen_key("citizen:b") == b"\x03" * 32

@@ -1,0 +1,136 @@
+"""The operator's own records: registered services, consent requests and the consent index.
+
+The consent index maps each consent the operator relayed to its service, citizen,
+permissions and expiry, so the release path answers from its own store without asking
+the chain. Revocations come from the audit log (the follower writes a `revoked:<id>` key
+for every on-chain revocation, relayed or direct), so the index never goes stale.
+Written once in portable SQL over an `SqlDatabase` (SQLite on one host, PostgreSQL for
+replicas).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from .sql import SqlDatabase
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    description: str
+    callback_url: str
+    sign_key: bytes
+    enc_key: bytes
+
+
+@dataclass(frozen=True)
+class IndexedConsent:
+    consent_id: str
+    service_id: str
+    citizen: str
+    permissions: list[dict]
+    expires_at: int
+
+    def allows(self, area: str, access: str) -> bool:
+        return {"area": area, "access": access} in self.permissions
+
+
+_REQUEST = "id, service_id, citizen, purposes, permissions, duration_days, notice_url, notice_sha256, status, created_at, decided_at, consent_id, receipt"
+_CONSENT = "consent_id, service_id, citizen, permissions, expires_at"
+
+
+def _consent(r: tuple) -> IndexedConsent:
+    return IndexedConsent(r[0], r[1], r[2], json.loads(r[3]), r[4])
+
+
+class Directory:
+    def __init__(self, db: SqlDatabase):
+        self._db = db
+
+    # ---- services ----------------------------------------------------------------
+    def service(self, service_id: str) -> Service | None:
+        rows = self._db.rows("SELECT id, name, description, callback_url, sign_key, enc_key FROM services WHERE id=%s", (service_id,))
+        return Service(*rows[0][:4], bytes.fromhex(rows[0][4]), bytes.fromhex(rows[0][5])) if rows else None
+
+    def register(self, s: Service) -> None:
+        self._db.execute(
+            "INSERT INTO services VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT(id) DO UPDATE SET name=excluded.name,"
+            " description=excluded.description, callback_url=excluded.callback_url, sign_key=excluded.sign_key,"
+            " enc_key=excluded.enc_key",
+            (s.id, s.name, s.description, s.callback_url, s.sign_key.hex(), s.enc_key.hex(), time.time()),
+        )
+
+    # ---- consent requests ----------------------------------------------------------
+    def add_request(self, service_id: str, citizen: str, purposes: list[str], permissions: list[dict], duration_days: int, notice_url: str, notice_sha256: str) -> str:
+        rid = "req_" + secrets.token_hex(16)
+        self._db.execute(
+            "INSERT INTO consent_requests VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, NULL, NULL, NULL)",
+            (rid, service_id, citizen, json.dumps(purposes), json.dumps(permissions), duration_days, notice_url, notice_sha256, time.time()),
+        )
+        return rid
+
+    @staticmethod
+    def _request_of(row: tuple) -> dict:
+        out = dict(zip(_REQUEST.split(", "), row, strict=True))
+        out["purposes"], out["permissions"] = json.loads(out["purposes"]), json.loads(out["permissions"])
+        out["receipt"] = json.loads(out["receipt"]) if out["receipt"] else None
+        return out
+
+    def request(self, rid: str) -> dict | None:
+        rows = self._db.rows(f"SELECT {_REQUEST} FROM consent_requests WHERE id=%s", (rid,))
+        return self._request_of(rows[0]) if rows else None
+
+    def requests_of(self, citizen: str, status: str | None = None) -> list[dict]:
+        """A citizen's consent requests, oldest first (only those with `status` if given)."""
+        rows = self._db.rows(
+            f"SELECT {_REQUEST} FROM consent_requests WHERE citizen=%s AND status=COALESCE(%s, status) ORDER BY created_at", (citizen, status)
+        )
+        return [self._request_of(r) for r in rows]
+
+    def decide(self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict | None = None) -> bool:
+        """Close a pending request (and index its consent) atomically; False if it was not pending."""
+        with self._db.transaction() as tx:
+            changed = tx.execute(
+                "UPDATE consent_requests SET status=%s, decided_at=%s, consent_id=%s, receipt=%s WHERE id=%s AND status='pending'",
+                (status, time.time(), consent.consent_id if consent else None, json.dumps(receipt) if receipt else None, rid),
+            )
+            if changed and consent:
+                tx.execute(
+                    "INSERT INTO consents VALUES (%s, %s, %s, %s, %s, %s)",
+                    (consent.consent_id, consent.service_id, consent.citizen, json.dumps(consent.permissions), consent.expires_at, rid),
+                )
+        return bool(changed)
+
+    # ---- citizens' published encryption keys -----------------------------------------
+    def set_citizen_key(self, citizen: str, enc_key: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO citizen_keys VALUES (%s, %s) ON CONFLICT(citizen) DO UPDATE SET enc_key=excluded.enc_key", (citizen, enc_key.hex())
+        )
+
+    def citizen_key(self, citizen: str) -> bytes | None:
+        rows = self._db.rows("SELECT enc_key FROM citizen_keys WHERE citizen=%s", (citizen,))
+        return bytes.fromhex(rows[0][0]) if rows else None
+
+    # ---- consent index -------------------------------------------------------------
+    def consents_of(self, citizen: str, service_id: str) -> list[IndexedConsent]:
+        return [_consent(r) for r in self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE citizen=%s AND service_id=%s", (citizen, service_id))]
+
+    def consents_for_citizen(self, citizen: str) -> list[IndexedConsent]:
+        return [_consent(r) for r in self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE citizen=%s", (citizen,))]
+
+    def consent(self, consent_id: str) -> IndexedConsent | None:
+        rows = self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE consent_id=%s", (consent_id,))
+        return _consent(rows[0]) if rows else None
+
+    # ---- erasure ---------------------------------------------------------------------
+    def erase_citizen(self, citizen: str) -> int:
+        """Forget everything that links a citizen to consents: requests (with the records and
+        salts in their receipts), index rows and the published key. Returns rows deleted."""
+        return self._db.erase(
+            [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys")],
+        )

@@ -1,0 +1,14 @@
+CREATE TABLE IF NOT EXISTS services (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, callback_url TEXT NOT NULL,
+    sign_key TEXT NOT NULL, enc_key TEXT NOT NULL, registered_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS consent_requests (
+    id TEXT PRIMARY KEY, service_id TEXT NOT NULL REFERENCES services(id), citizen TEXT NOT NULL,
+    purposes TEXT NOT NULL, permissions TEXT NOT NULL, duration_days INTEGER NOT NULL,
+    notice_url TEXT NOT NULL, notice_sha256 TEXT NOT NULL, status TEXT NOT NULL,
+    created_at REAL NOT NULL, decided_at REAL, consent_id TEXT, receipt TEXT);
+CREATE INDEX IF NOT EXISTS requests_by_citizen ON consent_requests(citizen, status);
+CREATE TABLE IF NOT EXISTS consents (
+    consent_id TEXT PRIMARY KEY, service_id TEXT NOT NULL, citizen TEXT NOT NULL,
+    permissions TEXT NOT NULL, expires_at INTEGER NOT NULL, request_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS consents_by_holder ON consents(citizen, service_id);
+CREATE TABLE IF NOT EXISTS citizen_keys (citizen TEXT PRIMARY KEY, enc_key TEXT NOT NULL);
