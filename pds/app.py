@@ -139,10 +139,10 @@ def erase(citizen):
 
 def create_app(data_dir: str | Path, operator_key: bytes, database_url: str | None = None) -> Flask:
     """The PDS app; `operator_key` is the operator's Ed25519 request-signing public key;
-    `database_url` names where replicas share their replay store (storage.backends)."""
+    `database_url` names the database replicas share (storage.backends; default: SQLite
+    files and blob files in `data_dir`)."""
     data_dir = Path(data_dir)
     app = Flask("pds")
-    app.extensions["pds"] = PdsStore(data_dir)
 
     def public_key_for(key_id: str) -> bytes | None:
         if key_id == OPERATOR:
@@ -151,6 +151,7 @@ def create_app(data_dir: str | Path, operator_key: bytes, database_url: str | No
 
     backend = open_backend(database_url, data_dir)
     backend.check_schema()
+    app.extensions["pds"] = PdsStore(backend.pds_tables(), backend.blobs())
     app.extensions["pds.verifier"] = RequestVerifier(public_key_for, backend.replay_store())
     problems.install(app)
     app.register_blueprint(bp)

@@ -16,10 +16,12 @@ from limits.storage import MemoryStorage, Storage
 from ledger.request_auth import ReplayStore
 from ledger.tlog.note import Signer
 
+from .blobs import BlobStore
 from .database import database_url, is_postgres, redacted
 from .directory import Directory
 from .errors import DatabaseUrlError
 from .log import Committer, LogStore
+from .sql import SqlDatabase
 
 
 class SchemaOutdated(DatabaseUrlError):
@@ -46,6 +48,12 @@ class Backend(Protocol):
     def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore: ...
 
     def directory(self) -> Directory: ...
+
+    def pds_tables(self) -> SqlDatabase:
+        """The PDS's versions and wrapped keys (pds/store.py)."""
+        ...
+
+    def blobs(self) -> BlobStore: ...
 
     def lock(self, name: str) -> AbstractContextManager:
         """A lock that excludes every other process and replica on this backend (re-entrant
@@ -85,12 +93,23 @@ class SqliteBackend:
         return SqliteLog(self.folder / "log.sqlite", origin, signer, writer)
 
     def directory(self) -> Directory:
+        return Directory(self._sql("operator.sqlite", "directory.sql"))
+
+    def pds_tables(self) -> SqlDatabase:
+        return self._sql("pds.sqlite", "pds.sql")
+
+    def blobs(self) -> BlobStore:
+        from .blobs import FileBlobs
+
+        return FileBlobs(self.folder / "blobs")
+
+    def _sql(self, file: str, schema: str) -> SqlDatabase:
+        """The SQLite file `file` in the folder, created with storage/sqlite/`schema`."""
         from importlib import resources
 
         from .sqlite.sql import SqliteSql
 
-        schema = resources.files(__package__).joinpath("sqlite", "directory.sql").read_text()
-        return Directory(SqliteSql(self.folder / "operator.sqlite", schema))
+        return SqliteSql(self.folder / file, resources.files(__package__).joinpath("sqlite", schema).read_text())
 
     def lock(self, name: str) -> AbstractContextManager:
         from .locks import InterProcessLock
@@ -136,9 +155,20 @@ class PostgresBackend:
         return PostgresLog(self.db, origin, signer)
 
     def directory(self) -> Directory:
+        return Directory(self._sql())
+
+    def pds_tables(self) -> SqlDatabase:
+        return self._sql()
+
+    def _sql(self) -> SqlDatabase:
         from .postgres.sql import PostgresSql
 
-        return Directory(PostgresSql(self.db))
+        return PostgresSql(self.db)
+
+    def blobs(self) -> BlobStore:
+        from .postgres.blobs import PostgresBlobs
+
+        return PostgresBlobs(self.db)
 
     def lock(self, name: str) -> AbstractContextManager:
         from .postgres.locks import AdvisoryLock

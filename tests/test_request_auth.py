@@ -322,3 +322,34 @@ def test_a_signature_whose_time_or_key_id_has_the_wrong_type_is_refused(verifier
 def test_a_text_body_is_signed_as_its_utf8_bytes(keys, verifier):
     req = keys["service:cv"].sign(requests.Request("POST", URLS[1], data="å text body").prepare())
     assert check(verifier, req, body="å text body".encode()) == "service:cv"
+
+
+def _quoted(tmp_path):
+    """A signer whose key id needs escapes (so its requests take the library path) and its verifier."""
+    odd = RequestSigner('citizen:"quoted"', os.urandom(32))
+    return odd, RequestVerifier({'citizen:"quoted"': odd.public_key()}.get, SqliteReplayStore(tmp_path / "q.sqlite"))
+
+
+def test_outside_the_canonical_profile_a_changed_body_is_refused(tmp_path):
+    odd, verifier = _quoted(tmp_path)
+    req = odd.sign(requests.Request("POST", URLS[2], data=b'{"a":1}').prepare())
+    with pytest.raises(RequestAuthError, match="^the request signature does not verify: ") as err:
+        check(verifier, req, body=b'{"a":2}')
+    assert err.value.slug == "bad-signature"
+
+
+def test_outside_the_canonical_profile_a_signature_over_the_method_alone_is_refused(tmp_path):
+    from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
+
+    odd, verifier = _quoted(tmp_path)
+
+    class Resolver(HTTPSignatureKeyResolver):
+        def resolve_private_key(self, key_id):
+            return odd._key
+
+    req = requests.Request("POST", URLS[2], data=b"{}").prepare()
+    HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=Resolver()).sign(
+        req, key_id='citizen:"quoted"', created=dt.datetime.now(dt.UTC), nonce="n" * 20, covered_component_ids=("@method",)
+    )
+    with refused("bad-signature"):
+        check(verifier, req)

@@ -3,6 +3,7 @@ keeps the same promises for each store the services use."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import threading
@@ -221,3 +222,66 @@ def test_erasing_a_citizen_removes_every_row_that_names_them(backend):
     assert directory.erase_citizen("citizen:a") == 3
     assert directory.requests_of("citizen:a") == [] and directory.consents_for_citizen("citizen:a") == []
     assert directory.citizen_key("citizen:a") is None and directory.citizen_key("citizen:b") == b"\x03" * 32
+
+
+# ---- the PDS's versions, keys and blobs ----------------------------------------------
+def _pds(backend):
+    from pds.store import PdsStore
+
+    return PdsStore(backend.pds_tables(), backend.blobs())
+
+
+def test_versions_are_append_only_and_read_back_whole(backend):
+    from pds.store import StoreError
+
+    store = _pds(backend)
+    store.add_version("citizen:a", "work", 1, 1, {"ciphertext": "v1"}, "w", "citizen:a")
+    store.add_version("citizen:a", "work", 2, 1, {"ciphertext": "v2"}, "w", "service:cv")
+    with pytest.raises(StoreError, match="work is at version 2; the next write must be 3"):
+        store.add_version("citizen:a", "work", 2, 1, {"ciphertext": "again"}, "w", "citizen:a")
+    assert store.version("citizen:a", "work")["envelope"] == {"ciphertext": "v2"}
+    assert store.version("citizen:a", "work", 1)["envelope"] == {"ciphertext": "v1"}
+    assert [v["version"] for v in store.history("citizen:a", "work")] == [1, 2] and store.areas("citizen:a") == ["work"]
+    with pytest.raises(StoreError, match="no version 3 of work stored"):
+        store.version("citizen:a", "work", 3)
+
+
+def test_two_writers_racing_for_one_version_get_one_winner(two_backends):
+    from pds.store import StoreError
+
+    stores = [_pds(b) for b in two_backends]
+    stores[0].add_version("citizen:a", "work", 1, 1, {"c": 0}, "w", "citizen:a")
+    outcomes = []
+
+    def write(i):
+        try:
+            stores[i % 2].add_version("citizen:a", "work", 2, 1, {"c": i}, "w", "citizen:a")
+            outcomes.append("ok")
+        except StoreError as exc:
+            outcomes.append(exc.slug)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] + ["version-conflict"] * 5
+    assert [v["version"] for v in stores[1].history("citizen:a", "work")] == [1, 2]
+
+
+def test_wrapped_keys_are_set_once_per_recipient_and_erasure_takes_everything(backend):
+    from pds.store import StoreError
+
+    store = _pds(backend)
+    store.add_version("citizen:a", "work", 1, 1, {"c": 1}, "w", "citizen:a")
+    store.put_keys("citizen:a", "work", 1, {"citizen:a": "k1", "service:cv": "k2"})
+    store.put_keys("citizen:a", "work", 1, {"service:cv": "other"})  # set once: ignored
+    assert store.wrapped_key("citizen:a", "work", 1, "service:cv") == "k2"
+    store.add_version("citizen:b", "work", 1, 1, {"c": 2}, "w", "citizen:b")
+    store.erase("citizen:a")
+    assert store.areas("citizen:a") == [] and store.areas("citizen:b") == ["work"]
+    with pytest.raises(StoreError):
+        store.wrapped_key("citizen:a", "work", 1, "service:cv")
+    with pytest.raises(FileNotFoundError):
+        store.blobs.get("citizen:a", hashlib.sha256(b'{"c": 1}').hexdigest())
+    assert store.version("citizen:b", "work")["envelope"] == {"c": 2}
