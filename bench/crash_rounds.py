@@ -9,11 +9,13 @@ Connection resets and honest 502/503 answers while a process is down are counted
 hidden.
 
 Run: .venv/bin/python bench/crash_rounds.py [--rounds 50]   (tests/test_crash_rounds.py runs 4)
+     .venv/bin/python bench/crash_rounds.py --replicas 2        (whole replicas killed behind HAProxy)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stack_people import People  # noqa: E402
 from devchain.nodes import child_pids, wait_until  # noqa: E402
+from devchain.postgres import PostgresServer  # noqa: E402
 from ledger.audit import run_audit  # noqa: E402
 from ledger.citizen import OperatorError  # noqa: E402
 from ledger.registry import registry_factory  # noqa: E402
@@ -39,6 +42,7 @@ from mydata.stack import Stack  # noqa: E402
 from pds.client import PdsClientError  # noqa: E402
 
 TARGETS = ("operator worker", "log writer", "pds worker", "pds")
+REPLICATED_TARGETS = ("replica",)  # a whole operator replica behind HAProxy (mydata up --replicas)
 
 
 @dataclass
@@ -112,6 +116,13 @@ class CrashRounds:
 
     def kill(self, target: str) -> None:
         """SIGKILL one process of `target` and wait until the system serves again."""
+        if target == "replica":
+            name = random.choice(sorted(self.stack._replica_ports))
+            proc = self._proc(name)
+            os.killpg(proc.pid, signal.SIGKILL)
+            wait_until(lambda: proc.poll() is not None, f"{name} to exit")
+            assert self.stack.restart_failed() == name
+            return
         if target == "pds":
             proc = self._proc("pds")
             os.killpg(proc.pid, signal.SIGKILL)
@@ -174,11 +185,11 @@ def _outcome(exc: BaseException):
     return type(exc).__name__
 
 
-def run(rounds: int, data_dir: Path) -> dict:
-    with Stack(data_dir / "stack", Ports.free()) as stack:
+def run(rounds: int, data_dir: Path, targets: tuple[str, ...] = TARGETS, replicas: int = 1, database_url: str | None = None) -> dict:
+    with Stack(data_dir / "stack", Ports.free(), replicas=replicas, database_url=database_url) as stack:
         crash = CrashRounds(stack, data_dir / "wallet.json")
         for i in range(rounds):
-            crash.round(TARGETS[i % len(TARGETS)])
+            crash.round(targets[i % len(targets)])
         wait_until(lambda: requests.get(stack.url("operator") + "/ledger/info", timeout=5).ok, "the operator")
         lost = crash.lost_writes()
         size = crash.audit()
@@ -189,15 +200,19 @@ def run(rounds: int, data_dir: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=50)
+    ap.add_argument("--replicas", type=int, default=1, help="run N operator replicas over PostgreSQL behind HAProxy and kill whole replicas")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        report = run(args.rounds, Path(tmp))
+        targets = REPLICATED_TARGETS if args.replicas > 1 else TARGETS
+        with PostgresServer() if args.replicas > 1 else contextlib.nullcontext() as pg:
+            url = pg.create_database("bench") if pg else None
+            report = run(args.rounds, Path(tmp), targets, replicas=args.replicas, database_url=url)
         elapsed = time.perf_counter() - t0
     statuses = report["statuses"]
     served = statuses.get("read ok", 0) + statuses.get("write ok", 0)
     failures = {k: v for k, v in statuses.items() if k not in ("read ok", "write ok")}
-    print(f"{report['rounds']} rounds of SIGKILL ({', '.join(TARGETS)}) in {elapsed:.0f} s")
+    print(f"{report['rounds']} rounds of SIGKILL ({', '.join(targets)}) in {elapsed:.0f} s")
     print(f"acknowledged writes: {report['acknowledged']}, lost: {len(report['lost'])}")
     print(f"requests served: {served}; failed: {sum(failures.values())} ({failures or 'none'}); HTTP 500: {statuses.get(500, 0)}")
     print(f"audit of {report['audited_size']} log entries: passed; stack restarts: {report['restarts']}")

@@ -95,8 +95,9 @@ class ServiceClient:
         `trusted_writers` (e.g. known certificate issuers) are accepted as its writer, and
         only the version released as the latest, never older than one seen before
         (StaleEnvelope)."""
-        released = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}").json()
-        check_current(released["envelope"], area, released["version"], self.seen.highest(citizen, area))
+        seen = self.seen.highest(citizen, area)
+        released = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}" + (f"?min_version={seen}" if seen else "")).json()
+        check_current(released["envelope"], area, released["version"], seen)
         key = unwrap_key(released["wrapped_key"], self.enc_key)
         trusted = {citizen_public_key(citizen), bytes(self.signing.verify_key), *trusted_writers}
         document = open_envelope(released["envelope"], key, trusted)

@@ -35,12 +35,14 @@ def _as_service_user() -> list[str]:
 
 
 class PostgresServer:
-    """One PostgreSQL cluster in a temporary folder, on 127.0.0.1 only, trusting local
-    connections (nothing else can reach it). Use as a context manager or start()/stop()."""
+    """One PostgreSQL cluster on 127.0.0.1 only, trusting local connections (nothing else
+    can reach it), in a temporary folder (removed at the end) or in `folder` (kept, and
+    started again on the next run). Use as a context manager or start()/stop()."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, folder: Path | None = None):
         self.port = port or free_port()
-        self.folder = Path(tempfile.mkdtemp(prefix="mydata-pg-"))
+        self.keep = folder is not None
+        self.folder = folder.resolve() if folder else Path(tempfile.mkdtemp(prefix="mydata-pg-"))
         self.data = self.folder / "data"
 
     @property
@@ -52,9 +54,11 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         prefix = _as_service_user()
+        self.folder.mkdir(parents=True, exist_ok=True)
         if prefix:
             shutil.chown(self.folder, SERVICE_USER, SERVICE_USER)
-        self._run([*prefix, _bin("initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-instructions"])
+        if not (self.data / "PG_VERSION").exists():
+            self._run([*prefix, _bin("initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-instructions"])
         self.resume()
         return self
 
@@ -64,11 +68,12 @@ class PostgresServer:
         self._run([*_as_service_user(), _bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"), "-o", options, "-w", "-t", "60", "start"])
 
     def create_database(self, name: str) -> str:
-        """Create database `name` and return its URL."""
+        """Create database `name` (unless it exists) and return its URL."""
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def stop(self, mode: str = "fast") -> None:
@@ -83,7 +88,10 @@ class PostgresServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
-        self.remove()
+        if self.keep:
+            self.stop()
+        else:
+            self.remove()
 
     def _run(self, command: list[str]) -> None:
         done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder)

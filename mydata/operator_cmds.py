@@ -25,14 +25,14 @@ def operator_config(chain_url: str, data_dir: Path, anchor_every: int, anchor_se
     )
 
 
-def summed_metrics(data_dir: Path) -> None:
+def summed_metrics(data_dir: Path, port: int) -> None:
     """Make the gunicorn workers' counters one sum at /metrics: prometheus_client picks its
     multiprocess mode when first imported, so this must run before anything imports
-    consent_operator."""
+    consent_operator. One folder per port: replicas on one host keep their own."""
     import os
     import shutil
 
-    metrics_dir = data_dir / "metrics"
+    metrics_dir = data_dir / "metrics" / str(port)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
@@ -63,7 +63,7 @@ def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, w
     It first checks every stored log hash against the entries and refuses to start on a mismatch."""
     if ctx.invoked_subcommand:
         return
-    summed_metrics(data_dir)
+    summed_metrics(data_dir, port)
     config = operator_config(
         chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, eth_call_per_release=eth_call_per_release
     )

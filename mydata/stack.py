@@ -1,7 +1,9 @@
 """The whole system as child processes on 127.0.0.1, for `mydata up` and `mydata demo`.
 
 Chain (embedded unless a node URL is given), registry deployment, PDS, operator and,
-for the demo, the CV service, the citizen app and the auditor view. Each process logs to DATA_DIR/logs/<name>.log; `stop`
+for the demo, the CV service, the citizen app and the auditor view. With `replicas` > 1 the
+operator runs as that many replicas over one PostgreSQL database (the given one, or a local
+server kept in DATA_DIR/postgres) behind HAProxy on the operator's port. Each process logs to DATA_DIR/logs/<name>.log; `stop`
 ends them in reverse order, so the operator never outlives its chain or PDS. A process that
 dies while the stack runs is started again (its data is on disk), not the end of the stack.
 """
@@ -16,9 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devchain.nodes import ROOT, DevNode, StartupError, wait_for_http
+from devchain.nodes import ROOT, DevNode, StartupError, free_port, wait_for_http
+from devchain.postgres import PostgresServer
 from ledger.chain import ChainError
 
+from . import load_balancer
 from .ports import Ports
 
 
@@ -30,17 +34,23 @@ class Stack:
     apps: bool = False  # the CV service, the citizen app (on `wallet`) and the auditor view too
     wallet: Path | None = None
     anchor_seconds: float = 30.0
+    replicas: int = 1
+    database_url: str | None = None
     _node: DevNode | None = None
+    _postgres: PostgresServer | None = None
+    _replica_ports: dict[str, int] = field(default_factory=dict)
     _procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     _commands: dict[str, tuple[str, tuple]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{getattr(self.ports, name)}"
+        port = self._replica_ports.get(name) or getattr(self.ports, name)
+        return f"http://127.0.0.1:{port}"
 
     @property
     def urls(self) -> dict[str, str]:
         out = {"chain": self.chain_url, "pds": self.url("pds"), "operator": self.url("operator")}
+        out.update({name: self.url(name) for name in self._replica_ports})
         if self.apps:
             out.update({"cv service": self.url("cv_service"), "citizen app": self.url("citizen_app"), "auditor view": self.url("auditor_view")})
         return out
@@ -59,16 +69,39 @@ class Stack:
 
             self.deployment, _ = deploy_registry(self.chain_url, op_dir)
             self._spawn("pds", "/openapi.json", "pds", "--data-dir", self.data_dir / "pds", "--operator-dir", op_dir, "--port", self.ports.pds)
-            self._spawn(
-                "operator", "/ledger/info", "operator", "--chain", self.chain_url, "--data-dir", op_dir, "--port", self.ports.operator,
-                "--pds", self.url("pds"), "--anchor-seconds", self.anchor_seconds,
-            )
+            if self.replicas > 1:
+                self._start_replicas(op_dir)
+            else:
+                self._spawn("operator", "/ledger/info", *self._operator_args(op_dir, self.ports.operator))
             if self.apps:
                 self._start_apps()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _operator_args(self, op_dir: Path, port: int) -> list:
+        args = ["operator", "--chain", self.chain_url, "--data-dir", op_dir, "--port", port, "--pds", self.url("pds"), "--anchor-seconds", self.anchor_seconds]
+        return args + (["--database-url", self.database_url] if self.database_url else [])
+
+    def _start_replicas(self, op_dir: Path) -> None:
+        """N operator replicas over one PostgreSQL database, HAProxy on the operator's port."""
+        from storage.backends import PostgresBackend
+
+        if self.database_url is None:
+            self._postgres = PostgresServer(folder=self.data_dir / "postgres").start()
+            self.database_url = self._postgres.create_database("operator")
+        backend = PostgresBackend(self.database_url)
+        backend.migrate()
+        backend.db.close()
+        for i in range(1, self.replicas + 1):
+            name = f"operator-{i}"
+            self._replica_ports[name] = free_port()
+            self._spawn(name, "/ledger/info", *self._operator_args(op_dir, self._replica_ports[name]))
+        config = self.data_dir / "haproxy.cfg"
+        config.write_text(load_balancer.haproxy_config(self.ports.operator, [self._replica_ports[f"operator-{i}"] for i in range(1, self.replicas + 1)]))
+        load_balancer.check_config(config)
+        self._spawn_command("operator", "/ledger/info", load_balancer.haproxy_command(config))
 
     def _start_apps(self) -> None:
         common = ["--operator", self.url("operator"), "--chain", self.chain_url]
@@ -84,11 +117,13 @@ class Stack:
         return self.data_dir / "logs" / f"{name}.log"
 
     def _spawn(self, name: str, health: str, *args) -> None:
-        self._commands[name] = (health, args)
+        """Run `mydata ARGS` as process `name` and wait until `health` answers 200."""
+        self._spawn_command(name, health, [sys.executable, "-m", "mydata", *map(str, args)])
+
+    def _spawn_command(self, name: str, health: str, command: list[str]) -> None:
+        self._commands[name] = (health, command)
         with open(self._log_path(name), "ab") as log:  # the child keeps its own descriptor
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "mydata", *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._procs = [(n, p) for n, p in self._procs if n != name] + [(name, proc)]
         try:
             wait_for_http(self.url(name) + health, proc, timeout=120)
@@ -106,8 +141,8 @@ class Stack:
             self.restarts[name] = self.restarts.get(name, 0) + 1
             with open(self._log_path(name), "ab") as log:
                 log.write(f"--- {name} exited; restart {self.restarts[name]}\n".encode())
-            health, args = self._commands[name]
-            self._spawn(name, health, *args)
+            health, command = self._commands[name]
+            self._spawn_command(name, health, command)
         return name
 
     def wait(self) -> None:
@@ -131,6 +166,8 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         self._procs.clear()
+        if self._postgres:
+            self._postgres.stop()
         if self._node:
             self._node.stop()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from httpkit.problems import Problem
+from httpkit.query_args import query_int
 from ledger import events
 from ledger.keys import CITIZEN_KEY_ID
 from ledger.record import AREA_NAME
@@ -74,12 +75,17 @@ def authorise(rt, req, citizen: str, area: str, access: str, claim_with_log: boo
 
 
 def release_area(rt, req, citizen: str, area: str) -> dict:
-    """Release the latest version of an area to the service that signed `req`, logged."""
+    """Release the latest version of an area to the service that signed `req`, logged.
+
+    `?min_version=N` (the newest version the service has seen) keeps a cached release older
+    than N from being served: the PDS is asked instead, so a reader never sees versions go
+    backwards across the workers and replicas that each keep their own cache."""
+    min_version = query_int(req.args, "min_version", 0)
     a = authorise(rt, req, citizen, area, "read", claim_with_log=True)
     d, cid = a.decision, a.decision.consent.consent_id
     try:
         recipient = f"service:{a.service}"
-        latest = rt.release_cache.get(citizen, area, recipient, lambda: rt.pds.release(citizen, area, recipient))
+        latest = rt.release_cache.get(citizen, area, recipient, lambda: rt.pds.release(citizen, area, recipient), min_version)
     except PdsError as exc:
         raise deny(rt, a.service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim) from None
     try:

@@ -7,6 +7,7 @@ import base64
 from flask import Blueprint, Response, jsonify, request
 
 from httpkit.problems import Problem, bad_request
+from httpkit.query_args import query_int
 from ledger.tlog import tiles
 from storage.log import LogError
 
@@ -15,15 +16,6 @@ from .http_util import runtime
 bp = Blueprint("log", __name__, url_prefix="/log")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-def _int_arg(name: str, default: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None and default is not None:
-        return default
-    if raw is None or not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True
-        raise bad_request(f"query parameter {name!r} must be a non-negative integer")
-    return int(raw)
 
 
 @bp.get("/checkpoint")
@@ -76,7 +68,7 @@ def _b64(hashes: list[bytes]) -> list[str]:
 @bp.get("/proof/inclusion")
 def inclusion():
     log = runtime().log
-    index, size = _int_arg("index"), _int_arg("size", log.size)
+    index, size = query_int(request.args, "index"), query_int(request.args, "size", log.size)
     try:
         return jsonify({"index": index, "size": size, "proof": _b64(log.inclusion_proof(index, size))})
     except (LogError, ValueError) as exc:
@@ -86,7 +78,7 @@ def inclusion():
 @bp.get("/proof/consistency")
 def consistency():
     log = runtime().log
-    old, new = _int_arg("old"), _int_arg("new", log.size)
+    old, new = query_int(request.args, "old"), query_int(request.args, "new", log.size)
     try:
         return jsonify({"old": old, "new": new, "proof": _b64(log.consistency_proof(old, new))})
     except (LogError, ValueError) as exc:

@@ -81,7 +81,9 @@ OPENAPI = {
         "/v1/citizens/{citizen}/history": {"get": _op("Access history with inclusion proofs", "citizen", returns="History")},
         "/v1/citizens/{citizen}/report": {"get": _op("GDPR Art 15 report: recipients, purposes, times, refusals", "citizen")},
         "/v1/citizens/{citizen}": {"delete": _op("GDPR erasure of everything linking the citizen (after revoking)", "citizen")},
-        "/v1/citizens/{citizen}/areas/{area}": {"get": _op("Release an area to a consented service", "citizen", "area", returns="Release")},
+        "/v1/citizens/{citizen}/areas/{area}": {
+            "get": _op("Release an area to a consented service (never older than min_version)", "citizen", "area", returns="Release", query={"min_version": False})
+        },
         "/v1/citizens/{citizen}/areas/{area}/versions": {
             "post": _op("Write an area under write consent", "citizen", "area", body=schemas.VERSION_WRITE, ok="201", returns="Written")
         },

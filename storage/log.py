@@ -32,6 +32,7 @@ from ledger.tlog.note import Signer
 log = logging.getLogger(__name__)
 
 APPEND_CLAIM_SECONDS = 600  # how long an append's own claim is kept to read back its outcome
+SIGNING_KEY_META = "log.vkey"  # the verifier key of the log's first signer, kept with the log
 _LEVEL_SHIFT = 48  # node key = level << 48 | index
 
 
@@ -107,6 +108,13 @@ class TreeMoved(MyDataError):
     append (the compare-and-swap failed): the batch was rolled back, nothing was written."""
 
     problem_type = "log-writer-lost"
+
+
+class WrongLogKey(MyDataError):
+    """This process signs with another key than the log was started with: its checkpoints
+    would not verify, so it must not append (a replica with a stray data directory)."""
+
+    problem_type = "wrong-log-key"
 
 
 class Committer(Protocol):
@@ -219,8 +227,17 @@ class LogStore:
         self._queue: list[AppendRequest] = []
         self._queue_cond = threading.Condition()
         self._committing = False
-        if self.latest_checkpoint() is None:
-            self.append([])
+        self._check_signing_key()
+
+    def _check_signing_key(self) -> None:
+        """Record the signer's key with a new log (and an older log that never recorded one);
+        refuse to serve a log recorded with another key (WrongLogKey)."""
+        vkey = self.signer.verifier.vkey
+        recorded = self.get_meta(SIGNING_KEY_META)
+        if recorded is None:
+            self.append([], {SIGNING_KEY_META: vkey})
+        elif recorded != vkey:
+            raise WrongLogKey(f"this log is signed by {recorded}, but this process holds {vkey}: use the operator's provisioned keys")
 
     # ---- reads -----------------------------------------------------------------
     @property

@@ -281,3 +281,12 @@ def test_a_writer_whose_tree_head_moved_writes_nothing(pg_url, signer):
             _PostgresAppend(conn, head=1).add_entries([(1, b"forked")])
     assert log.size == 2 and log.entries(0, 2) == [b"a", b"b"] and log.check() == 2
     db.close()
+
+
+def test_a_writer_with_another_signing_key_is_refused(logs, store):
+    from storage.log import WrongLogKey
+
+    store.append([b"a"])
+    with pytest.raises(WrongLogKey, match="use the operator's provisioned keys"):
+        logs.open(note.Signer(ORIGIN, os.urandom(32)))
+    assert logs.open(store.signer).size == 1  # the right key still opens it

@@ -79,3 +79,14 @@ def test_a_fetch_that_raced_an_invalidation_is_not_kept():
 
     assert cache.get("c", "work", "service:a", fetch_while_a_write_lands) == {"version": 1}
     assert cache.get("c", "work", "service:a", lambda: {"version": 2}) == {"version": 2}
+
+
+def test_a_cached_release_older_than_the_reader_has_seen_is_fetched_again():
+    """Each worker and replica caches on its own: a reader who saw version 8 from one of
+    them must not get a cached version 7 from another."""
+    cache, stored = ReleaseCache(ttl=60.0), {"version": 7}
+    assert cache.get("c", "work", "service:a", lambda: dict(stored)) == {"version": 7}
+    stored["version"] = 8  # written straight to the PDS; this cache still holds 7
+    assert cache.get("c", "work", "service:a", lambda: dict(stored)) == {"version": 7}  # no newer one named: 7 may be served
+    assert cache.get("c", "work", "service:a", lambda: dict(stored), min_version=8) == {"version": 8}
+    assert cache.get("c", "work", "service:a", lambda: {"version": -1}, min_version=8) == {"version": 8}  # and kept
