@@ -55,7 +55,7 @@ class Backend(Protocol):
 
     def blobs(self) -> BlobStore: ...
 
-    def lock(self, name: str) -> AbstractContextManager:
+    def lock(self, name: str) -> AbstractContextManager[object]:
         """A lock that excludes every other process and replica on this backend (re-entrant
         within one thread of this lock object: keep one object per purpose)."""
         ...
@@ -111,7 +111,7 @@ class SqliteBackend:
 
         return SqliteSql(self.folder / file, resources.files(__package__).joinpath("sqlite", schema).read_text())
 
-    def lock(self, name: str) -> AbstractContextManager:
+    def lock(self, name: str) -> AbstractContextManager[object]:
         from .locks import InterProcessLock
 
         return InterProcessLock(self.folder / f"{name}.lock")
@@ -170,7 +170,7 @@ class PostgresBackend:
 
         return PostgresBlobs(self.db)
 
-    def lock(self, name: str) -> AbstractContextManager:
+    def lock(self, name: str) -> AbstractContextManager[object]:
         from .postgres.locks import AdvisoryLock
 
         return AdvisoryLock(self.db, name)

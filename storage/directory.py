@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from .sql import SqlDatabase
 
@@ -33,7 +34,7 @@ class IndexedConsent:
     consent_id: str
     service_id: str
     citizen: str
-    permissions: list[dict]
+    permissions: list[dict[str, str]]
     expires_at: int
 
     def allows(self, area: str, access: str) -> bool:
@@ -44,7 +45,7 @@ _REQUEST = "id, service_id, citizen, purposes, permissions, duration_days, notic
 _CONSENT = "consent_id, service_id, citizen, permissions, expires_at"
 
 
-def _consent(r: tuple) -> IndexedConsent:
+def _consent(r: tuple[Any, ...]) -> IndexedConsent:
     return IndexedConsent(r[0], r[1], r[2], json.loads(r[3]), r[4])
 
 
@@ -55,7 +56,10 @@ class Directory:
     # ---- services ----------------------------------------------------------------
     def service(self, service_id: str) -> Service | None:
         rows = self._db.rows("SELECT id, name, description, callback_url, sign_key, enc_key FROM services WHERE id=%s", (service_id,))
-        return Service(*rows[0][:4], bytes.fromhex(rows[0][4]), bytes.fromhex(rows[0][5])) if rows else None
+        if not rows:
+            return None
+        sid, name, description, callback_url, sign_key, enc_key = rows[0]
+        return Service(sid, name, description, callback_url, bytes.fromhex(sign_key), bytes.fromhex(enc_key))
 
     def register(self, s: Service) -> None:
         self._db.execute(
@@ -66,7 +70,7 @@ class Directory:
         )
 
     # ---- consent requests ----------------------------------------------------------
-    def add_request(self, service_id: str, citizen: str, purposes: list[str], permissions: list[dict], duration_days: int, notice_url: str, notice_sha256: str) -> str:
+    def add_request(self, service_id: str, citizen: str, purposes: list[str], permissions: list[dict[str, str]], duration_days: int, notice_url: str, notice_sha256: str) -> str:
         rid = "req_" + secrets.token_hex(16)
         self._db.execute(
             "INSERT INTO consent_requests VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, NULL, NULL, NULL)",
@@ -75,24 +79,24 @@ class Directory:
         return rid
 
     @staticmethod
-    def _request_of(row: tuple) -> dict:
+    def _request_of(row: tuple[Any, ...]) -> dict[str, Any]:
         out = dict(zip(_REQUEST.split(", "), row, strict=True))
         out["purposes"], out["permissions"] = json.loads(out["purposes"]), json.loads(out["permissions"])
         out["receipt"] = json.loads(out["receipt"]) if out["receipt"] else None
         return out
 
-    def request(self, rid: str) -> dict | None:
+    def request(self, rid: str) -> dict[str, Any] | None:
         rows = self._db.rows(f"SELECT {_REQUEST} FROM consent_requests WHERE id=%s", (rid,))
         return self._request_of(rows[0]) if rows else None
 
-    def requests_of(self, citizen: str, status: str | None = None) -> list[dict]:
+    def requests_of(self, citizen: str, status: str | None = None) -> list[dict[str, Any]]:
         """A citizen's consent requests, oldest first (only those with `status` if given)."""
         rows = self._db.rows(
             f"SELECT {_REQUEST} FROM consent_requests WHERE citizen=%s AND status=COALESCE(%s, status) ORDER BY created_at", (citizen, status)
         )
         return [self._request_of(r) for r in rows]
 
-    def decide(self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict | None = None) -> bool:
+    def decide(self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict[str, Any] | None = None) -> bool:
         """Close a pending request (and index its consent) atomically; False if it was not pending."""
         with self._db.transaction() as tx:
             changed = tx.execute(

@@ -27,7 +27,7 @@ class InterProcessLock:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._file.release()
         self._thread.release()
 
@@ -76,6 +76,6 @@ class WriterLock:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._thread.release()

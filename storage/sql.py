@@ -12,21 +12,21 @@ from typing import Any, Protocol
 
 
 class SqlTransaction(Protocol):
-    def execute(self, sql: str, args: tuple = ()) -> int:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         ...
 
 
 class SqlDatabase(Protocol):
-    def rows(self, sql: str, args: tuple = ()) -> list[tuple[Any, ...]]: ...
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
 
-    def execute(self, sql: str, args: tuple = ()) -> int:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """One statement as its own transaction; the number of rows it changed."""
         ...
 
     def transaction(self) -> AbstractContextManager[SqlTransaction]: ...
 
-    def erase(self, statements: list[tuple[str, tuple]]) -> int:
+    def erase(self, statements: list[tuple[str, tuple[Any, ...]]]) -> int:
         """Delete rows for good (erasure) in one transaction, leaving no copy the engine
         would keep around; the number of rows deleted."""
         ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from contextlib import AbstractContextManager
 
 import psycopg
 
@@ -29,7 +30,7 @@ class AdvisoryLock:
         self._db, self._key = db, lock_key(name)
         self._thread = threading.RLock()
         self._depth = 0
-        self._section = None  # the pooled-connection context of the current holder
+        self._section: AbstractContextManager[psycopg.Connection] | None = None  # the pooled connection of the current holder
 
     def __enter__(self) -> AdvisoryLock:
         self._thread.acquire()
@@ -45,11 +46,12 @@ class AdvisoryLock:
         self._depth += 1
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._depth -= 1
         try:
             if self._depth == 0:
                 section, self._section = self._section, None
+                assert section is not None
                 try:
                     self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
                 except psycopg.Error:
@@ -84,7 +86,8 @@ def hold(db: PostgresDatabase, name: str) -> Leadership | None:
         conn = psycopg.connect(db.url, autocommit=True)
     except psycopg.OperationalError as exc:
         raise StorageUnavailable(f"cannot reach the database to take {name}: {exc}") from None
-    if conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),)).fetchone()[0]:
+    taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),)).fetchone()
+    if taken is not None and taken[0]:
         return Leadership(conn)
     conn.close()
     return None

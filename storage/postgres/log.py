@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 
@@ -41,11 +42,11 @@ class PostgresLogBackend:
         with self.db.connection() as conn:
             yield conn
 
-    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._read() as conn:
             return conn.execute(sql, args).fetchone()
 
-    def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._read() as conn:
             return conn.execute(sql, args).fetchall()
 
@@ -98,7 +99,7 @@ class PostgresLogBackend:
                 self._pinned.conn = None
 
     def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
-        return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%s)", (list(keys),)))  # type: ignore[arg-type]
+        return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%s)", (list(keys),)))
 
     def find(self, key: str) -> list[int]:
         return [r[0] for r in self._all("SELECT idx FROM log_entry_index WHERE key = %s ORDER BY idx", (key,))]
@@ -116,6 +117,7 @@ class PostgresLogBackend:
     def append_transaction(self) -> Iterator[_PostgresAppend]:
         with self.db.transaction() as conn:
             head = conn.execute("SELECT size FROM log_head WHERE id = 1 FOR UPDATE").fetchone()
+            assert head is not None, "migration 0002 inserts the head row"
             yield _PostgresAppend(conn, head[0])
 
     # ---- anchors --------------------------------------------------------------------
@@ -143,7 +145,7 @@ class PostgresLogBackend:
         return float(row[0] or 0.0) if row else 0.0
 
 
-def _anchor(row: tuple) -> AnchorRecord:
+def _anchor(row: tuple[Any, ...]) -> AnchorRecord:
     return AnchorRecord(row[0], bytes(row[1]), row[2], row[3], row[4])
 
 

@@ -25,8 +25,8 @@ def migrations() -> list[tuple[int, str, str]]:
 
 def applied(db: PostgresDatabase) -> list[int]:
     with db.connection() as conn:
-        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
-        if not exists:
+        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        if not exists or not exists[0]:
             return []
         return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
 

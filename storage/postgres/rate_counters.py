@@ -37,6 +37,7 @@ class PostgresCounters(Storage):
                 RETURNING count""",
                 {"key": key, "amount": amount, "expiry": float(expiry)},
             ).fetchone()
+        assert row is not None  # RETURNING always gives the row
         return int(row[0])
 
     def get(self, key: str) -> int:
@@ -47,7 +48,10 @@ class PostgresCounters(Storage):
     def get_expiry(self, key: str) -> float:
         with self._db.connection() as conn:
             row = conn.execute(f"SELECT GREATEST(expires_at, {NOW}) FROM rate_counters WHERE key = %s", (key,)).fetchone()
-            return float(row[0]) if row else float(conn.execute(f"SELECT {NOW}").fetchone()[0])
+            if row is None:
+                row = conn.execute(f"SELECT {NOW}").fetchone()
+            assert row is not None
+            return float(row[0])
 
     def check(self) -> bool:
         try:

@@ -15,7 +15,7 @@ class _Transaction:
     def __init__(self, conn: psycopg.Connection):
         self._conn = conn
 
-    def execute(self, sql: str, args: tuple = ()) -> int:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         return self._conn.execute(sql, args).rowcount
 
 
@@ -23,11 +23,11 @@ class PostgresSql:
     def __init__(self, db: PostgresDatabase):
         self.db = db
 
-    def rows(self, sql: str, args: tuple = ()) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self.db.connection() as conn:
             return conn.execute(sql, args).fetchall()
 
-    def execute(self, sql: str, args: tuple = ()) -> int:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         with self.db.connection() as conn:
             return conn.execute(sql, args).rowcount
 
@@ -36,7 +36,7 @@ class PostgresSql:
         with self.db.transaction() as conn:
             yield _Transaction(conn)
 
-    def erase(self, statements: list[tuple[str, tuple]]) -> int:
+    def erase(self, statements: list[tuple[str, tuple[Any, ...]]]) -> int:
         """Delete in one transaction, then vacuum the tables so their space is reused."""
         with self.db.transaction() as conn:
             deleted = sum(conn.execute(sql, args).rowcount for sql, args in statements)

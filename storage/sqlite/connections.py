@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 WAL_SWITCH_ATTEMPTS = 200  # × 50 ms: how long a fresh database may stay locked by its creator
 
@@ -72,18 +73,18 @@ class Writer:
                 self.conn.execute("ROLLBACK")
                 raise
 
-    def execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """One statement as its own transaction."""
         with self.transaction() as conn:
             return conn.execute(sql, args)
 
-    def erase(self, statements: list[tuple[str, tuple]]) -> int:
+    def erase(self, statements: list[tuple[str, tuple[Any, ...]]]) -> int:
         """`erase` through this connection, exclusive in this process."""
         with self._lock:
             return erase(self.conn, statements)
 
 
-def erase(conn: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> int:
+def erase(conn: sqlite3.Connection, statements: list[tuple[str, tuple[Any, ...]]]) -> int:
     """Delete rows for good (GDPR erasure): one transaction with secure_delete on, so freed
     pages are zeroed, then a WAL checkpoint so no old copy survives in the write-ahead log.
     Returns the number of rows deleted."""

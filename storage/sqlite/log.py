@@ -141,7 +141,7 @@ class SqliteLogBackend:
         return AnchorRecord(*row) if row else None
 
     def last_anchor_time(self) -> float:
-        return self._db().execute("SELECT MAX(created_at) FROM anchors").fetchone()[0] or 0.0
+        return float(self._db().execute("SELECT MAX(created_at) FROM anchors").fetchone()[0] or 0.0)
 
 
 _ANCHOR = "size, root, tx, block, anchor_index"
@@ -166,7 +166,7 @@ class _SqliteAppend:
         self._conn = conn
 
     def size(self) -> int:
-        return self._conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
+        return int(self._conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0])
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         return _hashes(self._conn, keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +16,11 @@ def _qmark(sql: str) -> str:
 
 
 class _Transaction:
-    def __init__(self, conn):
+    def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
 
-    def execute(self, sql: str, args: tuple = ()) -> int:
-        return self._conn.execute(_qmark(sql), args).rowcount
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        return int(self._conn.execute(_qmark(sql), args).rowcount)
 
 
 class SqliteSql:
@@ -29,10 +30,10 @@ class SqliteSql:
         self._writer = Writer(path, schema)
         self._readers = ThreadLocalConnections(path)
 
-    def rows(self, sql: str, args: tuple = ()) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self._readers.get().execute(_qmark(sql), args).fetchall()
 
-    def execute(self, sql: str, args: tuple = ()) -> int:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         return self._writer.execute(_qmark(sql), args).rowcount
 
     @contextmanager
@@ -40,6 +41,6 @@ class SqliteSql:
         with self._writer.transaction() as conn:
             yield _Transaction(conn)
 
-    def erase(self, statements: list[tuple[str, tuple]]) -> int:
+    def erase(self, statements: list[tuple[str, tuple[Any, ...]]]) -> int:
         """secure_delete and a WAL checkpoint (connections.erase): no old copy survives."""
         return self._writer.erase([(_qmark(sql), args) for sql, args in statements])
