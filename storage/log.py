@@ -139,8 +139,13 @@ class AppendTransaction(Protocol):
 
     def prune_claims(self, now: float) -> None: ...
 
-    def claim(self, key: str, expires_at: float, first: int, owner: str) -> bool:
-        """Store a claim; False if the key is claimed already (and unexpired)."""
+    def claim_all(self, claims: list[tuple[str, float, str]]) -> set[tuple[str, str]]:
+        """Store claims (key, expires_at, owner) in order; the (key, owner) pairs stored now.
+        A key claimed before (and unexpired), or earlier in the same list, is not stored."""
+        ...
+
+    def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
+        """Record the first index of each stored claim's append (key, first)."""
         ...
 
     def claim_of(self, key: str) -> tuple[int, str] | None:
@@ -488,9 +493,10 @@ class LogStore:
         nodes: list[tuple[int, bytes]] = []
         rows: list[tuple[int, bytes]] = []
         tx.prune_claims(time.time())
+        won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
         accepted = []
         for req in batch:
-            if req.claim is not None and not tx.claim(req.claim[0], req.claim[1], first + len(rows), req.owner):
+            if req.claim is not None and (req.claim[0], req.owner) not in won:
                 req.error = ClaimTaken(req.claim[0])
                 continue
             accepted.append(req)
@@ -503,6 +509,7 @@ class LogStore:
         if rows or first == 0:
             cp = Checkpoint(self.origin, new_range.size, new_range.root())
             tx.add_checkpoint(cp.size, cp.root, sign_checkpoint(cp, self.signer))
+        tx.set_firsts([(req.claim[0], req.first) for req in accepted if req.claim is not None])
         for req in accepted:
             tx.set_meta(req.meta)
             tx.add_keys([(k, req.first + i) for i, ks in enumerate(req.keys) for k in ks])

@@ -115,7 +115,8 @@ class PostgresLogBackend:
     # ---- the exclusive append transaction ------------------------------------------
     @contextmanager
     def append_transaction(self) -> Iterator[_PostgresAppend]:
-        with self.db.transaction() as conn:
+        """Pipelined: the writes of the batch go out together and are answered at COMMIT."""
+        with self.db.connection() as conn, conn.pipeline(), conn.transaction():
             head = conn.execute("SELECT size FROM log_head WHERE id = 1 FOR UPDATE").fetchone()
             assert head is not None, "migration 0002 inserts the head row"
             yield _PostgresAppend(conn, head[0])
@@ -173,12 +174,26 @@ class _PostgresAppend:
     def prune_claims(self, now: float) -> None:
         self._conn.execute("DELETE FROM log_claims WHERE expires_at < %s", (now,))
 
-    def claim(self, key: str, expires_at: float, first: int, owner: str) -> bool:
-        cur = self._conn.execute(
-            "INSERT INTO log_claims (key, expires_at, first, owner) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (key, expires_at, first, owner),
-        )
-        return cur.rowcount == 1
+    def claim_all(self, claims: list[tuple[str, float, str]]) -> set[tuple[str, str]]:
+        """One statement for the batch's claims (a round trip per claim cost more than the rest)."""
+        if not claims:
+            return set()
+        keys, expiries, owners = (list(column) for column in zip(*claims, strict=True))
+        rows = self._conn.execute(
+            "INSERT INTO log_claims (key, expires_at, first, owner)"
+            " SELECT key, expires_at, -1, owner FROM unnest(%s::text[], %s::float8[], %s::text[]) WITH ORDINALITY AS c(key, expires_at, owner, n)"
+            " ORDER BY n ON CONFLICT DO NOTHING RETURNING key, owner",
+            (keys, expiries, owners),
+        ).fetchall()
+        return {(key, owner) for key, owner in rows}
+
+    def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
+        if firsts:
+            keys, values = (list(column) for column in zip(*firsts, strict=True))
+            self._conn.execute(
+                "UPDATE log_claims SET first = f.first FROM unnest(%s::text[], %s::bigint[]) AS f(key, first) WHERE log_claims.key = f.key",
+                (keys, values),
+            )
 
     def claim_of(self, key: str) -> tuple[int, str] | None:
         row = self._conn.execute("SELECT first, owner FROM log_claims WHERE key = %s", (key,)).fetchone()
@@ -209,8 +224,8 @@ class _PostgresAppend:
             self._conn.cursor().executemany("INSERT INTO log_entry_index (key, idx) VALUES (%s, %s)", pairs)
 
     def advance(self, old_size: int, new_size: int) -> None:
-        moved = self._conn.execute("UPDATE log_head SET size = %s WHERE id = 1 AND size = %s", (new_size, old_size)).rowcount
-        if moved != 1:
+        moved = self._conn.execute("UPDATE log_head SET size = %s WHERE id = 1 AND size = %s RETURNING size", (new_size, old_size)).fetchone()
+        if moved is None:  # (fetching the row also collects the pipelined writes' outcomes)
             raise TreeMoved(f"the tree head left size {old_size} during this append: nothing was written")
 
 

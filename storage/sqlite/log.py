@@ -174,12 +174,18 @@ class _SqliteAppend:
     def prune_claims(self, now: float) -> None:
         self._conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
 
-    def claim(self, key: str, expires_at: float, first: int, owner: str) -> bool:
-        try:
-            self._conn.execute("INSERT INTO claims(key, expires_at, first, owner) VALUES (?, ?, ?, ?)", (key, expires_at, first, owner))
-        except sqlite3.IntegrityError:
-            return False
-        return True
+    def claim_all(self, claims: list[tuple[str, float, str]]) -> set[tuple[str, str]]:
+        won = set()
+        for key, expires_at, owner in claims:
+            try:
+                self._conn.execute("INSERT INTO claims(key, expires_at, first, owner) VALUES (?, ?, -1, ?)", (key, expires_at, owner))
+            except sqlite3.IntegrityError:
+                continue
+            won.add((key, owner))
+        return won
+
+    def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
+        self._conn.executemany("UPDATE claims SET first=? WHERE key=?", [(first, key) for key, first in firsts])
 
     def claim_of(self, key: str) -> tuple[int, str] | None:
         row = self._conn.execute("SELECT first, owner FROM claims WHERE key=?", (key,)).fetchone()
