@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from consent_operator.chain.deployment import deploy_registry
 from consent_operator.config import OperatorConfig
-from consent_operator.deployment import deploy_registry
 from consent_operator.runtime import OperatorRuntime
 from devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger import events
@@ -28,7 +28,7 @@ from ledger.registry import Registry
 
 def fill(data: Path, chain_url: str, n: int) -> None:
     config = OperatorConfig(data_dir=data, chain_url=chain_url, deployment_file=data / "deployment.json", background=False)
-    rt = OperatorRuntime(config)
+    rt = OperatorRuntime.start(config)
     for start in range(0, n, 10_000):
         rt.log.append(
             [

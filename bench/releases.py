@@ -23,7 +23,7 @@ from load import measure
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from consent_operator.deployment import deploy_registry
+from consent_operator.chain.deployment import deploy_registry
 from cv_service.sdk import ServiceClient
 from devchain.nodes import ROOT, DevNode, free_port, wait_for_http
 from ledger import citizen

@@ -36,7 +36,7 @@ def contract_group() -> None:
 @options.data_dir
 def deploy_cmd(chain_url: str, data_dir: Path) -> None:
     """Deploy the registry (idempotent: a live deployment in DATA_DIR/deployment.json is kept)."""
-    from consent_operator.deployment import deploy_registry
+    from consent_operator.chain.deployment import deploy_registry
 
     dep, fresh = deploy_registry(chain_url, data_dir)
     click.echo(f"{'deployed' if fresh else 'already deployed'}: ConsentRegistry at {dep.address} (chain {dep.chain_id}, block {dep.block})")

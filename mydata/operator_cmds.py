@@ -72,7 +72,7 @@ def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, w
 
 
 def _check(data_dir: Path, database_url: str | None = None) -> int:
-    from consent_operator.log_check import check_log
+    from consent_operator.log.log_check import check_log
     from storage.log import LogCorrupt
 
     try:

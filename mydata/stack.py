@@ -65,7 +65,7 @@ class Stack:
                     raise StartupError(f"the embedded chain did not start (is port {self.ports.chain} taken?)") from None
                 self.chain_url = self._node.url
             op_dir = self.data_dir / "operator"
-            from consent_operator.deployment import deploy_registry  # here: `mydata operator` must set up its metrics before the operator package loads
+            from consent_operator.chain.deployment import deploy_registry  # here: `mydata operator` must set up its metrics before the operator package loads
 
             self.deployment, _ = deploy_registry(self.chain_url, op_dir)
             self._spawn("pds", "/openapi.json", "pds", "--data-dir", self.data_dir / "pds", "--operator-dir", op_dir, "--port", self.ports.pds)

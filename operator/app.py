@@ -7,10 +7,11 @@ from flask import Flask, Response, jsonify
 from httpkit import problems
 from httpkit.http_limits import AREA_MAX_BODY, BodyLimits
 
-from . import consent_api, data_api, gdpr_api, history_api, ledger_api, log_api, metrics
+from . import metrics
 from .config import OperatorConfig
-from .openapi import OPENAPI
-from .release_route import ReleaseRoute
+from .http import consent_api, data_api, gdpr_api, history_api, ledger_api, log_api
+from .http.openapi import OPENAPI
+from .http.release_route import ReleaseRoute
 from .runtime import OperatorRuntime
 
 AREA_WRITE = r"^/v1/citizens/[^/]+/areas/[^/]+/versions$"  # the one route that carries a CV area
@@ -23,7 +24,7 @@ def _metrics() -> Response:
 
 def create_app(config: OperatorConfig, runtime: OperatorRuntime | None = None) -> Flask:
     app = Flask("consent_operator")
-    rt = app.extensions["operator"] = runtime or OperatorRuntime(config)
+    rt = app.extensions["operator"] = runtime or OperatorRuntime.start(config)
     problems.install(app)
     app.register_blueprint(log_api.bp)
     app.register_blueprint(ledger_api.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .rate_limits import RateLimitConfig
+from .access.rate_limits import RateLimitConfig
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from httpkit.serving import GunicornServer
 
-from . import log_writer_process
 from .app import create_app
 from .config import OperatorConfig
+from .log import log_writer_process
 
 
 class OperatorServer(GunicornServer):

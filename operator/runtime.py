@@ -9,59 +9,97 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 
-from consent_operator.anchoring import Anchorer
-from consent_operator.follower import ChainFollower
-from consent_operator.log_writer import LogWriterClient
+from eth_account.signers.local import LocalAccount
+
+from consent_operator.chain.anchoring import Anchorer
+from consent_operator.chain.follower import ChainFollower
+from consent_operator.log.log_writer import LogWriterClient
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.registry import Registry
 from ledger.request_auth import RequestVerifier
-from storage.backends import open_backend
+from ledger.tlog.note import Signer
+from storage.backends import Backend, open_backend
+from storage.directory import Directory
+from storage.log import LogStore
 
 from . import keystore
-from .auth import public_key_for
+from .access.auth import public_key_for
+from .access.pds_client import PdsClient
+from .access.rate_limits import RateLimits
+from .access.release_cache import ReleaseCache
 from .config import OperatorConfig
-from .pds_client import PdsClient
-from .rate_limits import RateLimits
-from .release_cache import ReleaseCache
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class OperatorRuntime:
-    def __init__(self, config: OperatorConfig):
-        self.config = config
-        self.account = keystore.chain_account(config.data_dir)
-        self.signer = keystore.log_signer(config.data_dir, config.log_origin)
-        self.admin_token = keystore.admin_token(config.data_dir)
-        self.backend = open_backend(config.database_url, config.data_dir)
-        self.backend.check_schema()
+    """Everything the operator's handlers use, built once per process (after gunicorn forks)
+    by `start`: the typed `rt` that the release path, the blueprints and the background
+    thread share."""
+
+    config: OperatorConfig
+    account: LocalAccount
+    signer: Signer
+    admin_token: str
+    backend: Backend
+    log: LogStore
+    client: ChainClient
+    deployment: Deployment
+    registry: Registry
+    follower: ChainFollower
+    anchorer: Anchorer
+    tx_lock: AbstractContextManager[object]  # one operator account for every worker and replica: its nonces in turn
+    directory: Directory
+    pds: PdsClient | None
+    release_cache: ReleaseCache
+    rate_limits: RateLimits
+    request_verifier: RequestVerifier
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def start(cls, config: OperatorConfig) -> OperatorRuntime:
+        """Open the stores, check the deployment, catch up with the chain and (if configured)
+        start the background thread."""
+        account = keystore.chain_account(config.data_dir)
+        signer = keystore.log_signer(config.data_dir, config.log_origin)
+        backend = open_backend(config.database_url, config.data_dir)
+        backend.check_schema()
         writer = LogWriterClient(config.log_writer_socket) if config.log_writer_socket else None
-        self.log = self.backend.log(config.log_origin, self.signer, writer)
-        self.client = ChainClient(config.chain_url, self.account)
+        log = backend.log(config.log_origin, signer, writer)
+        client = ChainClient(config.chain_url, account)
         deployment = Deployment.load(config.deployment_file)
-        deployment.check(self.client)
-        self.deployment = deployment
-        self.registry = Registry.of(self.client, deployment)
-        self.follower = ChainFollower(
-            self.registry, self.log, config.confirmations, self.backend.lock("follower")
+        deployment.check(client)
+        registry = Registry.of(client, deployment)
+        directory = backend.directory()
+        rt = cls(
+            config=config,
+            account=account,
+            signer=signer,
+            admin_token=keystore.admin_token(config.data_dir),
+            backend=backend,
+            log=log,
+            client=client,
+            deployment=deployment,
+            registry=registry,
+            follower=ChainFollower(registry, log, config.confirmations, backend.lock("follower")),
+            anchorer=Anchorer(log, registry, account, config.anchor_every_entries, config.anchor_every_seconds),
+            tx_lock=backend.lock("chain-tx"),
+            directory=directory,
+            pds=PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None,
+            release_cache=ReleaseCache(config.release_cache_seconds),
+            rate_limits=RateLimits(config.rate_limits, backend.rate_counters()),
+            request_verifier=RequestVerifier(lambda key_id: public_key_for(directory, key_id), backend.replay_store()),
         )
-        self.anchorer = Anchorer(
-            self.log, self.registry, self.account, config.anchor_every_entries, config.anchor_every_seconds
-        )
-        # One operator account shared by every worker process: serialise its nonces.
-        self.tx_lock = self.backend.lock("chain-tx")
-        self.directory = self.backend.directory()
-        self.pds = PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None
-        self.release_cache = ReleaseCache(config.release_cache_seconds)
-        self.rate_limits = RateLimits(config.rate_limits, self.backend.rate_counters())
-        self.request_verifier = RequestVerifier(lambda key_id: public_key_for(self.directory, key_id), self.backend.replay_store())
-        self.anchorer.reconcile()
-        self.follower.sync()
-        self._stop = threading.Event()
+        rt.anchorer.reconcile()
+        rt.follower.sync()
         if config.background:
-            threading.Thread(target=self._loop, name="chain-follower", daemon=True).start()
+            threading.Thread(target=rt._loop, name="chain-follower", daemon=True).start()
+        return rt
 
     def _loop(self) -> None:
         """Watch the node's head, follow the chain and anchor, in one process of all workers

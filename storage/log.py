@@ -9,7 +9,7 @@ after a crash the log is either before or after the batch. Backends: storage/sql
 row serialises the batches and a compare-and-swap on the tree head keeps two writers from
 ever forking the log).
 
-Appends may go through a log writer process (consent_operator/log_writer.py) that commits
+Appends may go through a log writer process (consent_operator/log/log_writer.py) that commits
 for every worker of a host; without one, or when it is gone, they commit here.
 """
 

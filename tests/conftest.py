@@ -64,8 +64,8 @@ def registry(node, operator_key, tmp_path) -> Registry:
 class LiveOperator:
     def __init__(self, node: DevNode, data_dir: Path, **overrides):
         from consent_operator import create_app
+        from consent_operator.chain.deployment import deploy_registry
         from consent_operator.config import OperatorConfig
-        from consent_operator.deployment import deploy_registry
         from consent_operator.keystore import chain_account
 
         deploy_registry(node.url, data_dir)

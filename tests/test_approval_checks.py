@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from consent_operator.approval import check_approval, check_scope
+from consent_operator.access.approval import check_approval, check_scope
 from httpkit.problems import Problem
 from ledger import citizen
 from ledger.wallet import Wallet

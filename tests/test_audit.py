@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from consent_operator.follower import CURSOR_KEY
+from consent_operator.chain.follower import CURSOR_KEY
 from ledger import events
 from ledger.audit import AuditFailure, run_audit
 from ledger.chain import ChainClient

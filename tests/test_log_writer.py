@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from consent_operator.log_writer import LogWriterClient, LogWriterError, LogWriterServer
+from consent_operator.log.log_writer import LogWriterClient, LogWriterError, LogWriterServer
 from ledger.tlog import note
 from ledger.tlog.checkpoint import open_checkpoint
 from storage.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
@@ -183,7 +183,7 @@ def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_non
     data.mkdir()
     origin = "mydata.localhost/consent-log"
     sock = tmp_path / "w.sock"
-    args = [sys.executable, "-m", "consent_operator.log_writer_process", str(data), str(data / "log.sqlite"), origin, str(sock)]
+    args = [sys.executable, "-m", "consent_operator.log.log_writer_process", str(data), str(data / "log.sqlite"), origin, str(sock)]
 
     def start():
         proc = subprocess.Popen(args)

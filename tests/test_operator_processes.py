@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from consent_operator.deployment import deploy_registry
+from consent_operator.chain.deployment import deploy_registry
 from devchain.nodes import ROOT, free_port, wait_for_http
 from ledger import events
 from ledger.audit import run_audit

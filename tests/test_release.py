@@ -123,7 +123,7 @@ def _expires_at_the_second(world):
 
 
 def test_a_consent_past_expiry_by_this_hosts_clock_is_denied_before_the_chain_moves(world, monkeypatch):
-    from consent_operator import release
+    from consent_operator.access import release
 
     cid = world.consent([{"area": "work", "access": "read"}], days=1)
     assert world.read().status_code == 200

@@ -2,7 +2,7 @@
 
 import threading
 
-from consent_operator.release_cache import ReleaseCache
+from consent_operator.access.release_cache import ReleaseCache
 
 
 class Clock:
@@ -15,7 +15,7 @@ class Clock:
 
 def test_a_release_is_reused_until_it_expires_then_fetched_again(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr("consent_operator.release_cache.time.monotonic", clock)
+    monkeypatch.setattr("consent_operator.access.release_cache.time.monotonic", clock)
     cache, fetched = ReleaseCache(ttl=1.0), []
 
     def fetch():

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from consent_operator import release
+from consent_operator.access import release
 from httpkit.problems import Problem
 from ledger import events
 from ledger.lookup_keys import consent_key, expiry_key, revocation_key

@@ -3,8 +3,8 @@ and every failure answered as problem+json."""
 
 from werkzeug.test import Client
 
-from consent_operator import release_route
-from consent_operator.release_route import ReleaseRoute
+from consent_operator.http import release_route
+from consent_operator.http.release_route import ReleaseRoute
 from httpkit.problems import Problem
 
 PATH = "/v1/citizens/citizen:ab/areas/work"

@@ -36,17 +36,56 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 
 class ThreadLocalConnections:
-    """One reader connection per thread (WAL readers never block the writer)."""
+    """One reader connection per thread (or greenlet) while it lives, taken from a pool of
+    idle connections and given back when the thread ends. Under gevent every HTTP
+    connection is served by a new greenlet, and `threading.local` is per greenlet: without
+    the pool, each would open the database again (a file open and its PRAGMAs). WAL readers
+    never block the writer."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, idle_max: int = 16):
         self._path = path
         self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_max = idle_max
+        self._lock = threading.Lock()
+        self.opened = 0  # connections opened so far (the rest were reused)
 
     def get(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self._path)
-        return conn
+        lease = getattr(self._local, "lease", None)
+        if lease is None:
+            lease = self._local.lease = _Lease(self, self._take())
+        return lease.conn
+
+    def _take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            self.opened += 1
+        return connect(self._path)
+
+    def give_back(self, conn: sqlite3.Connection) -> None:
+        """Keep a connection whose thread ended for the next one (closed past `idle_max`)."""
+        if conn.in_transaction:
+            conn.rollback()
+        with self._lock:
+            if len(self._idle) < self._idle_max:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
+class _Lease:
+    """A thread's hold on a pooled connection: when the thread (or greenlet) ends, its
+    thread-local storage is released and the connection goes back to the pool."""
+
+    def __init__(self, pool: ThreadLocalConnections, conn: sqlite3.Connection):
+        self.pool, self.conn = pool, conn
+
+    def __del__(self) -> None:
+        try:
+            self.pool.give_back(self.conn)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to give back to
+            pass
 
 
 class Writer:

@@ -17,6 +17,7 @@ claim theirs in the nonce store first); a replay writes nothing and is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from httpkit.problems import Problem
 from httpkit.query_args import query_int
@@ -31,6 +32,9 @@ from .auth import authenticate_request, check_request, refused, service_of
 from .pds_client import PdsError
 from .release import Decision
 
+if TYPE_CHECKING:
+    from ..runtime import OperatorRuntime
+
 
 @dataclass(frozen=True)
 class Access:
@@ -42,7 +46,7 @@ class Access:
     claim: tuple[str, float] | None
 
 
-def deny(rt, service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = "", claim=None) -> Problem:
+def deny(rt: OperatorRuntime, service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = "", claim=None) -> Problem:
     """Log a denial and return the problem to answer with (a replay's, unlogged, if `claim`
     was taken)."""
     try:
@@ -52,7 +56,7 @@ def deny(rt, service: str, citizen: str | None, area: str, reason: str, block: i
     return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)
 
 
-def authorise(rt, req, citizen: str, area: str, access: str, claim_with_log: bool = False) -> Access:
+def authorise(rt: OperatorRuntime, req, citizen: str, area: str, access: str, claim_with_log: bool = False) -> Access:
     """Authenticate the service behind Werkzeug request `req` and decide. A request that is
     not a service's valid, fresh signature is refused unlogged; every decision's denial is
     logged before it is raised. With `claim_with_log` (side-effect-free requests only), the
@@ -74,7 +78,7 @@ def authorise(rt, req, citizen: str, area: str, access: str, claim_with_log: boo
     return Access(service, decision, claim)
 
 
-def release_area(rt, req, citizen: str, area: str) -> dict:
+def release_area(rt: OperatorRuntime, req, citizen: str, area: str) -> dict:
     """Release the latest version of an area to the service that signed `req`, logged.
 
     `?min_version=N` (the newest version the service has seen) keeps a cached release older

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hmac
 import re
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify, request
 
@@ -25,6 +26,9 @@ from ledger.tlog.tlog_proof import TlogProof
 
 from . import schemas
 from .http_util import runtime
+
+if TYPE_CHECKING:
+    from ..runtime import OperatorRuntime
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -134,7 +138,7 @@ def evidence(raw_id: str):
     return jsonify(receipt_evidence(runtime(), _consent_id(raw_id)))
 
 
-def receipt_evidence(rt, cid: str) -> dict:
+def receipt_evidence(rt: OperatorRuntime, cid: str) -> dict:
     """What a receipt needs from the operator: the grant's log entry, its inclusion proof
     against an anchored checkpoint, and the anchoring transaction (anchoring now if needed)."""
     rt.follower.sync()

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request
 from httpkit.problems import Problem, from_error, from_http_exception
 from ledger.errors import MyDataError
 
-from .data_access import release_area
+from ..access.data_access import release_area
 
 log = logging.getLogger(__name__)
 

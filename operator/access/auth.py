@@ -7,6 +7,7 @@ Services sign as `service:<id>` with the key they registered; citizens sign as
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
@@ -14,7 +15,10 @@ from httpkit.problems import Problem
 from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.request_auth import RequestAuthError, Signed
 
-from .metrics import RATE_LIMITED, REFUSED
+from ..metrics import RATE_LIMITED, REFUSED
+
+if TYPE_CHECKING:
+    from ..runtime import OperatorRuntime
 
 SERVICE = re.compile(r"^service:([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 
@@ -42,7 +46,7 @@ def _limited(check, *args) -> None:
         raise
 
 
-def _verified(rt, req, verify):
+def _verified(rt: OperatorRuntime, req, verify):
     """Run `verify()` (a signature check of `req`) within the rate limits: an address whose
     requests keep being refused is answered 429 before any signature work, and each key id
     has a budget of accepted requests."""
@@ -56,13 +60,13 @@ def _verified(rt, req, verify):
     return signed
 
 
-def authenticate_request(rt, req, lookup=None) -> str:
+def authenticate_request(rt: OperatorRuntime, req, lookup=None) -> str:
     """Verify a Werkzeug request and return its key id (`lookup` overrides key resolution)."""
     verifier = rt.request_verifier
     return _verified(rt, req, lambda: verifier.verify_with(lookup, req) if lookup else verifier.verify_request(req))
 
 
-def check_request(rt, req) -> Signed:
+def check_request(rt: OperatorRuntime, req) -> Signed:
     """Verify a Werkzeug request's signature and freshness; its nonce is left for the caller
     to claim (see RequestVerifier.check)."""
     return _verified(rt, req, lambda: rt.request_verifier.check_request(req))

@@ -2,7 +2,7 @@
 
 gunicorn's arbiter starts it before forking the workers and stops it after they exit; the
 workers send their appends to it. If it is gone, workers commit themselves (slower).
-Run as `python -m consent_operator.log_writer_process DATA_DIR LOG_DB ORIGIN SOCKET`.
+Run as `python -m consent_operator.log.log_writer_process DATA_DIR LOG_DB ORIGIN SOCKET`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import threading
 import time
 from pathlib import Path
 
-from consent_operator.log_writer import MAX_SOCKET_PATH, LogWriterServer
+from consent_operator.log.log_writer import MAX_SOCKET_PATH, LogWriterServer
 from storage.database import database_url, is_postgres
 from storage.sqlite.log import SqliteLog
 
-from . import keystore
-from .config import OperatorConfig
+from .. import keystore
+from ..config import OperatorConfig
 
 
 def with_writer_socket(config: OperatorConfig) -> OperatorConfig:

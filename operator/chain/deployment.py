@@ -7,7 +7,7 @@ from pathlib import Path
 from ledger.chain import ChainClient, ChainError
 from ledger.contract import Deployment, deploy
 
-from .keystore import chain_account
+from ..keystore import chain_account
 
 
 def deploy_registry(chain_url: str, data_dir: Path) -> tuple[Deployment, bool]:

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from httpkit.problems import Problem
 from ledger import events
 from ledger.lookup_keys import consent_key, expiry_key, revocation_key
 from ledger.record import TIME_FORMAT
 from storage.directory import IndexedConsent
+
+if TYPE_CHECKING:
+    from ..runtime import OperatorRuntime
 
 wall_clock = time.time  # this host's clock (tests replace it)
 
@@ -32,14 +36,14 @@ class Decision:
     block: int
 
 
-def status_of(rt, c: IndexedConsent, now: int) -> str:
+def status_of(rt: OperatorRuntime, c: IndexedConsent, now: int) -> str:
     """active, revoked (a revocation is in the log) or expired (by followed chain time `now`)."""
     if rt.log.find(revocation_key(c.consent_id)):
         return "revoked"
     return "active" if now < c.expires_at else "expired"
 
 
-def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decision:
+def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str) -> Decision:
     held = rt.directory.consents_of(citizen, service_id)
     covering = [c for c in held if c.allows(area, access)]
     block, statuses = _statuses(rt, covering)
@@ -57,7 +61,7 @@ def decide(rt, service_id: str, citizen: str, area: str, access: str) -> Decisio
     return Decision(False, "expired", c, block)
 
 
-def _statuses(rt, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
+def _statuses(rt: OperatorRuntime, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
     """The followed block and each consent's status, read in one snapshot of the log, once
     the follower has caught up with every block the node was seen to have."""
     for _ in range(3):
@@ -73,7 +77,7 @@ def _statuses(rt, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
     raise Problem(503, "chain-lagging", "The operator is catching up with the chain; try again")
 
 
-def _log_expiry_once(rt, c: IndexedConsent, block: int) -> None:
+def _log_expiry_once(rt: OperatorRuntime, c: IndexedConsent, block: int) -> None:
     """Log `consent.expired` the first time the operator observes a consent past its expiry."""
     with rt.follower.lock:
         if rt.log.find(expiry_key(c.consent_id)):

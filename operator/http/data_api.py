@@ -15,10 +15,11 @@ from httpkit.json_bodies import json_body
 from httpkit.problems import Problem
 from ledger import events
 
-from . import release, schemas
-from .data_access import authorise
+from ..access import release
+from ..access.data_access import authorise
+from ..access.pds_client import PdsError
+from . import schemas
 from .http_util import runtime
-from .pds_client import PdsError
 
 bp = Blueprint("data", __name__, url_prefix="/v1/citizens/<citizen>/areas/<area>")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from storage.backends import open_backend
 
-from . import keystore
-from .config import OperatorConfig
+from .. import keystore
+from ..config import OperatorConfig
 
 
 def check_log(data_dir: Path, origin: str = OperatorConfig.log_origin, database_url: str | None = None) -> int:

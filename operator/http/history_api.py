@@ -17,7 +17,7 @@ from httpkit.problems import Problem
 from ledger.lookup_keys import consent_key
 from storage.log import LogCorrupt, LogStore
 
-from .auth import require_citizen
+from ..access.auth import require_citizen
 from .http_util import runtime
 
 logger = logging.getLogger(__name__)

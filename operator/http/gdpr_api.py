@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify
 
@@ -18,9 +19,12 @@ from httpkit.problems import Problem
 from ledger import events
 from ledger.record import format_time
 
-from .auth import require_citizen
+from ..access.auth import require_citizen
+from ..access.release import status_of
 from .http_util import runtime
-from .release import status_of
+
+if TYPE_CHECKING:
+    from ..runtime import OperatorRuntime
 
 bp = Blueprint("gdpr", __name__, url_prefix="/v1/citizens/<citizen>")
 
@@ -30,7 +34,7 @@ def _own(citizen: str) -> None:
         raise Problem(403, "forbidden", "Only the citizen may do this", citizen)
 
 
-def _service_names(rt, ids) -> dict[str, str]:
+def _service_names(rt: OperatorRuntime, ids) -> dict[str, str]:
     return {sid: (s.name if (s := rt.directory.service(sid)) else sid) for sid in ids}
 
 

@@ -17,9 +17,9 @@ from httpkit.problems import Problem
 from ledger import events, receipt, record
 from storage.directory import IndexedConsent, Service
 
+from ..access.approval import check_approval
+from ..access.auth import authenticate, require_citizen, require_service
 from . import schemas
-from .approval import check_approval
-from .auth import authenticate, require_citizen, require_service
 from .http_util import runtime
 from .ledger_api import receipt_evidence, relay
 
