@@ -62,7 +62,7 @@ class ChainClient:
         self.w3.eth.wait_for_transaction_receipt(tx)
         return True
 
-    def transact(self, call, account: LocalAccount | None = None, gas: int | None = None) -> dict:
+    def transact(self, call, account: LocalAccount | None = None, gas: int | None = None) -> dict[str, Any]:
         """Simulate, sign, send and wait for a contract call or deployment; raise on revert."""
         account = account or self.account
         if account is None:

@@ -8,13 +8,14 @@ per-consent addresses, blocks and times: nothing personal.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from . import events
 from .record import format_time
 from .registry import ChainEvent
 
 
-def entry_for(event: ChainEvent, block_time: int) -> dict | None:
+def entry_for(event: ChainEvent, block_time: int) -> dict[str, Any] | None:
     time = format_time(datetime.fromtimestamp(block_time, UTC))
     common = {"block": event.block, "tx": event.tx, "log_index": event.log_index, "time": time}
     a = event.args

@@ -7,6 +7,7 @@ the signature; the record and its salt stay in the citizen's wallet.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import requests
 
@@ -23,7 +24,7 @@ class OperatorError(MyDataError):
 
     problem_type = "operator-error"
 
-    def __init__(self, problem: dict):
+    def __init__(self, problem: dict[str, Any]):
         super().__init__(f"{problem.get('title', 'operator error')}: {problem.get('detail', '')}".rstrip(": "))
         self.problem = problem
 
@@ -48,17 +49,17 @@ class OperatorClient:
     def get(self, path: str, **kw) -> requests.Response:
         return self.request("GET", path, **kw)
 
-    def post(self, path: str, body: dict, **kw) -> dict:
+    def post(self, path: str, body: dict[str, Any], **kw) -> dict[str, Any]:
         return self.request("POST", path, json=body, **kw).json()
 
-    def delete(self, path: str) -> dict:
+    def delete(self, path: str) -> dict[str, Any]:
         return self.request("DELETE", path).json()
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return self.get("/ledger/info").json()
 
 
-def _sign_grant(wallet: Wallet, rec: dict, info: dict) -> tuple[bytes, dict, str]:
+def _sign_grant(wallet: Wallet, rec: dict[str, Any], info: dict[str, Any]) -> tuple[bytes, dict, str]:
     """Salt and commit to a record, sign its EIP-712 Grant with the per-consent key, and keep
     record and salt in the wallet before anything is sent. Returns (salt, grant, signer)."""
     salt = record.new_salt()
@@ -73,7 +74,7 @@ def _sign_grant(wallet: Wallet, rec: dict, info: dict) -> tuple[bytes, dict, str
     return salt, grant, account.address
 
 
-def grant(wallet: Wallet, operator: OperatorClient, rec: dict) -> dict:
+def grant(wallet: Wallet, operator: OperatorClient, rec: dict[str, Any]) -> dict[str, Any]:
     """Sign and submit a consent record; store record, salt and receipt in the wallet."""
     info = operator.info()
     salt, grant_body, signer = _sign_grant(wallet, rec, info)
@@ -92,11 +93,11 @@ def signed_operator(wallet: Wallet, url: str) -> OperatorClient:
     return client
 
 
-def pending_requests(wallet: Wallet, operator: OperatorClient) -> list[dict]:
+def pending_requests(wallet: Wallet, operator: OperatorClient) -> list[dict[str, Any]]:
     return operator.get(f"/v1/citizens/{wallet.keys.citizen_id()}/consent-requests").json()
 
 
-def approval(wallet: Wallet, info: dict, request: dict, permissions: list[dict] | None = None) -> tuple[dict, bytes, dict]:
+def approval(wallet: Wallet, info: dict[str, Any], request: dict[str, Any], permissions: list[dict[str, Any]] | None = None) -> tuple[dict, bytes, dict]:
     """The record, salt and approval body for a consent request, for all or some of its
     permissions: build the record, commit to it, sign the grant (record and salt are kept
     in the wallet before anything is sent)."""
@@ -122,7 +123,7 @@ def approval(wallet: Wallet, info: dict, request: dict, permissions: list[dict] 
     return rec, salt, body
 
 
-def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions: list[dict] | None = None) -> dict:
+def approve(wallet: Wallet, operator: OperatorClient, request: dict[str, Any], permissions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Approve a consent request; the operator relays the signed grant. Returns the receipt."""
     rec, salt, body = approval(wallet, operator.info(), request, permissions)
     out = operator.post(f"/v1/consent-requests/{request['id']}/approve", body)
@@ -130,11 +131,11 @@ def approve(wallet: Wallet, operator: OperatorClient, request: dict, permissions
     return out["receipt"]
 
 
-def refuse(operator: OperatorClient, request: dict) -> dict:
+def refuse(operator: OperatorClient, request: dict[str, Any]) -> dict[str, Any]:
     return operator.post(f"/v1/consent-requests/{request['id']}/refuse", {})
 
 
-def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: str) -> dict:
+def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: str) -> dict[str, Any]:
     info = operator.info()
     cid = bytes.fromhex(consent_id[2:])
     account = wallet.keys.consent_account(cid)
@@ -142,7 +143,7 @@ def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: st
     return operator.post("/ledger/revocations", {"consent_id": consent_id, "signature": "0x" + sig.hex()})
 
 
-def revoke_on_chain(wallet: Wallet, registry: Registry, consent_id: str) -> dict:
+def revoke_on_chain(wallet: Wallet, registry: Registry, consent_id: str) -> dict[str, Any]:
     """Revoke without the operator: the per-consent key sends the transaction itself."""
     account = wallet.keys.consent_account(bytes.fromhex(consent_id[2:]))
     registry.client.fund_from_dev_account(account.address, minimum=10**16)

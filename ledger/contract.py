@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from eth_utils import keccak
 
@@ -19,7 +20,7 @@ from .durable import write_atomic
 
 
 @cache
-def artifact() -> dict:
+def artifact() -> dict[str, Any]:
     return json.loads(resources.files("contracts").joinpath("build/ConsentRegistry.json").read_text())
 
 

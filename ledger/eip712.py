@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -9,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from .contract import artifact
 
 
-def typed_data(primary: str, message: dict, chain_id: int, contract: str) -> dict:
+def typed_data(primary: str, message: dict[str, Any], chain_id: int, contract: str) -> dict[str, Any]:
     """The full EIP-712 message, as a wallet's `eth_signTypedData_v4` takes it."""
     spec = artifact()["eip712"]
     return {
@@ -28,19 +30,19 @@ def typed_data(primary: str, message: dict, chain_id: int, contract: str) -> dic
     }
 
 
-def grant_message(consent_id: bytes, commitment: bytes, expires_at: int) -> dict:
+def grant_message(consent_id: bytes, commitment: bytes, expires_at: int) -> dict[str, Any]:
     return {"consentId": consent_id, "commitment": commitment, "expiresAt": expires_at}
 
 
-def revoke_message(consent_id: bytes) -> dict:
+def revoke_message(consent_id: bytes) -> dict[str, Any]:
     return {"consentId": consent_id}
 
 
-def sign(account: LocalAccount, primary: str, message: dict, chain_id: int, contract: str) -> bytes:
+def sign(account: LocalAccount, primary: str, message: dict[str, Any], chain_id: int, contract: str) -> bytes:
     signable = encode_typed_data(full_message=typed_data(primary, message, chain_id, contract))
     return bytes(account.sign_message(signable).signature)
 
 
-def recover(signature: bytes, primary: str, message: dict, chain_id: int, contract: str) -> str:
+def recover(signature: bytes, primary: str, message: dict[str, Any], chain_id: int, contract: str) -> str:
     signable = encode_typed_data(full_message=typed_data(primary, message, chain_id, contract))
     return Account.recover_message(signable, signature=signature)

@@ -7,6 +7,7 @@ against the verified checkpoint, may excuse a missing proof, never the operator'
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import rfc8785
 
@@ -16,7 +17,7 @@ from .tlog.checkpoint import CheckpointError, open_checkpoint
 from .tlog.note import NoteError, Verifier
 
 
-def verify_history(history: dict, registry: Registry, vkey: str) -> list[dict]:
+def verify_history(history: dict[str, Any], registry: Registry, vkey: str) -> list[dict[str, Any]]:
     """Return the entries, each with `status`: verified, pending (not yet anchored) or failed."""
     cp = None
     if history.get("checkpoint"):

@@ -3,10 +3,12 @@ the PDS or a service does with an error answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 
-def problem_of(resp: requests.Response) -> dict:
+def problem_of(resp: requests.Response) -> dict[str, Any]:
     """The response's problem object; for a body that is not JSON (a proxy's or a crashed
     worker's page), one made of its status and the start of its text."""
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from typing import Any
 
 from web3.exceptions import TransactionNotFound
 
@@ -41,7 +42,7 @@ class ReceiptReport:
     checks: list[str] = field(default_factory=list)
 
 
-def build(rec: dict, salt: bytes, grant: dict, chain: dict, evidence: dict) -> dict:
+def build(rec: dict[str, Any], salt: bytes, grant: dict[str, Any], chain: dict[str, Any], evidence: dict[str, Any]) -> dict[str, Any]:
     """Assemble a receipt from the citizen's side (record, salt, signed grant) and the operator's evidence."""
     return {
         "type": RECEIPT_TYPE,
@@ -86,7 +87,7 @@ def _anchor_at(reg: Registry, index: int) -> tuple[int, bytes]:
     return size, root
 
 
-def verify(receipt: dict, registry_for, vkey: str | None = None) -> ReceiptReport:
+def verify(receipt: dict[str, Any], registry_for, vkey: str | None = None) -> ReceiptReport:
     """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry."""
     try:
         return _verify(receipt, registry_for, vkey)
@@ -96,7 +97,7 @@ def verify(receipt: dict, registry_for, vkey: str | None = None) -> ReceiptRepor
         raise ReceiptError("format", f"malformed receipt ({exc!r})") from None
 
 
-def _verify(receipt: dict, registry_for, vkey: str | None) -> ReceiptReport:
+def _verify(receipt: dict[str, Any], registry_for, vkey: str | None) -> ReceiptReport:
     _expect(receipt.get("type") == RECEIPT_TYPE, "format", f"not a {RECEIPT_TYPE} receipt")
     rec, grant, chain, log, anchor = (receipt[k] for k in ("record", "grant", "chain", "log", "anchor"))
     checks = []

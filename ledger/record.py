@@ -55,7 +55,7 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime(TIME_FORMAT)
 
 
-def validate(record: Any) -> dict:
+def validate(record: Any) -> dict[str, Any]:
     """Return the record if valid, else raise RecordError naming the first bad field."""
     error = first_error(_validator(), record)
     if error:
@@ -70,7 +70,7 @@ def validate(record: Any) -> dict:
     return record
 
 
-def canonical(record: dict) -> bytes:
+def canonical(record: dict[str, Any]) -> bytes:
     return rfc8785.dumps(validate(record))
 
 
@@ -78,13 +78,13 @@ def new_salt() -> bytes:
     return os.urandom(SALT_SIZE)
 
 
-def commitment(record: dict, salt: bytes) -> bytes:
+def commitment(record: dict[str, Any], salt: bytes) -> bytes:
     if len(salt) != SALT_SIZE:
         raise RecordError("salt", f"must be {SALT_SIZE} bytes")
     return hashlib.sha256(salt + canonical(record)).digest()
 
 
-def expires_at_unix(record: dict) -> int:
+def expires_at_unix(record: dict[str, Any]) -> int:
     return int(parse_time(record["expires_at"]).timestamp())
 
 
@@ -101,7 +101,7 @@ def new_record(
     jurisdiction: str = "SE",
     withdrawal_method: str = "Citizen app, or ConsentRegistry.revoke with the per-consent key",
     now: datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Build and validate a fresh record with a random 32-byte record id (= consent id)."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     return validate(

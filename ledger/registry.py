@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -73,20 +74,20 @@ class Registry:
         return self.client.chain_id
 
     # ---- transactions ------------------------------------------------------------
-    def grant(self, grant: SignedGrant, sender: LocalAccount | None = None) -> dict:
+    def grant(self, grant: SignedGrant, sender: LocalAccount | None = None) -> dict[str, Any]:
         return self.client.transact(self.contract.functions.grant(grant.as_tuple()), sender)
 
-    def grant_batch(self, grants: list[SignedGrant], sender: LocalAccount | None = None) -> dict:
+    def grant_batch(self, grants: list[SignedGrant], sender: LocalAccount | None = None) -> dict[str, Any]:
         return self.client.transact(self.contract.functions.grantBatch([g.as_tuple() for g in grants]), sender)
 
-    def revoke_by_sig(self, consent_id: bytes, signature: bytes, sender: LocalAccount | None = None) -> dict:
+    def revoke_by_sig(self, consent_id: bytes, signature: bytes, sender: LocalAccount | None = None) -> dict[str, Any]:
         return self.client.transact(self.contract.functions.revokeBySig(consent_id, signature), sender)
 
-    def revoke(self, consent_id: bytes, signer: LocalAccount) -> dict:
+    def revoke(self, consent_id: bytes, signer: LocalAccount) -> dict[str, Any]:
         """Revoke directly from the per-consent key (which must hold gas)."""
         return self.client.transact(self.contract.functions.revoke(consent_id), signer)
 
-    def anchor(self, size: int, root: bytes, sender: LocalAccount | None = None) -> dict:
+    def anchor(self, size: int, root: bytes, sender: LocalAccount | None = None) -> dict[str, Any]:
         return self.client.transact(self.contract.functions.anchor(size, root), sender)
 
     # ---- reads -------------------------------------------------------------------

@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import http_sf
@@ -171,7 +171,7 @@ class _Message:
         self.method, self.url, self.headers = method, url, CaseInsensitiveDict(dict(headers))
 
 
-def _signature_input(headers) -> dict:
+def _signature_input(headers) -> dict[str, Any]:
     """The parameters (keyid, created, nonce, …) of the request's single signature."""
     if "signature" not in headers or "signature-input" not in headers:
         raise RequestAuthError("unsigned-request", "the request carries no Signature and Signature-Input")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 import rfc8785
 from nacl.exceptions import BadSignatureError
@@ -46,7 +47,7 @@ class Answer:
     citizen: str
     signature: str  # base64 Ed25519 signature
 
-    def document(self) -> dict:
+    def document(self) -> dict[str, Any]:
         return {"type": "signin", "challenge": self.challenge, "citizen": self.citizen, "signature": self.signature}
 
 

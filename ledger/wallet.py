@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -26,7 +27,7 @@ class WalletError(MyDataError, ValueError):
 
 
 class Wallet:
-    def __init__(self, path: str | Path, data: dict):
+    def __init__(self, path: str | Path, data: dict[str, Any]):
         self.path = Path(path)
         self.data = data
         self.keys = CitizenKeys.from_phrase(data["phrase"])
@@ -82,7 +83,7 @@ class Wallet:
             self.data = current
             self.save()
 
-    def remember(self, consent_id: str, record: dict, salt: bytes, receipt: dict | None = None) -> None:
+    def remember(self, consent_id: str, record: dict[str, Any], salt: bytes, receipt: dict[str, Any] | None = None) -> None:
         self.update(lambda d: d["consents"].__setitem__(consent_id, {"record": record, "salt": salt.hex(), "receipt": receipt}))
 
     def seen_version(self, area: str) -> int:
@@ -94,7 +95,7 @@ class Wallet:
         if version > self.seen_version(area):
             self.update(lambda d: d.setdefault("versions", {}).__setitem__(area, max(version, d.get("versions", {}).get(area, 0))))
 
-    def consent(self, consent_id: str) -> dict:
+    def consent(self, consent_id: str) -> dict[str, Any]:
         try:
             return self.data["consents"][consent_id.lower()]
         except KeyError:

@@ -81,6 +81,19 @@ def _check(data_dir: Path, database_url: str | None = None) -> int:
         raise click.ClickException(f"the audit log is corrupt: {exc}") from None
 
 
+@operator_cmd.command("init")
+@options.data_dir
+def operator_init_cmd(data_dir: Path) -> None:
+    """Create the operator's keys once (kept if they exist) and print its public identities.
+
+    Copy DATA_DIR to every replica: they must all sign with these keys."""
+    from consent_operator.config import OperatorConfig
+    from consent_operator.keystore import provision
+
+    for name, value in provision(data_dir, OperatorConfig.log_origin).items():
+        click.echo(f"{name}: {value}")
+
+
 @operator_cmd.command("check")
 @options.data_dir
 @options.database_url

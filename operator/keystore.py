@@ -1,7 +1,10 @@
 """The operator's own secrets, created once in its data directory (mode 0600, fsynced).
 
-The operator holds its chain account (relays and anchors), its log signing key
-and an admin token; it never holds a citizen's key.
+The operator holds its chain account (relays and anchors), its log signing key, the key
+that signs its requests to the PDS and an admin token; it never holds a citizen's key.
+`provision` creates all of them at once (`mydata operator init`); replicas are given copies
+of that directory, and the log refuses a replica that signs with another key
+(storage.log.WrongLogKey).
 """
 
 from __future__ import annotations
@@ -43,3 +46,18 @@ def request_seed(data_dir: Path) -> bytes:
 
 def admin_token(data_dir: Path) -> str:
     return _load_or_create(data_dir / "admin.token", secrets.token_bytes(32)).hex()
+
+
+def provision(data_dir: Path, origin: str) -> dict[str, str]:
+    """Create every secret that does not exist yet (keeping those that do) and return the
+    public identities a deployment publishes: the chain address, the log's verifier key and
+    the request-signing public key."""
+    from nacl.signing import SigningKey
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    admin_token(data_dir)
+    return {
+        "chain address": chain_account(data_dir).address,
+        "log verifier key": log_signer(data_dir, origin).verifier.vkey,
+        "request key": bytes(SigningKey(request_seed(data_dir)).verify_key).hex(),
+    }

@@ -15,6 +15,7 @@ from devchain.nodes import wait_until
 from devchain.postgres import PostgresServer
 
 from .conftest import LiveOperator
+from .helpers import mydata
 from .worlds import World
 
 
@@ -91,3 +92,18 @@ def _migrate(url: str) -> None:
     backend = PostgresBackend(url)
     backend.migrate()
     backend.db.close()
+
+
+def test_operator_init_provisions_keys_once_and_a_replica_with_other_keys_is_refused(replicas, pg_url, tmp_path, node):
+    from storage.log import WrongLogKey
+
+    world, _ = replicas
+    first = mydata("operator", "init", "--data-dir", str(world.op.config.data_dir)).stdout
+    assert first == mydata("operator", "init", "--data-dir", str(world.op.config.data_dir)).stdout  # kept, not replaced
+    names = [line.split(":")[0] for line in first.splitlines()]
+    assert names == ["chain address", "log verifier key", "request key"]
+    assert world.op.runtime.signer.verifier.vkey in first
+    stray = tmp_path / "stray"
+    mydata("operator", "init", "--data-dir", str(stray))  # keys of its own
+    with pytest.raises(WrongLogKey, match="use the operator's provisioned keys"):
+        LiveOperator(node, stray, database_url=pg_url)
