@@ -12,10 +12,11 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -23,6 +24,7 @@ from . import events
 from .chain_entries import entry_for
 from .durable import write_atomic
 from .errors import MyDataError
+from .events import ChainKey
 from .registry import Registry
 from .tlog import merkle, tiles
 from .tlog.checkpoint import CheckpointError, open_checkpoint
@@ -95,11 +97,11 @@ class LogFetcher:
     def tile(self, level: int | None, index: int, width: int) -> bytes:
         return self._get("log/" + tiles.Tile(level, index, width).path)
 
-    def json(self, path: str):
+    def json(self, path: str) -> Any:
         return json.loads(self._get(path))
 
 
-def _tile_widths(size: int, level: int):
+def _tile_widths(size: int, level: int) -> Iterator[tuple[int, int]]:
     """(index, width) of every tile at `level` in a tree of `size`."""
     count = size >> (tiles.TILE_HEIGHT * level)
     for index in range(0, (count + tiles.TILE_WIDTH - 1) // tiles.TILE_WIDTH):
@@ -181,11 +183,11 @@ def _check_creation_block(registry: Registry, block: int) -> None:
 _TYPE = re.compile(rb'"type":"([a-z]+\.[a-z]+)"')
 
 
-def _fetch_level0(fetch: LogFetcher, size: int):
+def _fetch_level0(fetch: LogFetcher, size: int) -> Iterator[tuple[int, list[bytes], bytes]]:
     """Yield (index, entry bundle, level-0 hash tile) in order, fetched a few tiles ahead."""
     widths = list(_tile_widths(size, 0))
 
-    def get(iw):
+    def get(iw: tuple[int, int]) -> tuple[int, list[bytes], bytes]:
         index, width = iw
         bundle = tiles.decode_bundle(fetch.tile(None, index, width))
         if len(bundle) != width:
@@ -206,7 +208,7 @@ class _TreeCheck:
         self.range = merkle.CompactRange()
         self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
         self.level1: list[bytes] = []  # roots of full level-0 tiles
-        self.logged: dict[tuple, dict] = {}
+        self.logged: dict[ChainKey, dict[str, Any]] = {}
         self.by_type: dict[str, int] = {}
         self.releases: list[tuple[int, str, int]] = []  # (log index, consent id, checked block)
         self.accesses: dict[str, dict[str, int]] = {}  # service -> data.read/written/denied -> count
@@ -252,6 +254,7 @@ class _TreeCheck:
             except events.EntryError as exc:
                 raise AuditFailure(f"log entry {index}: {exc}") from None
             key = events.chain_key(ev)
+            assert key is not None  # its kind is a chain type
             if key in self.logged:
                 raise AuditFailure(f"chain event {key} is logged twice")
             self.logged[key] = ev
@@ -282,7 +285,7 @@ class _BlockTimes:
         return self._times[block]
 
 
-def _check_releases(releases: list[tuple[int, str, int]], logged: dict[tuple, dict], block_time: _BlockTimes) -> None:
+def _check_releases(releases: list[tuple[int, str, int]], logged: dict[ChainKey, dict[str, Any]], block_time: _BlockTimes) -> None:
     """No data was released under a consent at or after the block that revoked it, nor once
     the chain time of the block checked had reached its expiry."""
     revoked_at = {e["consent_id"]: e["block"] for e in logged.values() if e["type"] == events.CONSENT_REVOKED}
@@ -294,16 +297,16 @@ def _check_releases(releases: list[tuple[int, str, int]], logged: dict[tuple, di
             raise AuditFailure(f"log entry {index} releases data under {consent_id} after it expired")
 
 
-def _check_chain_events(registry: Registry, logged: dict[tuple, dict], followed: int, block_time: _BlockTimes) -> int:
+def _check_chain_events(registry: Registry, logged: dict[ChainKey, dict[str, Any]], followed: int, block_time: _BlockTimes) -> int:
     """Every grant/revocation on chain up to the followed block is logged as it happened, and every
     logged one happened on chain (the log may already hold events past the followed block)."""
     seen = set()
     upto = max([followed, *(e["block"] for e in logged.values())])
     for ev in registry.events(registry.from_block, upto):
-        if ev.name == "CheckpointAnchored":
-            continue
         want = entry_for(ev, block_time(ev.block))
-        key = events.chain_key(want)
+        key = events.chain_key(want) if want is not None else None
+        if want is None or key is None:
+            continue  # an anchor, not a consent event
         got = logged.get(key)
         if got is None and ev.block > followed:
             continue  # not followed yet
@@ -314,6 +317,6 @@ def _check_chain_events(registry: Registry, logged: dict[tuple, dict], followed:
         seen.add(key)
     extra = set(logged) - seen
     if extra:
-        ev = logged[sorted(extra)[0]]
-        raise AuditFailure(f"log has {ev['type']} of {ev['consent_id']} (tx {ev['tx']}) with no such chain event")
+        stray = logged[sorted(extra)[0]]
+        raise AuditFailure(f"log has {stray['type']} of {stray['consent_id']} (tx {stray['tx']}) with no such chain event")
     return len(seen)

@@ -11,6 +11,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import Wei
 
 from .errors import MyDataError
 
@@ -53,16 +54,17 @@ class ChainClient:
 
     def fund_from_dev_account(self, address: str, minimum: int = DEV_FUNDING_WEI // 10) -> bool:
         """Top up `address` from the node's first unlocked dev account; False if none exists."""
+        address = Web3.to_checksum_address(address)
         if self.w3.eth.get_balance(address) >= minimum:
             return True
         accounts = self.w3.eth.accounts
         if not accounts:
             return False
-        tx = self.w3.eth.send_transaction({"from": accounts[0], "to": address, "value": DEV_FUNDING_WEI})
+        tx = self.w3.eth.send_transaction({"from": accounts[0], "to": address, "value": Wei(DEV_FUNDING_WEI)})
         self.w3.eth.wait_for_transaction_receipt(tx)
         return True
 
-    def transact(self, call, account: LocalAccount | None = None, gas: int | None = None) -> dict[str, Any]:
+    def transact(self, call: Any, account: LocalAccount | None = None, gas: int | None = None) -> dict[str, Any]:
         """Simulate, sign, send and wait for a contract call or deployment; raise on revert."""
         account = account or self.account
         if account is None:
@@ -89,7 +91,7 @@ class ChainClient:
 
 def decode_revert(exc: Exception) -> ChainError:
     """Turn a web3 revert into ContractReverted with the custom error's name and arguments."""
-    from eth_abi import decode
+    from eth_abi.abi import decode
 
     from .contract import error_selectors
 

@@ -40,26 +40,34 @@ class OperatorClient:
             raise OperatorError(problem_of(resp))
         return resp
 
-    def request(self, method: str, path: str, **kw) -> requests.Response:
+    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
         try:
             return self._check(self.session.request(method, self.url + path, timeout=self.timeout, **kw))
         except requests.RequestException as exc:
             raise OperatorError({"title": "operator unreachable", "detail": str(exc)}) from None
 
-    def get(self, path: str, **kw) -> requests.Response:
+    def get(self, path: str, **kw: Any) -> requests.Response:
         return self.request("GET", path, **kw)
 
-    def post(self, path: str, body: dict[str, Any], **kw) -> dict[str, Any]:
-        return self.request("POST", path, json=body, **kw).json()
+    def post(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        return _json_object(self.request("POST", path, json=body, **kw))
 
     def delete(self, path: str) -> dict[str, Any]:
-        return self.request("DELETE", path).json()
+        return _json_object(self.request("DELETE", path))
 
     def info(self) -> dict[str, Any]:
-        return self.get("/ledger/info").json()
+        return _json_object(self.get("/ledger/info"))
 
 
-def _sign_grant(wallet: Wallet, rec: dict[str, Any], info: dict[str, Any]) -> tuple[bytes, dict, str]:
+def _json_object(resp: requests.Response) -> dict[str, Any]:
+    """The JSON object an operator answered with (OperatorError if it sent something else)."""
+    body = resp.json()
+    if not isinstance(body, dict):
+        raise OperatorError({"title": "unexpected answer", "detail": f"{resp.request.method} {resp.url} did not answer a JSON object"})
+    return body
+
+
+def _sign_grant(wallet: Wallet, rec: dict[str, Any], info: dict[str, Any]) -> tuple[bytes, dict[str, Any], str]:
     """Salt and commit to a record, sign its EIP-712 Grant with the per-consent key, and keep
     record and salt in the wallet before anything is sent. Returns (salt, grant, signer)."""
     salt = record.new_salt()
@@ -94,10 +102,11 @@ def signed_operator(wallet: Wallet, url: str) -> OperatorClient:
 
 
 def pending_requests(wallet: Wallet, operator: OperatorClient) -> list[dict[str, Any]]:
-    return operator.get(f"/v1/citizens/{wallet.keys.citizen_id()}/consent-requests").json()
+    requests_: list[dict[str, Any]] = operator.get(f"/v1/citizens/{wallet.keys.citizen_id()}/consent-requests").json()
+    return requests_
 
 
-def approval(wallet: Wallet, info: dict[str, Any], request: dict[str, Any], permissions: list[dict[str, Any]] | None = None) -> tuple[dict, bytes, dict]:
+def approval(wallet: Wallet, info: dict[str, Any], request: dict[str, Any], permissions: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
     """The record, salt and approval body for a consent request, for all or some of its
     permissions: build the record, commit to it, sign the grant (record and salt are kept
     in the wallet before anything is sent)."""
@@ -127,8 +136,9 @@ def approve(wallet: Wallet, operator: OperatorClient, request: dict[str, Any], p
     """Approve a consent request; the operator relays the signed grant. Returns the receipt."""
     rec, salt, body = approval(wallet, operator.info(), request, permissions)
     out = operator.post(f"/v1/consent-requests/{request['id']}/approve", body)
-    wallet.remember(rec["record_id"], rec, salt, out["receipt"])
-    return out["receipt"]
+    receipt_: dict[str, Any] = out["receipt"]
+    wallet.remember(rec["record_id"], rec, salt, receipt_)
+    return receipt_
 
 
 def refuse(operator: OperatorClient, request: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
+from web3 import Web3
 
 from .chain import ChainClient, ChainError
 from .durable import write_atomic
@@ -21,10 +22,11 @@ from .durable import write_atomic
 
 @cache
 def artifact() -> dict[str, Any]:
-    return json.loads(resources.files("contracts").joinpath("build/ConsentRegistry.json").read_text())
+    built: dict[str, Any] = json.loads(resources.files("contracts").joinpath("build/ConsentRegistry.json").read_text())
+    return built
 
 
-def error_selectors() -> dict[bytes, dict]:
+def error_selectors() -> dict[bytes, dict[str, Any]]:
     """Custom-error selector -> ABI entry, to name reverts."""
     out = {}
     for item in artifact()["abi"]:
@@ -58,7 +60,7 @@ class Deployment:
         """Raise unless this deployment exists on the chain `client` talks to."""
         if client.chain_id != self.chain_id or client.genesis_hash != self.genesis_hash:
             raise ChainError(f"deployment {self.address} belongs to another chain (chain id {self.chain_id})")
-        code = client.w3.eth.get_code(self.address)
+        code = client.w3.eth.get_code(Web3.to_checksum_address(self.address))
         if "0x" + keccak(bytes(code)).hex() != self.code_hash:
             raise ChainError(f"no ConsentRegistry at {self.address} on this chain")
 

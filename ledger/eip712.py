@@ -45,4 +45,4 @@ def sign(account: LocalAccount, primary: str, message: dict[str, Any], chain_id:
 
 def recover(signature: bytes, primary: str, message: dict[str, Any], chain_id: int, contract: str) -> str:
     signable = encode_typed_data(full_message=typed_data(primary, message, chain_id, contract))
-    return Account.recover_message(signable, signature=signature)
+    return str(Account.recover_message(signable, signature=signature))

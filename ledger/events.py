@@ -50,7 +50,10 @@ def decode(data: bytes) -> dict[str, Any]:
     return event
 
 
-def chain_key(event: dict[str, Any]) -> tuple[str, str, int] | None:
+ChainKey = tuple[str, int, str]  # (transaction, log index, entry type): one chain event's entry
+
+
+def chain_key(event: dict[str, Any]) -> ChainKey | None:
     """(tx, log index, type) identity of an entry that mirrors a chain event."""
     if event["type"] not in CHAIN_TYPES:
         return None

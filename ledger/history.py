@@ -32,7 +32,7 @@ def verify_history(history: dict[str, Any], registry: Registry, vkey: str) -> li
     for item in history["entries"]:
         inside = cp is not None and item["index"] < cp.size
         status = "pending" if item["proof"] is None and not inside else "failed"
-        if inside and item["proof"] is not None:
+        if cp is not None and inside and item["proof"] is not None:
             leaf = merkle.leaf_hash(rfc8785.dumps(item["entry"]))
             path = [base64.b64decode(h) for h in item["proof"]]
             try:

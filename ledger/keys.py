@@ -73,7 +73,8 @@ class CitizenKeys:
         while True:
             k = int.from_bytes(derive(self.seed, b"consent-key" + consent_id + bytes([counter])), "big")
             if 0 < k < SECP256K1_N:
-                return Account.from_key(k.to_bytes(32, "big"))
+                account: LocalAccount = Account.from_key(k.to_bytes(32, "big"))
+                return account
             counter += 1  # practically unreachable: probability ~2^-128
 
     def request_seed(self) -> bytes:

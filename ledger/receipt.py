@@ -12,11 +12,13 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_typing import HexStr
+from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from . import eip712, events, record
 from .errors import MyDataError
-from .registry import Registry
+from .registry import Registry, RegistryFor
 from .tlog import merkle
 from .tlog.checkpoint import CheckpointError, open_checkpoint
 from .tlog.note import NoteError, Verifier
@@ -70,11 +72,11 @@ def _expect(ok: bool, check: str, detail: str) -> None:
         raise ReceiptError(check, detail)
 
 
-def _tx_receipt(w3, tx: str, check: str):
+def _tx_receipt(w3: Web3, tx: str, check: str) -> Any:
     """The chain's receipt of transaction `tx`; a transaction the node does not know is the
     failure of `check`, not an RPC error."""
     try:
-        return w3.eth.get_transaction_receipt(tx)
+        return w3.eth.get_transaction_receipt(HexStr(tx))
     except (TransactionNotFound, ValueError) as exc:
         raise ReceiptError(check, f"the chain has no transaction {tx} ({type(exc).__name__})") from None
 
@@ -87,7 +89,7 @@ def _anchor_at(reg: Registry, index: int) -> tuple[int, bytes]:
     return size, root
 
 
-def verify(receipt: dict[str, Any], registry_for, vkey: str | None = None) -> ReceiptReport:
+def verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None = None) -> ReceiptReport:
     """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry."""
     try:
         return _verify(receipt, registry_for, vkey)
@@ -97,7 +99,7 @@ def verify(receipt: dict[str, Any], registry_for, vkey: str | None = None) -> Re
         raise ReceiptError("format", f"malformed receipt ({exc!r})") from None
 
 
-def _verify(receipt: dict[str, Any], registry_for, vkey: str | None) -> ReceiptReport:
+def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None) -> ReceiptReport:
     _expect(receipt.get("type") == RECEIPT_TYPE, "format", f"not a {RECEIPT_TYPE} receipt")
     rec, grant, chain, log, anchor = (receipt[k] for k in ("record", "grant", "chain", "log", "anchor"))
     checks = []

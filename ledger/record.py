@@ -67,7 +67,8 @@ def validate(record: Any) -> dict[str, Any]:
             raise RecordError(name, "is not a valid UTC date-time") from None
     if parse_time(record["expires_at"]) <= parse_time(record["granted_at"]):
         raise RecordError("expires_at", "must be later than granted_at")
-    return record
+    checked: dict[str, Any] = record
+    return checked
 
 
 def canonical(record: dict[str, Any]) -> bytes:

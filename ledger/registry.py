@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from web3.types import BlockIdentifier
 
 from .chain import ChainClient
 from .contract import Deployment, artifact
@@ -18,7 +20,7 @@ class SignedGrant:
     expires_at: int
     signature: bytes
 
-    def as_tuple(self):
+    def as_tuple(self) -> tuple[bytes, bytes, int, bytes]:
         return (self.consent_id, self.commitment, self.expires_at, self.signature)
 
 
@@ -49,7 +51,7 @@ class ChainEvent:
     """A ConsentGranted, ConsentRevoked or CheckpointAnchored event, in chain order."""
 
     name: str
-    args: dict
+    args: dict[str, Any]
     block: int
     tx: str
     log_index: int
@@ -91,10 +93,10 @@ class Registry:
         return self.client.transact(self.contract.functions.anchor(size, root), sender)
 
     # ---- reads -------------------------------------------------------------------
-    def is_active(self, consent_id: bytes, block: int | str = "latest") -> bool:
-        return self.contract.functions.isActive(consent_id).call(block_identifier=block)
+    def is_active(self, consent_id: bytes, block: BlockIdentifier = "latest") -> bool:
+        return bool(self.contract.functions.isActive(consent_id).call(block_identifier=block))
 
-    def consent(self, consent_id: bytes, block: int | str = "latest") -> OnChainConsent:
+    def consent(self, consent_id: bytes, block: BlockIdentifier = "latest") -> OnChainConsent:
         return OnChainConsent(*self.contract.functions.getConsent(consent_id).call(block_identifier=block))
 
     def anchors(self) -> list[Anchor]:
@@ -124,7 +126,10 @@ class Registry:
         return out
 
 
-def registry_factory(chain_url: str):
+RegistryFor = Callable[[int, str], Registry]  # (chain id, contract address) -> the Registry there
+
+
+def registry_factory(chain_url: str) -> RegistryFor:
     """`registry_for(chain_id, contract)` over one client of `chain_url`, as receipt
     verification and the audit take it (they learn the contract from what they check)."""
     client = ChainClient(chain_url)

@@ -24,7 +24,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -81,7 +81,7 @@ class _Canonical:
     signature: bytes
 
     @classmethod
-    def parse(cls, headers) -> _Canonical | None:
+    def parse(cls, headers: Mapping[str, str]) -> _Canonical | None:
         m = _CANONICAL_INPUT.match(headers.get("signature-input", ""))
         sig = _SIGNATURE.match(headers.get("signature", ""))
         if not m or not sig or m.group(1) != sig.group(1):
@@ -110,7 +110,7 @@ class RequestSigner(requests.auth.AuthBase):
     def public_key(self) -> bytes:
         return self._key.public_key().public_bytes_raw()
 
-    def sign(self, prepared: requests.PreparedRequest, created: dt.datetime | None = None, nonce: str | None = None):
+    def sign(self, prepared: requests.PreparedRequest, created: dt.datetime | None = None, nonce: str | None = None) -> requests.PreparedRequest:
         """Sign in the canonical profile (fast path); other key ids go through the library."""
         created_at = int((created or dt.datetime.now(dt.UTC)).timestamp())
         nonce = nonce or secrets.token_urlsafe(18)
@@ -118,18 +118,18 @@ class RequestSigner(requests.auth.AuthBase):
         if not _CANONICAL_INPUT.match(f"{LABEL}={params}"):
             return self.sign_with_library(prepared, created, nonce)
         digest = content_digest(_body(prepared.body))
-        signature = self._fast_key.sign(_signature_base(prepared.method, prepared.url, digest, params)).signature
+        signature = self._fast_key.sign(_signature_base(str(prepared.method), str(prepared.url), digest, params)).signature
         prepared.headers["Content-Digest"] = digest
         prepared.headers["Signature-Input"] = f"{LABEL}={params}"
         prepared.headers["Signature"] = f"{LABEL}=:{base64.b64encode(signature).decode()}:"
         return prepared
 
-    def sign_with_library(self, prepared: requests.PreparedRequest, created: dt.datetime | None = None, nonce: str | None = None):
+    def sign_with_library(self, prepared: requests.PreparedRequest, created: dt.datetime | None = None, nonce: str | None = None) -> requests.PreparedRequest:
         """Sign through `http-message-signatures` (the reference the fast path is tested against)."""
         key = self._key
 
         class _Resolver(HTTPSignatureKeyResolver):
-            def resolve_private_key(self, key_id):
+            def resolve_private_key(self, key_id: str) -> Ed25519PrivateKey:
                 return key
 
         HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_Resolver()).sign(
@@ -146,7 +146,7 @@ class RequestSigner(requests.auth.AuthBase):
         return self.sign(prepared)
 
 
-def _body(body) -> bytes:
+def _body(body: Any) -> bytes:
     if body is None:
         return b""
     return body.encode() if isinstance(body, str) else bytes(body)
@@ -166,24 +166,42 @@ class ReplayStore(Protocol):
         ...
 
 
+class IncomingRequest(Protocol):
+    """What verification reads of a Werkzeug (or Flask) request (the ledger imports no web framework)."""
+
+    method: str
+    scheme: str
+    host: str
+    full_path: str
+
+    @property
+    def environ(self) -> Mapping[str, Any]: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+    def get_data(self) -> bytes: ...
+
+
 class _Message:
-    def __init__(self, method: str, url: str, headers):
+    def __init__(self, method: str, url: str, headers: Mapping[str, str]):
         self.method, self.url, self.headers = method, url, CaseInsensitiveDict(dict(headers))
 
 
-def _signature_input(headers) -> dict[str, Any]:
+def _signature_input(headers: Mapping[str, str]) -> dict[str, Any]:
     """The parameters (keyid, created, nonce, …) of the request's single signature."""
     if "signature" not in headers or "signature-input" not in headers:
         raise RequestAuthError("unsigned-request", "the request carries no Signature and Signature-Input")
     try:
-        inputs = http_sf.parse(headers["signature-input"].encode(), tltype="dictionary")
+        inputs: Any = http_sf.parse(headers["signature-input"].encode(), tltype="dictionary")
         [(_, params)] = [v for v in inputs.values()]
     except (ValueError, TypeError):
         raise RequestAuthError("unsigned-request", "Signature-Input must hold exactly one signature") from None
-    return params
+    found: dict[str, Any] = params
+    return found
 
 
-def _signature_params(headers) -> tuple[str, int, str]:
+def _signature_params(headers: Mapping[str, str]) -> tuple[str, int, str]:
     """keyid, created and nonce of the request's single signature."""
     params = _signature_input(headers)
     key_id, created, nonce = params.get("keyid"), params.get("created"), params.get("nonce")
@@ -204,7 +222,7 @@ def _verify_canonical(sig: _Canonical, msg: _Message, body: bytes, public_key: b
 
 def _verify_with_library(msg: _Message, body: bytes, public_key: bytes) -> None:
     class _Resolver(HTTPSignatureKeyResolver):
-        def resolve_public_key(self, _key_id):
+        def resolve_public_key(self, _key_id: str) -> Ed25519PublicKey:
             return Ed25519PublicKey.from_public_bytes(public_key)
 
     verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=_Resolver())
@@ -214,7 +232,7 @@ def _verify_with_library(msg: _Message, body: bytes, public_key: bytes) -> None:
         raise RequestAuthError("bad-signature", f"the request signature does not verify: {exc}") from None
 
 
-def _target_as_sent(request) -> str:
+def _target_as_sent(request: IncomingRequest) -> str:
     """The request URL with its path and query exactly as the client sent them (percent-
     encoding intact, as the signature covers them); `request.url` would decode them."""
     env = request.environ
@@ -240,7 +258,7 @@ def replayed() -> RequestAuthError:
     return RequestAuthError("replayed-request", "this signed request was already used")
 
 
-def _parts(request) -> tuple[str, str, object, bytes]:
+def _parts(request: IncomingRequest) -> tuple[str, str, Mapping[str, str], bytes]:
     """What a signature covers, from a Werkzeug request: method, target as sent, headers, raw body."""
     return request.method, _target_as_sent(request), request.headers, request.get_data()
 
@@ -253,7 +271,7 @@ class RequestVerifier:
         self.nonces = nonces
         self.window = window
 
-    def check(self, method: str, url: str, headers, body: bytes) -> Signed:
+    def check(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> Signed:
         """Verify signature and freshness, leaving the nonce unclaimed: the caller must claim
         it (as `verify` does here, or with the log append that records the outcome)."""
         msg = _Message(method, url, headers)
@@ -271,21 +289,21 @@ class RequestVerifier:
             _verify_with_library(msg, body, public_key)
         return Signed(key_id, nonce, created + self.window.total_seconds())
 
-    def verify(self, method: str, url: str, headers, body: bytes) -> str:
+    def verify(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> str:
         """Return the key id of a valid, fresh, first-seen request; raise RequestAuthError otherwise."""
         signed = self.check(method, url, headers, body)
         if not self.nonces.use(signed.key_id, signed.nonce, signed.expires_at):
             raise replayed()
         return signed.key_id
 
-    def check_request(self, request) -> Signed:
+    def check_request(self, request: IncomingRequest) -> Signed:
         """`check` a Werkzeug (or Flask) request."""
         return self.check(*_parts(request))
 
-    def verify_request(self, request) -> str:
+    def verify_request(self, request: IncomingRequest) -> str:
         """`verify` a Werkzeug (or Flask) request."""
         return self.verify(*_parts(request))
 
-    def verify_with(self, public_key_for: Callable[[str], bytes | None], request) -> str:
+    def verify_with(self, public_key_for: Callable[[str], bytes | None], request: IncomingRequest) -> str:
         """Verify a request with another key lookup (e.g. a key presented for registration)."""
         return RequestVerifier(public_key_for, self.nonces, self.window).verify_request(request)

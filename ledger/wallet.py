@@ -70,7 +70,7 @@ class Wallet:
         Path(f"{self.path}.lock").unlink(missing_ok=True)
         self.data = {"phrase": None, "consents": {}}
 
-    def update(self, change: Callable[[dict], None]) -> None:
+    def update(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Apply `change` to the wallet as it is on disk now, then save, under the wallet's
         lock: the citizen app opens the wallet once per request, and two requests saving
         what each read before would lose each other's consents (and their salts)."""
@@ -88,7 +88,7 @@ class Wallet:
 
     def seen_version(self, area: str) -> int:
         """The newest version of `area` this wallet has written or read (0: none)."""
-        return self.data.get("versions", {}).get(area, 0)
+        return int(self.data.get("versions", {}).get(area, 0))
 
     def saw_version(self, area: str, version: int) -> None:
         """Remember `version` of `area` as seen, so an older one served later is refused."""
@@ -97,6 +97,7 @@ class Wallet:
 
     def consent(self, consent_id: str) -> dict[str, Any]:
         try:
-            return self.data["consents"][consent_id.lower()]
+            found: dict[str, Any] = self.data["consents"][consent_id.lower()]
+            return found
         except KeyError:
             raise WalletError(f"no consent {consent_id} in this wallet") from None

@@ -1,6 +1,7 @@
 """Static checks that keep the code base honest, run with every test: ruff (lint and import
 order), import-linter (imports only point down: CLI, apps, services, ledger library; the log
-formats import nothing else) and mypy, strict on the log formats (`[tool.mypy]`)."""
+formats import nothing else) and mypy, strict on the ledger library and the storage backends
+(`[tool.mypy]`)."""
 
 import subprocess
 import sys
