@@ -5,7 +5,8 @@ Starts the embedded chain, a PDS and two operators (normal, and baseline with
 `--eth-call-per-release`) on loopback, sets up a service with a read consent on a
 citizen's `work` area, then sends pre-signed reads to each with wrk (bench/load.py).
 Goal: >= 2,000 releases/s on 2 cores and >= 20x the baseline.
-Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2]
+Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2] [--postgres]
+(--postgres: the same load against PostgreSQL-backed replicas, 1 and 2 behind HAProxy, on the same cores)
 """
 
 import argparse
@@ -26,10 +27,13 @@ from nacl.signing import SigningKey
 from consent_operator.chain.deployment import deploy_registry
 from cv_service.sdk import ServiceClient
 from devchain.nodes import ROOT, DevNode, free_port, wait_for_http
+from devchain.postgres import PostgresServer
 from ledger import citizen
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
+from mydata import load_balancer
 from pds.envelope import new_data_key, seal, wrap_key
+from storage.backends import PostgresBackend
 
 
 def start(args: list[str], url: str) -> subprocess.Popen:
@@ -43,48 +47,73 @@ class World:
     """A running chain, PDS and operators with one released area: what the runs aim at."""
 
     operator: str
-    baseline: str
+    baseline: str | None
     path: str  # the released area
     signer: RequestSigner  # the service's request signer
 
 
+def _consent_and_data(op: str, pds: str, tmp: Path) -> tuple[str, bytes]:
+    """A service with a read consent on a citizen's `work` area, which holds data; returns
+    the area's path and the service's signing seed."""
+    seed, enc = os.urandom(32), PrivateKey.generate()
+    service = ServiceClient(op, "cv-builder", seed, enc)
+    service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
+    wallet = Wallet.create(tmp / f"anna-{os.urandom(4).hex()}.json")
+    cid = wallet.keys.citizen_id()
+    service.request_consent(cid, ["dpv:ServiceProvision"], [{"area": "work", "access": "read"}], 30, "https://cv.example/n", b"n")
+    client = citizen.signed_operator(wallet, op)
+    citizen.approve(wallet, client, citizen.pending_requests(wallet, client)[0])
+    s = requests.Session()
+    s.auth = RequestSigner(cid, wallet.keys.request_seed())
+    key = new_data_key()
+    env = seal("work", 1, [{"name": "Arbetsförmedlingen"}], key, SigningKey(wallet.keys.request_seed()))
+    s.post(f"{pds}/pds/v1/citizens/{cid}/areas/work/versions", json={"version": 1, "key_version": 1, "envelope": env}).raise_for_status()
+    s.put(f"{pds}/pds/v1/citizens/{cid}/areas/work/keys/1", json={"wrapped": {"service:cv-builder": wrap_key(key, bytes(enc.public_key))}}).raise_for_status()
+    return f"/v1/citizens/{cid}/areas/work", seed
+
+
 @contextmanager
-def world(workers: int):
-    """Chain, PDS, the operator and the baseline operator (--eth-call-per-release) on
-    loopback; a service with a read consent on a citizen's `work` area, which holds data."""
+def world(workers: int, database_url: str | None = None, replicas: int = 1, baseline: bool = True):
+    """Chain, PDS and the operator (with `database_url`: `replicas` replicas over it behind
+    HAProxy) and, on SQLite, the baseline operator (--eth-call-per-release), on loopback."""
     with tempfile.TemporaryDirectory() as tmp, DevNode("embedded", Path(tmp) / "chain") as node:
         tmp = Path(tmp)
         deploy_registry(node.url, tmp / "op")
-        pds_port, op_port, base_port = free_port(), free_port(), free_port()
+        pds_port, base_port = free_port(), free_port()
         procs = [start(["pds", "--data-dir", str(tmp / "pds"), "--operator-dir", str(tmp / "op"), "--port", str(pds_port)], f"http://127.0.0.1:{pds_port}/openapi.json")]
         pds = f"http://127.0.0.1:{pds_port}"
         common = ["--chain", node.url, "--pds", pds, "--workers", str(workers)]
         try:
-            procs.append(start(["operator", "--data-dir", str(tmp / "op"), "--port", str(op_port), *common], f"http://127.0.0.1:{op_port}/ledger/info"))
-            op = f"http://127.0.0.1:{op_port}"
-            seed, enc = os.urandom(32), PrivateKey.generate()
-            service = ServiceClient(op, "cv-builder", seed, enc)
-            service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
-            wallet = Wallet.create(tmp / "anna.json")
-            cid = wallet.keys.citizen_id()
-            service.request_consent(cid, ["dpv:ServiceProvision"], [{"area": "work", "access": "read"}], 30, "https://cv.example/n", b"n")
-            client = citizen.signed_operator(wallet, op)
-            citizen.approve(wallet, client, citizen.pending_requests(wallet, client)[0])
-            s = requests.Session()
-            s.auth = RequestSigner(cid, wallet.keys.request_seed())
-            key = new_data_key()
-            env = seal("work", 1, [{"name": "Arbetsförmedlingen"}], key, SigningKey(wallet.keys.request_seed()))
-            s.post(f"{pds}/pds/v1/citizens/{cid}/areas/work/versions", json={"version": 1, "key_version": 1, "envelope": env}).raise_for_status()
-            s.put(f"{pds}/pds/v1/citizens/{cid}/areas/work/keys/1", json={"wrapped": {"service:cv-builder": wrap_key(key, bytes(enc.public_key))}}).raise_for_status()
-
-            # The baseline operator shares the data directory copy, so the same consent is indexed.
-            shutil.copytree(tmp / "op", tmp / "op-baseline", ignore=shutil.ignore_patterns("*.lock", "*.sock"))
-            procs.append(start(["operator", "--data-dir", str(tmp / "op-baseline"), "--port", str(base_port), "--eth-call-per-release", *common], f"http://127.0.0.1:{base_port}/ledger/info"))
-            yield World(op, f"http://127.0.0.1:{base_port}", f"/v1/citizens/{cid}/areas/work", RequestSigner("service:cv-builder", seed))
+            ports = [free_port() for _ in range(replicas)]
+            shared = ["--database-url", database_url] if database_url else []
+            for port in ports:
+                procs.append(start(["operator", "--data-dir", str(tmp / "op"), "--port", str(port), *shared, *common], f"http://127.0.0.1:{port}/ledger/info"))
+            op = f"http://127.0.0.1:{ports[0]}"
+            if replicas > 1:
+                lb_port = free_port()
+                config = tmp / "haproxy.cfg"
+                config.write_text(load_balancer.haproxy_config(lb_port, ports))
+                procs.append(subprocess.Popen(load_balancer.haproxy_command(config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                op = f"http://127.0.0.1:{lb_port}"
+                wait_for_http(op + "/ledger/info", procs[-1])
+            path, seed = _consent_and_data(op, pds, tmp)
+            base = None
+            if baseline:  # shares a copy of the data directory, so the same consent is indexed
+                shutil.copytree(tmp / "op", tmp / "op-baseline", ignore=shutil.ignore_patterns("*.lock", "*.sock"))
+                procs.append(start(["operator", "--data-dir", str(tmp / "op-baseline"), "--port", str(base_port), "--eth-call-per-release", *common], f"http://127.0.0.1:{base_port}/ledger/info"))
+                base = f"http://127.0.0.1:{base_port}"
+            yield World(op, base, path, RequestSigner("service:cv-builder", seed))
         finally:
             for p in procs:
                 p.terminate()
                 p.wait()
+
+
+def _run(name: str, w: World, url: str, args: argparse.Namespace) -> float:
+    measure(url, w.path, w.signer, 2, args.connections, args.wrk_threads, args.max_rate)  # warm up
+    r = measure(url, w.path, w.signer, args.seconds, args.connections, args.wrk_threads, args.max_rate)
+    print(f"{name:>36}: {r.rate:8.0f} releases/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms", flush=True)
+    return r.rate
 
 
 def main() -> None:
@@ -95,13 +124,24 @@ def main() -> None:
     ap.add_argument("--max-rate", type=int, default=6000, help="requests/s to pre-sign for")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn (gevent) workers")
     ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
+    ap.add_argument("--postgres", action="store_true", help="also PostgreSQL with 1 and 2 replicas behind HAProxy, same cores")
     args = ap.parse_args()
-    with world(args.workers) as w:
-        runs = [("index (this design)", w.operator), ("baseline: eth_call per release", w.baseline)]
-        for name, url in runs[: 1 if args.no_baseline else 2]:
-            measure(url, w.path, w.signer, 2, args.connections, args.wrk_threads, args.max_rate)  # warm up
-            r = measure(url, w.path, w.signer, args.seconds, args.connections, args.wrk_threads, args.max_rate)
-            print(f"{name:>32}: {r.rate:8.0f} releases/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms", flush=True)
+    with world(args.workers, baseline=not args.no_baseline) as w:
+        sqlite = _run("index (this design, SQLite)", w, w.operator, args)
+        if w.baseline:
+            _run("baseline: eth_call per release", w, w.baseline, args)
+    if not args.postgres:
+        return
+    with PostgresServer() as pg:
+        for replicas in (1, 2):
+            url = pg.create_database(f"bench{replicas}")
+            migrate = PostgresBackend(url)
+            migrate.migrate()
+            migrate.db.close()
+            workers = max(1, args.workers // replicas)  # the same cores, shared by the replicas
+            with world(workers, url, replicas, baseline=False) as w:
+                rate = _run(f"PostgreSQL, {replicas} replica(s) x {workers} worker(s)", w, w.operator, args)
+                print(f"{'':>36}  {rate / sqlite:.2f}x the SQLite figure", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 from httpkit.problems import STATUS, from_error
 from ledger.errors import MyDataError
 
-PACKAGES = ["ledger", "httpkit", "devchain", "consent_operator", "pds", "cv_service", "web", "mydata"]
+PACKAGES = ["ledger", "httpkit", "storage", "devchain", "consent_operator", "pds", "cv_service", "web", "mydata"]
 
 
 def _defined_exceptions():
@@ -33,7 +33,7 @@ def test_every_exception_class_is_a_mydata_error_with_a_problem_type():
         assert cls.problem_type and cls.problem_type != "error" and cls.problem_type == cls.problem_type.lower(), cls
 
 
-@pytest.mark.parametrize(("name", "status"), [("LogCorrupt", 500), ("ChainError", 502), ("RequestAuthError", 401), ("TileError", 404)])
+@pytest.mark.parametrize(("name", "status"), [("LogCorrupt", 500), ("ChainError", 502), ("RequestAuthError", 401), ("TileError", 404), ("StorageUnavailable", 503)])
 def test_the_http_status_comes_from_one_table(name, status):
     cls = next(c for c in _defined_exceptions() if c.__name__ == name)
     error = cls.__new__(cls)
