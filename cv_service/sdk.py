@@ -85,10 +85,12 @@ class ServiceClient:
         """The request's status, and its receipt once the citizen approved."""
         return self.operator.get(f"/v1/consent-requests/{request_id}").json()
 
-    def verify_receipt(self, rcpt: dict, chain_url: str, vkey: str | None = None) -> receipt.ReceiptReport:
+    def verify_receipt(self, rcpt: dict, chain_url: str, vkey: str | None = None, citizen: str | None = None) -> receipt.ReceiptReport:
         """Check a consent receipt against a chain node alone (raises ReceiptError naming the
-        failing part): record, salt, signature, on-chain state, log inclusion and anchor."""
-        return receipt.verify(rcpt, registry_factory(chain_url), vkey)
+        failing part): record, salt, signature, the citizen's authorization of the consent's
+        key (by `citizen`, when given: the id the service knows from sign-in), on-chain
+        state, log inclusion and anchor."""
+        return receipt.verify(rcpt, registry_factory(chain_url), vkey, citizen)
 
     def read_area(self, citizen: str, area: str, trusted_writers: set[bytes] = frozenset()):
         """Read and decrypt an area under read consent; only the citizen, this service and

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from . import eip712, receipt, record
+from . import consent_binding, eip712, receipt, record
 from .errors import MyDataError
 from .problem_json import problem_of
 from .registry import Registry
@@ -79,6 +79,9 @@ def _sign_grant(wallet: Wallet, rec: dict[str, Any], info: dict[str, Any]) -> tu
     sig = eip712.sign(account, "Grant", message, info["chain_id"], info["contract"])
     wallet.remember(rec["record_id"], rec, salt)  # the salt must never be lost
     grant = {"consent_id": rec["record_id"], "commitment": "0x" + commitment.hex(), "expires_at": expires_at, "signature": "0x" + sig.hex()}
+    grant["authorization"] = consent_binding.authorize(
+        wallet.keys.citizen_id(), wallet.keys.request_seed(), rec["record_id"], account.address, grant["commitment"], rec["controller"]["id"]
+    )
     return salt, grant, account.address
 
 

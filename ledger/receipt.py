@@ -16,7 +16,7 @@ from eth_typing import HexStr
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from . import eip712, events, record
+from . import consent_binding, eip712, events, record
 from .errors import MyDataError
 from .registry import Registry, RegistryFor
 from .tlog import merkle
@@ -89,17 +89,19 @@ def _anchor_at(reg: Registry, index: int) -> tuple[int, bytes]:
     return size, root
 
 
-def verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None = None) -> ReceiptReport:
-    """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry."""
+def verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None = None, citizen: str | None = None) -> ReceiptReport:
+    """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry.
+    With `citizen` (the citizen id the verifier knows), the consent's key must be authorized
+    by that citizen: a consent the operator made up for them fails `authorization`."""
     try:
-        return _verify(receipt, registry_for, vkey)
+        return _verify(receipt, registry_for, vkey, citizen)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ReceiptError):
             raise
         raise ReceiptError("format", f"malformed receipt ({exc!r})") from None
 
 
-def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None) -> ReceiptReport:
+def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None, citizen: str | None) -> ReceiptReport:
     _expect(receipt.get("type") == RECEIPT_TYPE, "format", f"not a {RECEIPT_TYPE} receipt")
     rec, grant, chain, log, anchor = (receipt[k] for k in ("record", "grant", "chain", "log", "anchor"))
     checks = []
@@ -117,7 +119,12 @@ def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None
     message = eip712.grant_message(cid, _b(grant["commitment"]), grant["expires_at"])
     signer = eip712.recover(_b(grant["signature"]), "Grant", message, chain["chain_id"], chain["contract"])
     _expect(signer == grant["signer"], "signature", f"Grant signature is by {signer}, not {grant['signer']}")
-    checks.append("citizen's EIP-712 signature is valid")
+    checks.append("the per-consent key's EIP-712 signature is valid")
+    try:
+        bound = consent_binding.verify(grant.get("authorization"), grant["consent_id"], signer, grant["commitment"], citizen, rec["controller"]["id"])
+    except consent_binding.BindingError as exc:
+        raise ReceiptError("authorization", str(exc)) from None
+    checks.append(f"{bound} authorized that key for this consent (off chain)")
 
     reg: Registry = registry_for(chain["chain_id"], chain["contract"])
     w3 = reg.client.w3

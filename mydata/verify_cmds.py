@@ -20,13 +20,14 @@ from . import main, options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @options.chain_url
 @click.option("--vkey", help="Pin the log's verifier key instead of trusting the receipt's.")
-def verify_receipt_cmd(file: Path, chain_url: str, vkey: str | None) -> None:
+@click.option("--citizen", help="The citizen id (citizen:…) the consent must be authorized by.")
+def verify_receipt_cmd(file: Path, chain_url: str, vkey: str | None, citizen: str | None) -> None:
     """Verify a consent receipt offline, against a chain node only."""
     try:
         data = json.loads(file.read_text())
     except ValueError as exc:
         raise click.ClickException(f"{file} is not JSON: {exc}") from None
-    report = receipt.verify(data, registry_factory(chain_url), vkey)
+    report = receipt.verify(data, registry_factory(chain_url), vkey, citizen)
     for line in report.checks:
         click.echo(f"ok  {line}")
     click.echo(f"receipt valid; consent {report.consent_id} is {report.status}")

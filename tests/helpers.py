@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from devchain.nodes import ROOT
-from ledger import citizen, eip712, record
+from ledger import citizen, consent_binding, eip712, record
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 
@@ -34,6 +34,16 @@ def signed_grant(registry: Registry, keys: CitizenKeys | None = None, expires_in
     account = keys.consent_account(cid)
     sig = eip712.sign(account, "Grant", eip712.grant_message(cid, commitment, expires), registry.chain_id, registry.address)
     return SignedGrant(cid, commitment, expires, sig), rec, salt, account
+
+
+def relay_item(grant: SignedGrant, account, keys: CitizenKeys | None = None, service: str = "cv-builder") -> dict:
+    """A grant as POST /ledger/grants takes it, its per-consent key authorized by a citizen."""
+    keys = keys or CitizenKeys(os.urandom(32))
+    cid, commitment = "0x" + grant.consent_id.hex(), "0x" + grant.commitment.hex()
+    return {
+        "consent_id": cid, "commitment": commitment, "expires_at": grant.expires_at, "signature": "0x" + grant.signature.hex(),
+        "authorization": consent_binding.authorize(keys.citizen_id(), keys.request_seed(), cid, account.address, commitment, service),
+    }
 
 
 def revoke_signature(registry: Registry, account, consent_id: bytes) -> bytes:

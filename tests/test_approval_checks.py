@@ -16,6 +16,7 @@ from ledger.wallet import Wallet
 from .approvals import approval_edits
 
 INFO = {"chain_id": 31337, "contract": "0x" + "ab" * 20}
+DOMAIN = (INFO["chain_id"], INFO["contract"])
 SCHEMA_FIELDS = {"grant.signature", "grant"}  # refused by schemas.APPROVAL before these checks run
 
 
@@ -35,7 +36,7 @@ def asked(tmp_path):
 def test_a_faithful_approval_passes_with_its_grant(asked):
     wallet, request = asked
     rec, salt, body = citizen.approval(wallet, INFO, request)
-    ok = check_approval(request, body)
+    ok = check_approval(request, body, *DOMAIN)
     assert ok.record == rec and ok.salt == salt and ok.grant_doc == body["grant"]
     assert ok.grant.consent_id.hex() == rec["record_id"][2:] and "0x" + ok.grant.commitment.hex() == body["grant"]["commitment"]
     assert ok.grant.expires_at == body["grant"]["expires_at"] and "0x" + ok.grant.signature.hex() == body["grant"]["signature"]
@@ -45,7 +46,7 @@ def test_a_faithful_approval_passes_with_its_grant(asked):
 def test_an_approval_of_some_permissions_passes(asked):
     wallet, request = asked
     _, _, body = citizen.approval(wallet, INFO, request, permissions=[{"area": "skills", "access": "read"}])
-    assert check_approval(request, body).record["data_areas"] == [{"area": "skills", "access": "read"}]
+    assert check_approval(request, body, *DOMAIN).record["data_areas"] == [{"area": "skills", "access": "read"}]
 
 
 # What each refusal tells the citizen's app, in plain words.
@@ -69,7 +70,7 @@ def test_every_difference_is_refused_naming_its_field_in_plain_words(asked):
         if field in SCHEMA_FIELDS:
             continue
         with pytest.raises(Problem) as err:
-            check_approval(request, edit(rec, body))
+            check_approval(request, edit(rec, body), *DOMAIN)
         assert (err.value.status, err.value.extra.get("field"), err.value.detail) == (400, field, DETAILS[field]), field
 
 
@@ -78,7 +79,7 @@ def test_a_grant_for_another_consent_id_is_refused(asked):
     rec, _, body = citizen.approval(wallet, INFO, request)
     body["grant"]["consent_id"] = "0x" + "00" * 32
     with pytest.raises(Problem) as err:
-        check_approval(request, body)
+        check_approval(request, body, *DOMAIN)
     assert err.value.extra["field"] == "grant.commitment"
 
 
@@ -104,3 +105,42 @@ def test_purposes_may_be_fewer_than_asked_but_not_others(asked):
     check_scope({**request, "purposes": ["dpv:ServiceProvision", "dpv:Marketing"]}, rec)  # a subset passes
     with pytest.raises(Problem, match="purposes"):
         check_scope({**request, "purposes": ["dpv:Marketing"]}, rec)
+
+
+@pytest.mark.parametrize("who", ["another citizen", "another service", "a made-up key"])
+def test_a_grant_key_not_authorized_by_the_asked_citizen_for_this_service_is_refused(asked, tmp_path, who):
+    """The operator cannot index a consent for a citizen with a key that citizen never authorized."""
+    from ledger import consent_binding
+
+    wallet, request = asked
+    _, _, body = citizen.approval(wallet, INFO, request)
+    grant = body["grant"]
+    signer = consent_binding.verify(grant["authorization"], grant["consent_id"], _signer(grant), grant["commitment"])
+    assert signer == wallet.keys.citizen_id()
+    other = Wallet.create(tmp_path / "bertil.json")
+    if who == "another citizen":
+        grant["authorization"] = consent_binding.authorize(
+            other.keys.citizen_id(), other.keys.request_seed(), grant["consent_id"], _signer(grant), grant["commitment"], "cv-builder"
+        )
+    elif who == "another service":
+        grant["authorization"] = consent_binding.authorize(
+            wallet.keys.citizen_id(), wallet.keys.request_seed(), grant["consent_id"], _signer(grant), grant["commitment"], "job-board"
+        )
+    else:  # the authorization names the citizen, but the grant was signed by a key the operator made up
+        from eth_account import Account
+
+        from ledger import eip712
+
+        forged_key = Account.create()
+        message = eip712.grant_message(bytes.fromhex(grant["consent_id"][2:]), bytes.fromhex(grant["commitment"][2:]), grant["expires_at"])
+        grant["signature"] = "0x" + eip712.sign(forged_key, "Grant", message, *DOMAIN).hex()
+    with pytest.raises(Problem) as err:
+        check_approval(request, body, *DOMAIN)
+    assert (err.value.status, err.value.extra["field"]) == (400, "grant.authorization")
+
+
+def _signer(grant):
+    from ledger import eip712
+
+    message = eip712.grant_message(bytes.fromhex(grant["consent_id"][2:]), bytes.fromhex(grant["commitment"][2:]), grant["expires_at"])
+    return eip712.recover(bytes.fromhex(grant["signature"][2:]), "Grant", message, *DOMAIN)

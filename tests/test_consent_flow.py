@@ -160,3 +160,26 @@ def test_every_approval_that_differs_from_the_request_or_its_commitment_is_refus
     assert citizen.pending_requests(wallet, client)[0]["status"] == "pending"
     assert operator.runtime.log.size == size  # nothing relayed, nothing logged
     assert client.post(f"/v1/consent-requests/{pending['id']}/approve", body)["status"] == "approved"
+
+
+def test_two_consents_of_one_citizen_share_no_value_on_chain(operator, service, anna):
+    """The citizen's authorization binds each per-consent key to them off chain only: on chain
+    (event fields and transaction input) two of their consents have nothing in common, and
+    nothing names the citizen."""
+    wallet, client = anna
+    receipts = []
+    for _ in range(2):
+        ask(service, wallet)
+        receipts.append(citizen.approve(wallet, client, citizen.pending_requests(wallet, client)[0]))
+    chain = ChainClient(operator.config.chain_url)
+    registry = operator.runtime.registry
+    fields = []
+    for rcpt in receipts:
+        [event] = [e for e in registry.events(rcpt["chain"]["block"], rcpt["chain"]["block"]) if e.name == "ConsentGranted"]
+        tx = chain.w3.eth.get_transaction(rcpt["chain"]["tx"])
+        fields.append({event.args["consentId"].hex(), event.args["commitment"].hex(), event.args["signer"].lower()})
+        on_chain = bytes(tx["input"]).hex() + str(event.args)
+        citizen_key = wallet.keys.citizen_id().split(":")[1]
+        assert citizen_key not in on_chain and rcpt["grant"]["authorization"]["signature"] not in on_chain
+        assert receipt.verify(rcpt, lambda c, a: Registry(chain, a), citizen=wallet.keys.citizen_id()).status == "active"
+    assert fields[0].isdisjoint(fields[1])

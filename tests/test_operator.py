@@ -12,7 +12,7 @@ from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import Verifier
 from ledger.wallet import Wallet
 
-from .helpers import grant_via_operator, revoke_signature, signed_grant
+from .helpers import grant_via_operator, relay_item, revoke_signature, signed_grant
 
 
 @pytest.fixture
@@ -77,12 +77,15 @@ def test_direct_on_chain_revocation_is_logged_by_the_follower(operator, wallet, 
 
 
 def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):
-    grant, *_ = signed_grant(operator.runtime.registry)
-    body = {"grants": [{"consent_id": "0x" + grant.consent_id.hex(), "commitment": "0x" + grant.commitment.hex(), "expires_at": grant.expires_at, "signature": "0x" + grant.signature.hex()}]}
+    grant, _, _, account = signed_grant(operator.runtime.registry)
+    body = {"grants": [relay_item(grant, account)]}
     assert requests.post(operator.url + "/ledger/grants", json=body).status_code == 201
     replay = requests.post(operator.url + "/ledger/grants", json=body)
     assert replay.status_code == 409 and replay.json()["type"].endswith("/consent-exists")
     assert len(operator.runtime.log.find("consent:0x" + grant.consent_id.hex())) == 1
+
+
+AUTH = {"citizen": "citizen:" + "ab" * 32, "service": "cv-builder", "signature": "A" * 86 + "=="}  # well-formed, not valid
 
 
 @pytest.mark.parametrize(
@@ -90,8 +93,10 @@ def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):
     [
         ("/ledger/grants", {"grants": []}, "grants"),
         ("/ledger/grants", {"grants": [{"consent_id": "0x12"}]}, "grants[0].commitment"),  # missing fields first
-        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": True, "signature": "0x" + "3" * 130}]}, "grants[0].expires_at"),
-        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": 5, "signature": "0xzz"}]}, "grants[0].signature"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": 5, "signature": "0x" + "3" * 130}]}, "grants[0].authorization"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": True, "signature": "0x" + "3" * 130, "authorization": AUTH}]}, "grants[0].expires_at"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": 5, "signature": "0xzz", "authorization": AUTH}]}, "grants[0].signature"),
+        ("/ledger/grants", {"grants": [{"consent_id": "0x" + "1" * 64, "commitment": "0x" + "2" * 64, "expires_at": 5, "signature": "0x" + "f" * 128 + "1b", "authorization": AUTH}]}, "grants[0].signature"),
         ("/ledger/revocations", {"consent_id": "nope", "signature": "0x" + "1" * 130}, "consent_id"),
         ("/ledger/revocations", {"consent_id": "0x" + "1" * 64, "signature": "0x" + "1" * 130, "extra": 1}, "extra"),
     ],
@@ -102,6 +107,26 @@ def test_bad_requests_get_problem_json_naming_the_field(operator, path, body, fi
     assert resp.status_code == 400 and resp.headers["Content-Type"] == "application/problem+json"
     assert resp.json()["type"].endswith("/bad-request") and resp.json()["field"] == field
     assert operator.runtime.log.size == size
+
+
+@pytest.mark.parametrize("forgery", ["no citizen signed it", "another key", "another consent"])
+def test_a_grant_whose_key_no_citizen_authorized_is_not_relayed(operator, forgery):
+    """The operator's own check: a consent it (or anyone) made up with a fresh key is refused."""
+    registry = operator.runtime.registry
+    grant, _, _, account = signed_grant(registry)
+    item = relay_item(grant, account)
+    if forgery == "no citizen signed it":
+        item["authorization"]["signature"] = relay_item(*signed_grant(registry)[::3])["authorization"]["signature"]
+    elif forgery == "another key":  # a citizen authorized some other key for this consent
+        other_grant, _, _, other_account = signed_grant(registry)
+        item["authorization"] = relay_item(grant, other_account)["authorization"]
+    else:
+        other_grant, _, _, other_account = signed_grant(registry)
+        item["authorization"] = relay_item(other_grant, other_account)["authorization"]
+    size = operator.runtime.log.size
+    resp = requests.post(operator.url + "/ledger/grants", json={"grants": [item]})
+    assert resp.status_code == 400 and resp.json()["field"] == "grants[0].authorization", resp.text
+    assert not registry.consent(grant.consent_id).exists and operator.runtime.log.size == size
 
 
 def test_non_json_body_and_unknown_consent_are_refused(operator):

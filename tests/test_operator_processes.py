@@ -21,7 +21,7 @@ from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.registry import Registry
 
-from .helpers import signed_grant
+from .helpers import relay_item, signed_grant
 
 
 @pytest.fixture
@@ -49,10 +49,11 @@ def test_concurrent_relays_across_workers_are_each_logged_once(node, gunicorn_op
     url, data, _ = gunicorn_operator
     client = ChainClient(node.url)
     registry = Registry.of(client, Deployment.load(data / "deployment.json"))
-    grants = [signed_grant(registry)[0] for _ in range(16)]
+    signed = [signed_grant(registry) for _ in range(16)]
+    grants = [s[0] for s in signed]
 
     with ThreadPoolExecutor(8) as pool:
-        assert [r.status_code for r in pool.map(lambda g: _relay(url, g), grants)] == [201] * len(grants)
+        assert [r.status_code for r in pool.map(lambda s: _relay(url, s), signed)] == [201] * len(grants)
     assert all(registry.is_active(g.consent_id) for g in grants)
     for g in grants:
         status = requests.get(f"{url}/ledger/consents/0x{g.consent_id.hex()}").json()
@@ -63,9 +64,8 @@ def test_concurrent_relays_across_workers_are_each_logged_once(node, gunicorn_op
     assert report.entries_by_type == {events.CONSENT_GRANTED: 16} and report.chain_events_checked == 16
 
 
-def _relay(url: str, g) -> requests.Response:
-    body = {"grants": [{"consent_id": "0x" + g.consent_id.hex(), "commitment": "0x" + g.commitment.hex(),
-                        "expires_at": g.expires_at, "signature": "0x" + g.signature.hex()}]}
+def _relay(url: str, signed) -> requests.Response:
+    body = {"grants": [relay_item(signed[0], signed[3])]}
     return requests.post(url + "/ledger/grants", json=body, timeout=120)
 
 
@@ -79,11 +79,11 @@ def test_workers_commit_through_the_log_writer_and_carry_on_when_it_dies(node, g
     registry = Registry.of(ChainClient(node.url), Deployment.load(data / "deployment.json"))
     [writer] = [pid for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
     assert (data / "log-writer.sock").exists()
-    first, second = signed_grant(registry)[0], signed_grant(registry)[0]
+    first, second = signed_grant(registry), signed_grant(registry)
     assert _relay(url, first).status_code == 201
     os.kill(writer, signal.SIGKILL)
     assert _relay(url, second).status_code == 201  # the worker commits the entry itself
-    for g in (first, second):
+    for g in (first[0], second[0]):
         assert len(requests.get(f"{url}/ledger/consents/0x{g.consent_id.hex()}").json()["log_indices"]) == 1
 
 

@@ -3,12 +3,17 @@
 import base64
 import copy
 import json
+import os
 
 import pytest
+from eth_account import Account
+from nacl.signing import SigningKey
 
-from ledger import receipt
+from consent_operator.http.ledger_api import receipt_evidence
+from ledger import consent_binding, eip712, receipt, record
 from ledger.chain import ChainClient
-from ledger.registry import Registry
+from ledger.keys import citizen_key_id
+from ledger.registry import Registry, SignedGrant
 from ledger.tlog.note import Signer
 from ledger.wallet import Wallet
 
@@ -30,7 +35,10 @@ def issued(operator, tmp_path):
 def test_a_fresh_receipt_verifies_without_the_operator(issued):
     rcpt, registry_for = issued
     report = receipt.verify(json.loads(json.dumps(rcpt)), registry_for)
-    assert report.status == "active" and len(report.checks) == 5
+    assert report.status == "active" and len(report.checks) == 6
+    citizen_id = rcpt["grant"]["authorization"]["citizen"]
+    assert f"{citizen_id} authorized that key for this consent (off chain)" in report.checks
+    assert receipt.verify(rcpt, registry_for, citizen=citizen_id).status == "active"
 
 
 def flip_b64(value: str, at: int = 5) -> str:
@@ -87,6 +95,10 @@ TAMPERS = {
     "anchor block": (lambda r: r["anchor"].update(block=r["anchor"]["block"] + 1), "anchor"),
     "unknown anchor tx": (lambda r: r["anchor"].update(tx="0x" + "ab" * 32), "anchor"),
     "unknown grant tx": (lambda r: r["chain"].update(tx="0x" + "ab" * 32), "chain"),
+    "no authorization": (lambda r: r["grant"].pop("authorization"), "authorization"),
+    "authorization signature": (lambda r: r["grant"]["authorization"].update(signature=flip_b64(r["grant"]["authorization"]["signature"])), "authorization"),
+    "authorization by another citizen": (lambda r: r["grant"]["authorization"].update(citizen="citizen:" + "ab" * 32), "authorization"),
+    "authorization for another service": (lambda r: r["grant"]["authorization"].update(service="job-board"), "authorization"),
     "type": (lambda r: r.update(type="something-else"), "format"),
     "missing part": (lambda r: r.pop("anchor"), "format"),
 }
@@ -107,3 +119,45 @@ def test_a_pinned_log_key_must_match(issued):
     rcpt, registry_for = issued
     with pytest.raises(receipt.ReceiptError, match="pinned"):
         receipt.verify(rcpt, registry_for, vkey=Signer("x.example/log", b"\x01" * 32).verifier.vkey)
+
+
+def test_a_receipt_for_another_citizen_than_the_service_knows_fails_authorization(issued):
+    rcpt, registry_for = issued
+    with pytest.raises(receipt.ReceiptError, match="not by citizen:") as err:
+        receipt.verify(rcpt, registry_for, citizen="citizen:" + "cd" * 32)
+    assert err.value.check == "authorization"
+
+
+def test_a_consent_the_operator_made_up_with_its_own_key_is_caught(operator, tmp_path):
+    """An operator test double fabricates a grant for a citizen with a key it made up and
+    relays it straight to the registry (past its own check): receipt verification against the
+    citizen the service knows refuses it, whatever authorization the operator attaches."""
+    victim = Wallet.create(tmp_path / "victim.json")
+    honest = grant_via_operator(operator, Wallet.create(tmp_path / "other.json"))  # evidence shape to copy
+    rec = copy.deepcopy(honest["record"])
+    rec["record_id"] = "0x" + os.urandom(32).hex()
+    salt = record.new_salt()
+    commitment = record.commitment(rec, salt)
+    made_up = Account.create()
+    cid = bytes.fromhex(rec["record_id"][2:])
+    message = eip712.grant_message(cid, commitment, record.expires_at_unix(rec))
+    dep = operator.runtime.deployment
+    signature = eip712.sign(made_up, "Grant", message, dep.chain_id, dep.address)
+    tx = operator.runtime.registry.grant(SignedGrant(cid, commitment, record.expires_at_unix(rec), signature), operator.account)
+    operator.runtime.follower.sync()
+    operator_seed = os.urandom(32)  # the operator can only sign with keys it has: none of them is the victim's
+    operator_citizen = citizen_key_id(bytes(SigningKey(operator_seed).verify_key))
+    grant = {
+        "consent_id": rec["record_id"], "commitment": "0x" + commitment.hex(), "expires_at": record.expires_at_unix(rec),
+        "signature": "0x" + signature.hex(), "signer": made_up.address,
+        "authorization": consent_binding.authorize(operator_citizen, operator_seed, rec["record_id"], made_up.address, "0x" + commitment.hex(), "cv-builder"),
+    }
+    chain = {**honest["chain"], "tx": "0x" + bytes(tx["transactionHash"]).hex(), "block": tx["blockNumber"]}
+    with operator.app.app_context():
+        forged = receipt.build(rec, salt, grant, chain, receipt_evidence(operator.runtime, rec["record_id"]))
+    client = ChainClient(operator.config.chain_url)
+    registry_for = lambda chain_id, contract: Registry(client, contract)  # noqa: E731
+    receipt.verify(forged, registry_for)  # on its own, every part checks out: only who authorized the key is wrong
+    with pytest.raises(receipt.ReceiptError) as err:
+        receipt.verify(forged, registry_for, citizen=victim.keys.citizen_id())
+    assert err.value.check == "authorization"

@@ -115,8 +115,9 @@ def refuse(rid: str):
 @bp.post("/consent-requests/<rid>/approve")
 def approve(rid: str):
     req = _pending_of_caller(rid)
-    ok = check_approval(req, json_body(schemas.APPROVAL))
-    cid, rt = ok.record["record_id"], runtime()
+    rt = runtime()
+    ok = check_approval(req, json_body(schemas.APPROVAL), rt.deployment.chain_id, rt.deployment.address)
+    cid = ok.record["record_id"]
     tx = relay(lambda: rt.registry.grant(ok.grant))
     dep = rt.deployment
     chain = {"chain_id": dep.chain_id, "contract": dep.address, "tx": "0x" + bytes(tx["transactionHash"]).hex(), "block": tx["blockNumber"]}

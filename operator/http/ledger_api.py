@@ -24,6 +24,7 @@ from ledger.lookup_keys import consent_key
 from ledger.registry import SignedGrant
 from ledger.tlog.tlog_proof import TlogProof
 
+from ..access.approval import check_authorization
 from . import schemas
 from .http_util import runtime
 
@@ -82,6 +83,9 @@ def info():
 def grants():
     items = json_body(schemas.GRANTS)["grants"]
     signed = [SignedGrant(_bytes(g["consent_id"]), _bytes(g["commitment"]), g["expires_at"], _bytes(g["signature"])) for g in items]
+    dep = runtime().deployment
+    for i, (grant, item) in enumerate(zip(signed, items, strict=True)):
+        check_authorization(grant, item["authorization"], dep.chain_id, dep.address, None, None, f"grants[{i}].authorization")
     reg = runtime().registry
     receipt = relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
     return jsonify(_outcome(receipt, [g.consent_id for g in signed])), 201

@@ -52,7 +52,12 @@ CONSENT_REQUEST = _object(
      "duration_days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
      "notice_url": _text(500, URL), "notice_sha256": _text(64, HEX32)}
 )
-GRANT = _object({"consent_id": _text(66, HEX32_0X), "commitment": _text(66, HEX32_0X), "expires_at": UNIX_TIME, "signature": _text(132, SIGNATURE)})
+BASE64_SIGNATURE = "^[A-Za-z0-9+/]{86}==$"  # a 64-byte Ed25519 signature
+AUTHORIZATION = _object({"citizen": _text(80, CITIZEN_KEY_ID.pattern), "service": _text(64, SERVICE_ID), "signature": _text(88, BASE64_SIGNATURE)})
+GRANT = _object(
+    {"consent_id": _text(66, HEX32_0X), "commitment": _text(66, HEX32_0X), "expires_at": UNIX_TIME, "signature": _text(132, SIGNATURE),
+     "authorization": AUTHORIZATION}  # the citizen's own signature over the per-consent key (ledger.consent_binding)
+)
 APPROVAL = _object(
     {"record": {"type": "object"},  # checked against CONSENT_RECORD by ledger.record.validate (named fields)
      "salt": _text(64, HEX32), "grant": GRANT, "citizen_enc_key": _text(64, HEX32)}
