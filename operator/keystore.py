@@ -10,13 +10,47 @@ of that directory, and the log refuses a replica that signs with another key
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.durable import create_atomic
 from ledger.tlog.note import Signer
+
+
+class OperatorSecrets(Protocol):
+    """Where the operator's keys come from: files in its data directory here (FileSecrets);
+    a key-management service or an HSM would implement the same four methods."""
+
+    def chain_account(self) -> LocalAccount: ...
+
+    def log_signer(self, origin: str) -> Signer: ...
+
+    def request_seed(self) -> bytes: ...
+
+    def admin_token(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class FileSecrets:
+    """The operator's secrets as files in `folder`, each created once (see `provision`)."""
+
+    folder: Path
+
+    def chain_account(self) -> LocalAccount:
+        return chain_account(self.folder)
+
+    def log_signer(self, origin: str) -> Signer:
+        return log_signer(self.folder, origin)
+
+    def request_seed(self) -> bytes:
+        return request_seed(self.folder)
+
+    def admin_token(self) -> str:
+        return admin_token(self.folder)
 
 
 def _load_or_create(path: Path, make: bytes) -> bytes:

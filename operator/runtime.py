@@ -26,12 +26,12 @@ from storage.backends import Backend, open_backend
 from storage.directory import Directory
 from storage.log import LogStore
 
-from . import keystore
 from .access.auth import public_key_for
 from .access.pds_client import PdsClient
 from .access.rate_limits import RateLimits
 from .access.release_cache import ReleaseCache
 from .config import OperatorConfig
+from .keystore import FileSecrets, OperatorSecrets
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,12 @@ class OperatorRuntime:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def start(cls, config: OperatorConfig) -> OperatorRuntime:
+    def start(cls, config: OperatorConfig, secrets: OperatorSecrets | None = None) -> OperatorRuntime:
         """Open the stores, check the deployment, catch up with the chain and (if configured)
-        start the background thread."""
-        account = keystore.chain_account(config.data_dir)
-        signer = keystore.log_signer(config.data_dir, config.log_origin)
+        start the background thread. Keys come from `secrets` (default: the data directory's)."""
+        secrets = secrets or FileSecrets(config.data_dir)
+        account = secrets.chain_account()
+        signer = secrets.log_signer(config.log_origin)
         backend = open_backend(config.database_url, config.data_dir)
         backend.check_schema()
         writer = LogWriterClient(config.log_writer_socket) if config.log_writer_socket else None
@@ -80,7 +81,7 @@ class OperatorRuntime:
             config=config,
             account=account,
             signer=signer,
-            admin_token=keystore.admin_token(config.data_dir),
+            admin_token=secrets.admin_token(),
             backend=backend,
             log=log,
             client=client,
@@ -90,7 +91,7 @@ class OperatorRuntime:
             anchorer=Anchorer(log, registry, account, config.anchor_every_entries, config.anchor_every_seconds),
             tx_lock=backend.lock("chain-tx"),
             directory=directory,
-            pds=PdsClient(config.pds_url, keystore.request_seed(config.data_dir)) if config.pds_url else None,
+            pds=PdsClient(config.pds_url, secrets.request_seed()) if config.pds_url else None,
             release_cache=ReleaseCache(config.release_cache_seconds),
             rate_limits=RateLimits(config.rate_limits, backend.rate_counters()),
             request_verifier=RequestVerifier(lambda key_id: public_key_for(directory, key_id), backend.replay_store()),

@@ -204,3 +204,30 @@ def test_openapi_document_lists_every_route(operator):
         path = rule.rule.replace("<path:rest>", "{path}").replace("<raw_id>", "{id}").replace("<rid>", "{id}").replace("<sid>", "{id}")
         path = path.replace("<citizen>", "{citizen}").replace("<area>", "{area}")
         assert path in documented, path
+
+
+def test_the_operator_takes_its_keys_from_any_secret_source(node, tmp_path):
+    """The keys come through OperatorSecrets: a source other than the data directory's files
+    (a key-management service, say) is used for every key the operator signs with."""
+    from consent_operator.keystore import FileSecrets
+    from consent_operator.runtime import OperatorRuntime
+
+    from .conftest import LiveOperator
+
+    elsewhere = FileSecrets(tmp_path / "vault")
+    asked = []
+
+    class Vault:
+        def __getattr__(self, name):
+            asked.append(name)
+            return getattr(elsewhere, name)
+
+    data = tmp_path / "op"
+    op = LiveOperator(node, data)  # provisions the data directory and deploys
+    op.close()
+    for stale in data.glob("log.sqlite*"):  # a fresh log, so the vault's signing key is the log's
+        stale.unlink()
+    rt = OperatorRuntime.start(op.config, Vault())
+    assert sorted(set(asked)) == ["admin_token", "chain_account", "log_signer"]
+    assert rt.signer.verifier.vkey == elsewhere.log_signer(op.config.log_origin).verifier.vkey
+    assert rt.admin_token == elsewhere.admin_token() and rt.account.address == elsewhere.chain_account().address
