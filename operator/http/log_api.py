@@ -67,19 +67,20 @@ def _b64(hashes: list[bytes]) -> list[str]:
 
 @bp.get("/proof/inclusion")
 def inclusion():
-    log = runtime().log
-    index, size = query_int(request.args, "index"), query_int(request.args, "size", log.size)
-    try:
-        return jsonify({"index": index, "size": size, "proof": _b64(log.inclusion_proof(index, size))})
-    except (LogError, ValueError) as exc:
-        raise bad_request(str(exc)) from None
+    return _proof("index", "size", lambda log: log.inclusion_proof)
 
 
 @bp.get("/proof/consistency")
 def consistency():
+    return _proof("old", "new", lambda log: log.consistency_proof)
+
+
+def _proof(first: str, second: str, prover):
+    """A proof between query parameters `first` and `second` (`second` defaults to the log
+    size), served as JSON with both; a range the log cannot prove is a 400."""
     log = runtime().log
-    old, new = query_int(request.args, "old"), query_int(request.args, "new", log.size)
+    a, b = query_int(request.args, first), query_int(request.args, second, log.size)
     try:
-        return jsonify({"old": old, "new": new, "proof": _b64(log.consistency_proof(old, new))})
+        return jsonify({first: a, second: b, "proof": _b64(prover(log)(a, b))})
     except (LogError, ValueError) as exc:
         raise bad_request(str(exc)) from None
