@@ -137,6 +137,20 @@ def test_a_grant_key_not_authorized_by_the_asked_citizen_for_this_service_is_ref
     with pytest.raises(Problem) as err:
         check_approval(request, body, *DOMAIN)
     assert (err.value.status, err.value.extra["field"]) == (400, "grant.authorization")
+    assert err.value.detail == {
+        "another citizen": f"the consent is authorized by {other.keys.citizen_id()}, not by {wallet.keys.citizen_id()}",
+        "another service": "the consent is authorized for 'job-board', not for 'cv-builder'",
+        "a made-up key": f"the citizen's authorization does not verify for consent {grant['consent_id']} and key {_signer(grant)}",
+    }[who]
+
+
+def test_a_grant_signature_that_cannot_be_read_is_refused_naming_it(asked):
+    wallet, request = asked
+    _, _, body = citizen.approval(wallet, INFO, request)
+    body["grant"]["signature"] = "0x" + "ff" * 64 + "1b"  # r and s past the curve order: no key recovers from it
+    with pytest.raises(Problem) as err:
+        check_approval(request, body, *DOMAIN)
+    assert (err.value.extra["field"], err.value.detail) == ("grant.signature", "the grant's signature cannot be read")
 
 
 def _signer(grant):

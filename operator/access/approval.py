@@ -44,24 +44,25 @@ def check_approval(request: dict[str, Any], body: dict[str, Any], chain_id: int,
     if grant["expires_at"] != record.expires_at_unix(rec):
         raise bad_request("the grant's expiry differs from the record's", field="grant.expires_at")
     signed = SignedGrant(bytes.fromhex(rec["record_id"][2:]), commitment, grant["expires_at"], bytes.fromhex(grant["signature"][2:]))
-    check_authorization(signed, grant["authorization"], chain_id, contract, request["citizen"], request["service_id"], "grant.authorization")
+    check_authorization(signed, grant["authorization"], chain_id, contract, request["citizen"], request["service_id"], "grant")
     return Approval(rec, salt, signed, grant, bytes.fromhex(body["citizen_enc_key"]))
 
 
 def check_authorization(
-    grant: SignedGrant, authorization: dict[str, Any], chain_id: int, contract: str, citizen: str | None, service: str | None, field: str
+    grant: SignedGrant, authorization: dict[str, Any], chain_id: int, contract: str, citizen: str | None, service: str | None, where: str
 ) -> str:
     """The citizen who authorized the grant's per-consent key (the one that signed it); a
     grant no citizen authorized, or another citizen or service than expected, is refused
-    (400 naming `field`): the operator relays and indexes no consent it could have made up."""
+    (400 naming `<where>.authorization`): the operator relays and indexes no consent it
+    could have made up."""
     try:
         signer = eip712.recover(grant.signature, "Grant", eip712.grant_message(grant.consent_id, grant.commitment, grant.expires_at), chain_id, contract)
     except (ValueError, BadSignature):
-        raise bad_request("the grant's signature cannot be read", field=field.rsplit(".", 1)[0] + ".signature") from None
+        raise bad_request("the grant's signature cannot be read", field=f"{where}.signature") from None
     try:
         return consent_binding.verify(authorization, "0x" + grant.consent_id.hex(), signer, "0x" + grant.commitment.hex(), citizen, service)
     except consent_binding.BindingError as exc:
-        raise bad_request(str(exc), field=field) from None
+        raise bad_request(str(exc), field=f"{where}.authorization") from None
 
 
 def check_scope(request: dict, rec: dict) -> None:

@@ -85,7 +85,7 @@ def grants():
     signed = [SignedGrant(_bytes(g["consent_id"]), _bytes(g["commitment"]), g["expires_at"], _bytes(g["signature"])) for g in items]
     dep = runtime().deployment
     for i, (grant, item) in enumerate(zip(signed, items, strict=True)):
-        check_authorization(grant, item["authorization"], dep.chain_id, dep.address, None, None, f"grants[{i}].authorization")
+        check_authorization(grant, item["authorization"], dep.chain_id, dep.address, None, None, f"grants[{i}]")
     reg = runtime().registry
     receipt = relay(lambda: reg.grant(signed[0]) if len(signed) == 1 else reg.grant_batch(signed))
     return jsonify(_outcome(receipt, [g.consent_id for g in signed])), 201
