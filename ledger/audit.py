@@ -304,9 +304,10 @@ def _check_chain_events(registry: Registry, logged: dict[ChainKey, dict[str, Any
     upto = max([followed, *(e["block"] for e in logged.values())])
     for ev in registry.events(registry.from_block, upto):
         want = entry_for(ev, block_time(ev.block))
-        key = events.chain_key(want) if want is not None else None
-        if want is None or key is None:
+        if want is None:
             continue  # an anchor, not a consent event
+        key = events.chain_key(want)
+        assert key is not None  # entry_for gives only consent events, which are chain types
         got = logged.get(key)
         if got is None and ev.block > followed:
             continue  # not followed yet
