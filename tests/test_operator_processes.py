@@ -70,8 +70,17 @@ def _relay(url: str, signed) -> requests.Response:
 
 
 def _children(pid: int) -> dict[int, str]:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return {int(line.split(None, 1)[0]): line.split(None, 1)[1] for line in out.splitlines()}
+    """The child processes of `pid` and their full command lines, read from /proc (`ps`
+    cuts long command lines to the width the environment's COLUMNS sets)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                children[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process ended while we looked
+    return children
 
 
 def test_workers_commit_through_the_log_writer_and_carry_on_when_it_dies(node, gunicorn_operator):
