@@ -11,6 +11,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.providers.base import BaseProvider
 from web3.types import Wei
 
 from .errors import MyDataError
@@ -39,10 +40,13 @@ def _fmt(v: Any) -> str:
 
 
 class ChainClient:
-    def __init__(self, url: str, account: LocalAccount | None = None, timeout: float = 60):
+    """A node at `url`; `provider` replaces the HTTP transport to it (tests replay a
+    recorded node through one)."""
+
+    def __init__(self, url: str, account: LocalAccount | None = None, timeout: float = 60, provider: BaseProvider | None = None):
         self.url = url
         self.account = account
-        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        self.w3 = Web3(provider or Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
         try:
             self.chain_id = self.w3.eth.chain_id
             self.genesis_hash = "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()

@@ -7,8 +7,16 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
 
 from .contract import artifact
+from .errors import MyDataError
+
+
+class SignatureError(MyDataError, ValueError):
+    """A signature no key could have made (garbled, or of the wrong length)."""
+
+    problem_type = "invalid-signature"
 
 
 def typed_data(primary: str, message: dict[str, Any], chain_id: int, contract: str) -> dict[str, Any]:
@@ -44,5 +52,9 @@ def sign(account: LocalAccount, primary: str, message: dict[str, Any], chain_id:
 
 
 def recover(signature: bytes, primary: str, message: dict[str, Any], chain_id: int, contract: str) -> str:
+    """The address whose key signed `message`; SignatureError if no key could have."""
     signable = encode_typed_data(full_message=typed_data(primary, message, chain_id, contract))
-    return str(Account.recover_message(signable, signature=signature))
+    try:
+        return str(Account.recover_message(signable, signature=signature))
+    except (BadSignature, ValueError) as exc:
+        raise SignatureError(f"unreadable signature ({exc})") from None

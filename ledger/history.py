@@ -23,10 +23,10 @@ def verify_history(history: dict[str, Any], registry: Registry, vkey: str) -> li
     if history.get("checkpoint"):
         try:
             cp = open_checkpoint(history["checkpoint"], Verifier.from_vkey(vkey), history["log"]["origin"])
-            anchored = registry.contract.functions.anchorAt(history["anchor"]["index"]).call()
-            if (anchored[0], anchored[1]) != (cp.size, cp.root):
+            anchored = registry.anchor_at(history["anchor"]["index"])
+            if anchored is None or (anchored.size, anchored.root) != (cp.size, cp.root):
                 cp = None
-        except (CheckpointError, NoteError, ValueError):
+        except (CheckpointError, NoteError, KeyError, TypeError, ValueError):  # a malformed checkpoint or anchor verifies nothing
             cp = None
     out = []
     for item in history["entries"]:

@@ -64,7 +64,10 @@ def build(rec: dict[str, Any], salt: bytes, grant: dict[str, Any], chain: dict[s
 
 
 def _b(hex_str: str) -> bytes:
-    return bytes.fromhex(hex_str[2:] if hex_str.startswith("0x") else hex_str)
+    """The bytes of a 0x-prefixed hex value; anything else makes the receipt malformed."""
+    if not hex_str.startswith("0x"):
+        raise ValueError(f"{hex_str!r} is not 0x-prefixed hex")
+    return bytes.fromhex(hex_str[2:])
 
 
 def _expect(ok: bool, check: str, detail: str) -> None:
@@ -79,14 +82,6 @@ def _tx_receipt(w3: Web3, tx: str, check: str) -> Any:
         return w3.eth.get_transaction_receipt(HexStr(tx))
     except (TransactionNotFound, ValueError) as exc:
         raise ReceiptError(check, f"the chain has no transaction {tx} ({type(exc).__name__})") from None
-
-
-def _anchor_at(reg: Registry, index: int) -> tuple[int, bytes]:
-    """The registry's anchor number `index` (size, root); one it does not hold fails `anchor`."""
-    if not 0 <= index < reg.contract.functions.anchorCount().call():
-        raise ReceiptError("anchor", f"the registry holds no anchor number {index}")
-    size, root, *_ = reg.contract.functions.anchorAt(index).call()
-    return size, root
 
 
 def verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None = None, citizen: str | None = None) -> ReceiptReport:
@@ -117,7 +112,10 @@ def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None
     checks.append("record and salt match the commitment")
 
     message = eip712.grant_message(cid, _b(grant["commitment"]), grant["expires_at"])
-    signer = eip712.recover(_b(grant["signature"]), "Grant", message, chain["chain_id"], chain["contract"])
+    try:
+        signer = eip712.recover(_b(grant["signature"]), "Grant", message, chain["chain_id"], chain["contract"])
+    except eip712.SignatureError as exc:
+        raise ReceiptError("signature", str(exc)) from None
     _expect(signer == grant["signer"], "signature", f"Grant signature is by {signer}, not {grant['signer']}")
     checks.append("the per-consent key's EIP-712 signature is valid")
     try:
@@ -172,7 +170,10 @@ def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None
     checks.append(f"log entry {proof.index} is included in the signed checkpoint of size {cp.size}")
 
     _expect(cp.size == anchor["size"] and cp.root == _b(anchor["root"]), "anchor", "checkpoint is not the anchored one")
-    _expect(_anchor_at(reg, anchor["index"]) == (cp.size, cp.root), "anchor", "registry holds another anchor at that index")
+    held = reg.anchor_at(anchor["index"])
+    if held is None:
+        raise ReceiptError("anchor", f"the registry holds no anchor number {anchor['index']}")
+    _expect((held.size, held.root) == (cp.size, cp.root), "anchor", "registry holds another anchor at that index")
     anchor_receipt = _tx_receipt(w3, anchor["tx"], "anchor")
     _expect(anchor_receipt["blockNumber"] == anchor["block"], "anchor", f"anchor transaction is in block {anchor_receipt['blockNumber']}, not {anchor['block']}")
     anchored = reg.contract.events.CheckpointAnchored().process_receipt(anchor_receipt)

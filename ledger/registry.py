@@ -103,6 +103,14 @@ class Registry:
         f = self.contract.functions
         return [Anchor(i, *f.anchorAt(i).call()) for i in range(f.anchorCount().call())]
 
+    def anchor_at(self, index: int) -> Anchor | None:
+        """Anchor number `index`, or None if the registry holds none by that number (an index
+        from an untrusted document: asking the contract for it would revert)."""
+        f = self.contract.functions
+        if not 0 <= index < f.anchorCount().call():
+            return None
+        return Anchor(index, *f.anchorAt(index).call())
+
     def events(self, from_block: int, to_block: int) -> list[ChainEvent]:
         """All registry events in [from_block, to_block], in chain order."""
         if to_block < from_block:

@@ -48,6 +48,15 @@ def pg_url(postgres) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def recorded_chain(tmp_path_factory):
+    """A receipt and a history with the chain answers their verification needs, replayed
+    offline (tests/recorded_chain.py)."""
+    from .recorded_chain import fixture
+
+    yield from fixture(lambda: tmp_path_factory.mktemp("recording"))
+
+
 @pytest.fixture
 def operator_key():
     return Account.create()

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_keys.exceptions import BadSignature
-
 from httpkit.problems import bad_request
 from ledger import consent_binding, eip712, record
 from ledger.registry import SignedGrant
@@ -57,7 +55,7 @@ def check_authorization(
     could have made up."""
     try:
         signer = eip712.recover(grant.signature, "Grant", eip712.grant_message(grant.consent_id, grant.commitment, grant.expires_at), chain_id, contract)
-    except (ValueError, BadSignature):
+    except eip712.SignatureError:
         raise bad_request("the grant's signature cannot be read", field=f"{where}.signature") from None
     try:
         return consent_binding.verify(authorization, "0x" + grant.consent_id.hex(), signer, "0x" + grant.commitment.hex(), citizen, service)
