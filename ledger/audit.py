@@ -25,9 +25,10 @@ from .chain_entries import entry_for
 from .durable import write_atomic
 from .errors import MyDataError
 from .events import ChainKey
-from .registry import Registry
+from .registry import Anchor, Registry
 from .tlog import merkle, tiles
 from .tlog.checkpoint import CheckpointError, open_checkpoint
+from .tlog.cosignature import WitnessPolicy
 from .tlog.note import NoteError, Verifier
 
 
@@ -47,6 +48,7 @@ class AuditReport:
     chain_events_checked: int
     entries_by_type: dict[str, int] = field(default_factory=dict)
     accesses_by_service: dict[str, dict[str, int]] = field(default_factory=dict)
+    cosigners: list[str] = field(default_factory=list)  # witnesses of the latest anchored checkpoint (under the policy given)
 
 
 @dataclass
@@ -114,6 +116,7 @@ def run_audit(
     state_path: Path,
     vkey: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> AuditReport:
     fetch = LogFetcher(operator_url)
     info = fetch.json("ledger/info")
@@ -161,6 +164,7 @@ def run_audit(
             raise AuditFailure(f"anchor {a.index} at size {a.size} does not match the log's root")
     logged, by_type = tree.logged, tree.by_type
 
+    cosigners = _check_witnesses(fetch, witnesses, Verifier.from_vkey(state.vkey), anchors[-1]) if witnesses and anchors else []
     block_time = _BlockTimes(registry)
     checked = _check_chain_events(registry, logged, followed, block_time)
     _check_releases(tree.releases, logged, block_time)
@@ -168,8 +172,21 @@ def run_audit(
     previous = AuditState.load(state_path)
     state.save(state_path)
     return AuditReport(
-        cp.origin, cp.size, base64.b64encode(cp.root).decode(), previous.size if previous else 0, len(anchors), checked, by_type, tree.accesses
+        cp.origin, cp.size, base64.b64encode(cp.root).decode(), previous.size if previous else 0, len(anchors), checked, by_type, tree.accesses, cosigners
     )
+
+
+def _check_witnesses(fetch: LogFetcher, witnesses: WitnessPolicy, log_key: Verifier, anchor: Anchor) -> list[str]:
+    """The witnesses that cosigned the checkpoint of the latest anchor; AuditFailure if fewer
+    than the policy asks, or if the operator's copy of that checkpoint is not the anchored one."""
+    signed = fetch.text(f"log/checkpoints/{anchor.size}")
+    try:
+        cp = open_checkpoint(signed, log_key)
+        if (cp.size, cp.root) != (anchor.size, anchor.root):
+            raise AuditFailure(f"the operator's checkpoint of size {anchor.size} is not the one anchored on chain")
+        return witnesses.check(signed)
+    except (CheckpointError, NoteError) as exc:
+        raise AuditFailure(f"the latest anchored checkpoint (size {anchor.size}): {exc}") from None
 
 
 def _check_creation_block(registry: Registry, block: int) -> None:
@@ -248,6 +265,8 @@ class _TreeCheck:
             per_service[kind] = per_service.get(kind, 0) + 1
             if kind != events.DATA_DENIED and ev.get("consent_id"):
                 self.releases.append((index, ev["consent_id"], ev["block"]))
+        if kind == events.CHAIN_REORGED:
+            self._withdraw(index, data)
         if kind in events.CHAIN_TYPES:
             try:
                 ev = events.decode(data)
@@ -258,6 +277,17 @@ class _TreeCheck:
             if key in self.logged:
                 raise AuditFailure(f"chain event {key} is logged twice")
             self.logged[key] = ev
+
+    def _withdraw(self, index: int, data: bytes) -> None:
+        """A reorg orphaned these events: they leave the set the chain must match (and if the
+        winning chain has them after all, they are missing from the log unless logged again)."""
+        try:
+            withdrawn = events.withdrawn_keys(events.decode(data))
+        except (events.EntryError, KeyError, TypeError, AttributeError) as exc:
+            raise AuditFailure(f"log entry {index}: malformed withdrawal ({exc!r})") from None
+        for key in withdrawn:
+            if self.logged.pop(key, None) is None:
+                raise AuditFailure(f"log entry {index} withdraws chain event {key}, which is not logged")
 
     def check_upper_tiles(self, fetch: LogFetcher) -> None:
         """Every served hash tile above level 0 must equal the hashes recomputed from the entries."""

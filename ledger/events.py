@@ -20,8 +20,9 @@ CONSENT_EXPIRED = "consent.expired"
 DATA_READ = "data.read"
 DATA_WRITTEN = "data.written"
 DATA_DENIED = "data.denied"
+CHAIN_REORGED = "chain.reorged"  # withdraws the entries of chain events whose blocks a reorg orphaned
 
-TYPES = {CONSENT_GRANTED, CONSENT_REFUSED, CONSENT_REVOKED, CONSENT_EXPIRED, DATA_READ, DATA_WRITTEN, DATA_DENIED}
+TYPES = {CONSENT_GRANTED, CONSENT_REFUSED, CONSENT_REVOKED, CONSENT_EXPIRED, DATA_READ, DATA_WRITTEN, DATA_DENIED, CHAIN_REORGED}
 CHAIN_TYPES = {CONSENT_GRANTED, CONSENT_REVOKED}  # entries that mirror a chain event
 DATA_TYPES = (DATA_READ, DATA_WRITTEN, DATA_DENIED)  # accesses to citizens' data, allowed or not
 
@@ -58,3 +59,9 @@ def chain_key(event: dict[str, Any]) -> ChainKey | None:
     if event["type"] not in CHAIN_TYPES:
         return None
     return (event["tx"].lower(), event["log_index"], event["type"])
+
+
+def withdrawn_keys(event: dict[str, Any]) -> list[ChainKey]:
+    """The chain events a `chain.reorged` entry withdraws: orphaned by a reorg, they never
+    happened on the chain that won."""
+    return [(o["tx"].lower(), o["log_index"], o["event"]) for o in event["orphaned"]]

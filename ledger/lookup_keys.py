@@ -14,9 +14,23 @@ def consent_key(consent_id: str) -> str:
     return "consent:" + consent_id.lower()
 
 
+def grant_key(consent_id: str) -> str:
+    """The key of a consent's grant entry from a confirmed block, and of the entry that
+    withdraws it if that block is orphaned by a reorg (so the consent holds while an odd
+    number of entries is under it: see chain_status)."""
+    return "granted:" + consent_id.lower()
+
+
 def revocation_key(consent_id: str) -> str:
-    """The key of a consent's revocation entry (its presence denies every release)."""
+    """The key of a consent's revocation entry, and of the entry that withdraws it if its
+    block is orphaned by a reorg (revoked while an odd number of entries is under it)."""
     return "revoked:" + consent_id.lower()
+
+
+def chain_block_key(block: int) -> str:
+    """The key of the entries that mirror the chain events of one block (found again when a
+    reorg orphans that block)."""
+    return f"block:{block}"
 
 
 def expiry_key(consent_id: str) -> str:

@@ -21,6 +21,7 @@ from .errors import MyDataError
 from .registry import Registry, RegistryFor
 from .tlog import merkle
 from .tlog.checkpoint import CheckpointError, open_checkpoint
+from .tlog.cosignature import CosignatureError, WitnessPolicy
 from .tlog.note import NoteError, Verifier
 from .tlog.tlog_proof import TlogProof, TlogProofError
 
@@ -84,19 +85,22 @@ def _tx_receipt(w3: Web3, tx: str, check: str) -> Any:
         raise ReceiptError(check, f"the chain has no transaction {tx} ({type(exc).__name__})") from None
 
 
-def verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None = None, citizen: str | None = None) -> ReceiptReport:
+def verify(
+    receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None = None, citizen: str | None = None, witnesses: WitnessPolicy | None = None
+) -> ReceiptReport:
     """Verify every part of a receipt; `registry_for(chain_id, contract)` returns a Registry.
     With `citizen` (the citizen id the verifier knows), the consent's key must be authorized
-    by that citizen: a consent the operator made up for them fails `authorization`."""
+    by that citizen: a consent the operator made up for them fails `authorization`. With
+    `witnesses`, the checkpoint must carry cosignatures of enough of them (`witnesses`)."""
     try:
-        return _verify(receipt, registry_for, vkey, citizen)
+        return _verify(receipt, registry_for, vkey, citizen, witnesses)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ReceiptError):
             raise
         raise ReceiptError("format", f"malformed receipt ({exc!r})") from None
 
 
-def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None, citizen: str | None) -> ReceiptReport:
+def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None, citizen: str | None, witnesses: WitnessPolicy | None) -> ReceiptReport:
     _expect(receipt.get("type") == RECEIPT_TYPE, "format", f"not a {RECEIPT_TYPE} receipt")
     rec, grant, chain, log, anchor = (receipt[k] for k in ("record", "grant", "chain", "log", "anchor"))
     checks = []
@@ -168,6 +172,12 @@ def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None
     except merkle.ProofError as exc:
         raise ReceiptError("inclusion", str(exc)) from None
     checks.append(f"log entry {proof.index} is included in the signed checkpoint of size {cp.size}")
+    if witnesses is not None:
+        try:
+            cosigners = witnesses.check(proof.checkpoint)
+        except CosignatureError as exc:
+            raise ReceiptError("witnesses", str(exc)) from None
+        checks.append(f"checkpoint cosigned by {', '.join(cosigners) or 'no witness (none required)'}")
 
     _expect(cp.size == anchor["size"] and cp.root == _b(anchor["root"]), "anchor", "checkpoint is not the anchored one")
     held = reg.anchor_at(anchor["index"])

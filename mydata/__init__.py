@@ -25,4 +25,4 @@ def main() -> None:
     """MyData consent ledger: chain, operator, citizen, receipts and audits."""
 
 
-from . import chain_cmds, citizen_cmds, cv_service_cmd, db_cmds, demo_cmd, operator_cmds, pds_cmd, up_cmd, verify_cmds, web_cmds  # noqa: E402,F401 - register commands
+from . import chain_cmds, citizen_cmds, cv_service_cmd, db_cmds, demo_cmd, operator_cmds, pds_cmd, up_cmd, verify_cmds, web_cmds, witness_cmd  # noqa: E402,F401 - register commands

@@ -56,8 +56,13 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--pds", "pds_url", default=None, envvar="MYDATA_PDS", help="PDS base URL for the data path.")
 @options.database_url
+@click.option(
+    "--confirmations", type=click.IntRange(min=0), default=None,
+    help="Blocks deep before a chain event is logged and counts [default: 0 on a development chain, else 2].",
+)
+@click.option("--witness", "witnesses", multiple=True, metavar="URL=VKEY", help="A witness that cosigns each checkpoint before it is anchored; repeat for more.")
 @click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
-def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, database_url, eth_call_per_release) -> None:
+def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, database_url, confirmations, witnesses, eth_call_per_release) -> None:
     """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn.
 
     It first checks every stored log hash against the entries and refuses to start on a mismatch."""
@@ -65,7 +70,8 @@ def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, w
         return
     summed_metrics(data_dir, port)
     config = operator_config(
-        chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, eth_call_per_release=eth_call_per_release
+        chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, confirmations=confirmations,
+        witnesses=witnesses, eth_call_per_release=eth_call_per_release,
     )
     _check(data_dir, database_url)
     serve_operator(config, port, workers)

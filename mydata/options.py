@@ -29,3 +29,21 @@ data_dir = click.option(
     show_default=True,
     help="Operator data directory (keys, log, deployment).",
 )
+
+witness_keys = click.option(
+    "--witness", "witness_keys", multiple=True, metavar="VKEY", help="A witness's verifier key (name+hexid+key) to trust; repeat for more."
+)
+witness_quorum = click.option(
+    "--witness-quorum", type=click.IntRange(min=0), default=None, help="How many of the --witness keys must have cosigned [default: all]."
+)
+
+
+def witness_policy(vkeys: tuple[str, ...], quorum: int | None):  # -> WitnessPolicy | None
+    """The k-of-n policy the --witness and --witness-quorum options name (None if no witness)."""
+    from ledger.tlog.cosignature import WitnessPolicy
+
+    if not vkeys:
+        if quorum:
+            raise click.UsageError("--witness-quorum needs --witness keys")
+        return None
+    return WitnessPolicy.parse(len(vkeys) if quorum is None else quorum, list(vkeys))

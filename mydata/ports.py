@@ -3,7 +3,7 @@ stack that `mydata up` and `mydata demo` start all come from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from devchain.nodes import free_port
 
@@ -16,11 +16,13 @@ class Ports:
     cv_service: int = 8800
     citizen_app: int = 8900
     auditor_view: int = 8950
+    witness_1: int = 8981
+    witness_2: int = 8982
 
     @classmethod
     def free(cls) -> Ports:
         """Free loopback ports for every server (tests and benchmarks run beside a stack)."""
-        return cls(*(free_port() for _ in range(6)))
+        return cls(*(free_port() for _ in fields(cls)))
 
 
 DEFAULT = Ports()

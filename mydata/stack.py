@@ -1,7 +1,8 @@
 """The whole system as child processes on 127.0.0.1, for `mydata up` and `mydata demo`.
 
 Chain (embedded unless a node URL is given), registry deployment, PDS, operator and,
-for the demo, the CV service, the citizen app and the auditor view. With `replicas` > 1 the
+for the demo, two witnesses that cosign the operator's checkpoints, the CV service, the
+citizen app and the auditor view (which names the witnesses of the latest anchor). With `replicas` > 1 the
 operator runs as that many replicas over one PostgreSQL database (the given one, or a local
 server kept in DATA_DIR/postgres) behind HAProxy on the operator's port. Each process logs to DATA_DIR/logs/<name>.log; `stop`
 ends them in reverse order, so the operator never outlives its chain or PDS. A process that
@@ -31,7 +32,7 @@ class Stack:
     data_dir: Path
     ports: Ports
     chain_url: str | None = None
-    apps: bool = False  # the CV service, the citizen app (on `wallet`) and the auditor view too
+    apps: bool = False  # two witnesses, the CV service, the citizen app (on `wallet`) and the auditor view too
     wallet: Path | None = None
     anchor_seconds: float = 30.0
     replicas: int = 1
@@ -39,6 +40,7 @@ class Stack:
     _node: DevNode | None = None
     _postgres: PostgresServer | None = None
     _replica_ports: dict[str, int] = field(default_factory=dict)
+    _witness_keys: dict[str, str] = field(default_factory=dict)  # process name -> the witness's verifier key
     _procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     _commands: dict[str, tuple[str, tuple]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
@@ -52,6 +54,7 @@ class Stack:
         out = {"chain": self.chain_url, "pds": self.url("pds"), "operator": self.url("operator")}
         out.update({name: self.url(name) for name in self._replica_ports})
         if self.apps:
+            out.update({name.replace("_", " "): self.url(name) for name in self._witness_keys})
             out.update({"cv service": self.url("cv_service"), "citizen app": self.url("citizen_app"), "auditor view": self.url("auditor_view")})
         return out
 
@@ -69,6 +72,8 @@ class Stack:
 
             self.deployment, _ = deploy_registry(self.chain_url, op_dir)
             self._spawn("pds", "/openapi.json", "pds", "--data-dir", self.data_dir / "pds", "--operator-dir", op_dir, "--port", self.ports.pds)
+            if self.apps:
+                self._start_witnesses(op_dir)
             if self.replicas > 1:
                 self._start_replicas(op_dir)
             else:
@@ -82,7 +87,22 @@ class Stack:
 
     def _operator_args(self, op_dir: Path, port: int) -> list:
         args = ["operator", "--chain", self.chain_url, "--data-dir", op_dir, "--port", port, "--pds", self.url("pds"), "--anchor-seconds", self.anchor_seconds]
+        for name, vkey in self._witness_keys.items():
+            args += ["--witness", f"{self.url(name)}={vkey}"]
         return args + (["--database-url", self.database_url] if self.database_url else [])
+
+    def _start_witnesses(self, op_dir: Path) -> None:
+        """Two witnesses of the operator's log, each with its own key and memory."""
+        from consent_operator.config import OperatorConfig
+        from consent_operator.keystore import provision
+        from witness.keys import cosigner
+
+        log_vkey = provision(op_dir, OperatorConfig.log_origin)["log verifier key"]
+        for n in (1, 2):
+            name, data = f"witness_{n}", self.data_dir / f"witness-{n}"
+            witness_name = f"witness-{n}.localhost/mydata"
+            self._witness_keys[name] = cosigner(data, witness_name).key.vkey
+            self._spawn(name, "/", "witness", "--name", witness_name, "--data-dir", data, "--log", log_vkey, "--port", getattr(self.ports, name))
 
     def _start_replicas(self, op_dir: Path) -> None:
         """N operator replicas over one PostgreSQL database, HAProxy on the operator's port."""
@@ -110,7 +130,8 @@ class Stack:
             "cv_service", "/healthz", "cv-service", *common, "--data-dir", self.data_dir / "cv-service", "--port", self.ports.cv_service,
             "--citizen-app", self.url("citizen_app"),
         )
-        self._spawn("auditor_view", "/static/app.css", "auditor-view", *common, "--state", self.data_dir / "auditor" / "view-state.json", "--port", self.ports.auditor_view)
+        witnesses = [arg for vkey in self._witness_keys.values() for arg in ("--witness", vkey)]
+        self._spawn("auditor_view", "/static/app.css", "auditor-view", *common, "--state", self.data_dir / "auditor" / "view-state.json", "--port", self.ports.auditor_view, *witnesses)
 
     def _log_path(self, name: str) -> Path:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)

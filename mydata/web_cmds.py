@@ -33,11 +33,13 @@ def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: st
 @options.chain_url
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), default=options.DEFAULT_DATA / "auditor" / "view-state.json", show_default=True)
 @click.option("--port", default=DEFAULT.auditor_view, show_default=True)
-def auditor_view_cmd(operator_url: str, chain_url: str, state_path: Path, port: int) -> None:
+@options.witness_keys
+@options.witness_quorum
+def auditor_view_cmd(operator_url: str, chain_url: str, state_path: Path, port: int, witness_keys: tuple[str, ...], witness_quorum: int | None) -> None:
     """Serve the auditor view: the full audit on every visit, anomalies in red."""
     from httpkit.serving import loopback_server
     from web.auditor_app import create_app
 
-    server = loopback_server(create_app(operator_url, chain_url, state_path), port)
+    server = loopback_server(create_app(operator_url, chain_url, state_path, options.witness_policy(witness_keys, witness_quorum)), port)
     click.echo(f"auditor view: http://127.0.0.1:{server.server_port}", err=True)
     server.serve_forever()

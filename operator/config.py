@@ -18,13 +18,14 @@ class OperatorConfig:
     anchor_every_seconds: float = 30.0
     poll_seconds: float = 1.0  # anchoring schedule checks
     head_poll_seconds: float = 0.05  # how often the watcher asks the node for its newest block
-    confirmations: int = 0
+    confirmations: int | None = None  # blocks deep before a chain event is logged; None: by chain (follower.default_confirmations)
     background: bool = True  # follow the chain and anchor in background threads
     pds_url: str | None = None  # the personal data store the release path reads from
     release_cache_seconds: float = 1.0  # how long a released ciphertext is reused (0: never)
     log_writer_socket: Path | None = None  # a log writer process commits appends (see log_writer_process)
     rate_limits: RateLimitConfig = RateLimitConfig()
     database_url: str | None = None  # shared state of replicas (storage.backends); None: SQLite in data_dir
+    witnesses: tuple[str, ...] = ()  # URL=VKEY of each witness that cosigns checkpoints before they are anchored
     # Benchmark baseline only: also ask the chain (eth_call isActive) on every release.
     eth_call_per_release: bool = False
 

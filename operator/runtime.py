@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from eth_account.signers.local import LocalAccount
 
 from consent_operator.chain.anchoring import Anchorer
-from consent_operator.chain.follower import ChainFollower
+from consent_operator.chain.follower import ChainFollower, default_confirmations
 from consent_operator.log.log_writer import LogWriterClient
+from consent_operator.log.witnessing import Witness, Witnesses
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.registry import Registry
@@ -87,8 +88,10 @@ class OperatorRuntime:
             client=client,
             deployment=deployment,
             registry=registry,
-            follower=ChainFollower(registry, log, config.confirmations, backend.lock("follower")),
-            anchorer=Anchorer(log, registry, account, config.anchor_every_entries, config.anchor_every_seconds),
+            follower=ChainFollower(registry, log, _confirmations(config, client), backend.lock("follower")),
+            anchorer=Anchorer(
+                log, registry, account, config.anchor_every_entries, config.anchor_every_seconds, Witnesses([Witness.parse(w) for w in config.witnesses])
+            ),
             tx_lock=backend.lock("chain-tx"),
             directory=directory,
             pds=PdsClient(config.pds_url, secrets.request_seed()) if config.pds_url else None,
@@ -137,3 +140,7 @@ class OperatorRuntime:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _confirmations(config: OperatorConfig, client: ChainClient) -> int:
+    return default_confirmations(client.chain_id) if config.confirmations is None else config.confirmations

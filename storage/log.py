@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ledger.errors import MyDataError
-from ledger.tlog import merkle
+from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
 from ledger.tlog.note import Signer
 
@@ -210,6 +210,10 @@ class LogBackend(Protocol):
         """Store an anchor (again: a second record of one size is ignored)."""
         ...
 
+    def add_cosignatures(self, size: int, lines: str) -> None:
+        """Append signature `lines` to the stored checkpoint of `size`."""
+        ...
+
     def anchors(self) -> list[AnchorRecord]: ...
 
     def anchor_covering(self, index: int) -> AnchorRecord | None: ...
@@ -364,6 +368,15 @@ class LogStore:
 
     def checkpoint_at(self, size: int) -> str | None:
         return self.backend.checkpoint_at(size)
+
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> None:
+        """Keep witnesses' cosignature lines with the checkpoint of `size` (each a note
+        signature line; verifiers check them against the witnesses they trust)."""
+        if any(not line.startswith(note.SIG_PREFIX) or not line.endswith("\n") or line.count("\n") != 1 for line in lines):
+            raise LogError("a cosignature must be one note signature line")
+        if self.checkpoint_at(size) is None:
+            raise LogError(f"no checkpoint of size {size}")
+        self.backend.add_cosignatures(size, "".join(lines))
 
     def snapshot(self) -> AbstractContextManager[None]:
         """Reads on this thread inside see one state of the log (one read transaction)."""

@@ -290,3 +290,21 @@ def test_a_writer_with_another_signing_key_is_refused(logs, store):
     with pytest.raises(WrongLogKey, match="use the operator's provisioned keys"):
         logs.open(note.Signer(ORIGIN, os.urandom(32)))
     assert logs.open(store.signer).size == 1  # the right key still opens it
+
+
+def test_cosignatures_are_kept_with_their_checkpoint_which_still_opens_with_the_log_key(store, signer):
+    from ledger.tlog.cosignature import Cosigner, WitnessPolicy
+
+    store.append([b"a", b"b"])
+    witness = Cosigner("witness.example/w1", b"\x09" * 32)
+    text = store.checkpoint_at(2).split("\n\n")[0] + "\n"
+    store.add_cosignatures(2, [witness.cosign(text, 1_700_000_000)])
+    cosigned = store.checkpoint_at(2)
+    assert open_checkpoint(cosigned, signer.verifier).size == 2
+    assert WitnessPolicy(1, (witness.key,)).check(cosigned) == ["witness.example/w1"]
+    for bad in (["not a signature line\n"], [witness.cosign(text, 1).rstrip("\n")], ["\u2014 a b\n\u2014 c d\n"]):
+        with pytest.raises(LogError, match="one note signature line"):
+            store.add_cosignatures(2, bad)
+    with pytest.raises(LogError, match="no checkpoint of size 7"):
+        store.add_cosignatures(7, [witness.cosign(text, 1)])
+    assert store.checkpoint_at(2) == cosigned

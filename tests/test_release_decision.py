@@ -12,7 +12,7 @@ import pytest
 from consent_operator.access import release
 from httpkit.problems import Problem
 from ledger import events
-from ledger.lookup_keys import consent_key, expiry_key, revocation_key
+from ledger.lookup_keys import consent_key, expiry_key, grant_key, revocation_key
 from storage.directory import IndexedConsent
 
 NOW = 1_900_000_000
@@ -20,7 +20,8 @@ CITIZEN, SERVICE = "citizen:" + "aa" * 32, "cv-builder"
 
 
 class StandInLog:
-    """Lookup keys and appended entries, in memory."""
+    """Lookup keys and appended entries, in memory. Every consent's grant counts as logged
+    from a confirmed block (one entry under its grant key) unless a test sets that key."""
 
     def __init__(self):
         self.keys: dict[str, list[int]] = {}
@@ -28,7 +29,10 @@ class StandInLog:
         self.snapshots = 0
 
     def find(self, key):
-        return self.keys.get(key, [])
+        return self.keys.get(key, [0] if key.startswith(grant_key("")) else [])
+
+    def entry(self, index):
+        return events.encode(self.entries[index][0])
 
     @contextmanager
     def snapshot(self):
@@ -249,3 +253,46 @@ def test_logged_entries_carry_the_time_in_utc(rt, monkeypatch):
     decide(rt)
     release.log_access(rt, events.DATA_READ, SERVICE, CITIZEN, "work", "active", 42, "0x01")
     assert [entry["time"] for entry, _, _ in rt.log.entries] == ["2026-11-30T09:12:05Z"] * 2
+
+
+def test_a_consent_whose_grant_is_not_confirmed_yet_releases_nothing(rt):
+    rt.directory.held.append(consent())
+    rt.log.keys[grant_key("0x01")] = []
+    rt.log.keys[consent_key("0x01")] = []
+    d = decide(rt)
+    assert (d.allowed, d.reason) == (False, "unconfirmed")
+
+
+def test_a_grant_withdrawn_by_a_reorg_releases_nothing_until_logged_again(rt):
+    rt.directory.held.append(consent())
+    rt.log.keys[grant_key("0x01")] = [3, 9]  # the grant, then its withdrawal
+    assert decide(rt).reason == "unconfirmed"
+    rt.log.keys[grant_key("0x01")] = [3, 9, 12]  # logged again from the winning branch
+    assert decide(rt).allowed
+
+
+def test_a_revocation_withdrawn_by_a_reorg_no_longer_counts(rt):
+    rt.directory.held.append(consent())
+    rt.log.keys[revocation_key("0x01")] = [5, 9]
+    assert decide(rt).allowed
+    rt.log.keys[revocation_key("0x01")] = [5, 9, 11]
+    assert decide(rt).reason == "revoked"
+
+
+def _logged(rt, entry, keys):
+    rt.log.append([events.encode(entry)], keys=[keys])
+
+
+def test_a_log_from_before_grant_keys_counts_a_grant_that_is_the_consents_first_entry(rt):
+    rt.directory.held.append(consent())
+    rt.log.keys[grant_key("0x01")] = []
+    grant = {"type": events.CONSENT_GRANTED, "consent_id": "0x01", "commitment": "0x02", "expires_at": NOW + 100, "signer": "0x03", "block": 1, "tx": "0x04", "log_index": 0, "time": "t"}
+    _logged(rt, grant, [consent_key("0x01")])
+    assert decide(rt).allowed
+
+
+def test_a_log_from_before_grant_keys_counts_no_grant_when_the_first_entry_is_another(rt):
+    rt.directory.held.append(consent())
+    rt.log.keys[grant_key("0x01")] = []
+    release.log_access(rt, events.DATA_DENIED, SERVICE, CITIZEN, "work", "unconfirmed", 42, "0x01")
+    assert decide(rt).reason == "unconfirmed"

@@ -1,6 +1,7 @@
 """The auditor view: one page that runs the full audit on every visit and shows the result.
 
-Log size, the latest signed checkpoint, every anchor on chain with its transaction,
+Log size, the latest signed checkpoint, the witnesses that cosigned the latest anchored one,
+every anchor on chain with its transaction,
 consistency verified since the previous visit, accesses per service, and any anomaly the
 audit flags (a release after revocation or expiry, a log entry without its chain record,
 an anchor that does not match) in red. It trusts nothing but the chain node: the log's
@@ -21,17 +22,18 @@ from ledger.audit import AuditFailure, AuditState, run_audit
 from ledger.chain import ChainError
 from ledger.citizen import OperatorError
 from ledger.registry import Registry, registry_factory
+from ledger.tlog.cosignature import WitnessPolicy
 
 bp = Blueprint("auditor", __name__)
 
 
 @bp.get("/")
 def overview():
-    operator_url, registry_for, state_path = current_app.extensions["auditor"]
+    operator_url, registry_for, state_path, witnesses = current_app.extensions["auditor"]
     before = AuditState.load(state_path)
     report, anomaly = None, None
     try:
-        report = run_audit(operator_url, registry_for, state_path, None)
+        report = run_audit(operator_url, registry_for, state_path, None, witnesses=witnesses)
     except AuditFailure as exc:
         anomaly = str(exc)
     except (ChainError, OperatorError, requests.RequestException, ValueError) as exc:
@@ -41,14 +43,16 @@ def overview():
     checkpoint = _text(operator_url + "/log/checkpoint")
     return render_template(
         "auditor/overview.html", app_name="MyData auditor", report=report, anomaly=anomaly, anchors=anchors,
-        checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url,
+        checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url, witnesses=witnesses,
     ), (200 if anomaly is None else 409)
 
 
-def create_app(operator_url: str, chain_url: str, state_path: str | Path) -> Flask:
-    """Assemble the auditor view: its one page, limits and security headers."""
+def create_app(operator_url: str, chain_url: str, state_path: str | Path, witnesses: WitnessPolicy | None = None) -> Flask:
+    """Assemble the auditor view: its one page, limits and security headers. With
+    `witnesses`, the latest anchored checkpoint must be cosigned under that policy, and the
+    page names the witnesses that did."""
     app = Flask("auditor_view", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
-    app.extensions["auditor"] = (operator_url, registry_factory(chain_url), Path(state_path))
+    app.extensions["auditor"] = (operator_url, registry_factory(chain_url), Path(state_path), witnesses)
     app.register_blueprint(bp)
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))
     return app

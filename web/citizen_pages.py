@@ -219,7 +219,7 @@ WHAT = {
 
 
 WHY = {
-    "revoked": "you revoked the consent", "expired": "the consent had expired", "no-consent": "it holds no consent from you",
+    "revoked": "you revoked the consent", "expired": "the consent had expired", "unconfirmed": "the chain had not confirmed your consent yet", "no-consent": "it holds no consent from you",
     "area-not-granted": "your consent does not cover it", "no-data": "nothing is stored there", "bad-signature": "its request signature was forged",
     "replayed-request": "the request was a replay", "stale-request": "the request was too old", "unknown-key": "the caller is not a registered service",
 }

@@ -35,10 +35,50 @@ def _check_name(name: str) -> None:
         raise NoteError(f"invalid key name {name!r}")
 
 
-def key_id(name: str, public_key: bytes) -> int:
-    """The first four bytes, big-endian, of SHA-256(name || "\n" || 0x01 || key) (C2SP signed-note)."""
-    digest = hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public_key).digest()
+def typed_key_id(name: str, key_type: bytes, public_key: bytes) -> int:
+    """The first four bytes, big-endian, of SHA-256(name || "\n" || type || key) (C2SP
+    signed-note; the type byte is 0x01 for a note signer, 0x04 for a tlog cosigner)."""
+    digest = hashlib.sha256(name.encode() + b"\n" + key_type + public_key).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def key_id(name: str, public_key: bytes) -> int:
+    """The key ID of an Ed25519 note signer."""
+    return typed_key_id(name, ED25519_TYPE, public_key)
+
+
+def parse_vkey(vkey: str, key_type: bytes) -> tuple[str, int, bytes]:
+    """(name, key ID, Ed25519 public key) of a verifier key `name+hexid+base64(type||key)`
+    whose type byte is `key_type` and whose key ID matches."""
+    try:
+        name, hexid, b64 = vkey.split("+", 2)
+        kid = int(hexid, 16)
+        raw = base64.b64decode(b64, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"malformed verifier key {vkey!r}") from exc
+    _check_name(name)
+    if len(hexid) != 8 or raw[:1] != key_type or len(raw) != 33:
+        raise NoteError(f"malformed verifier key or not of type 0x{key_type.hex()}: {vkey!r}")
+    if typed_key_id(name, key_type, raw[1:]) != kid:
+        raise NoteError(f"verifier key {vkey!r} has a wrong key ID")
+    return name, kid, raw[1:]
+
+
+def format_vkey(name: str, kid: int, key_type: bytes, public_key: bytes) -> str:
+    return f"{name}+{kid:08x}+{base64.b64encode(key_type + public_key).decode()}"
+
+
+def signature_line(name: str, blob: bytes) -> str:
+    """A note signature line: `— <name> base64(key ID || signature)` and a newline."""
+    return f"{SIG_PREFIX}{name} {base64.b64encode(blob).decode()}\n"
+
+
+def decode_signature(b64: str) -> bytes:
+    """The blob of a signature line (empty if it is not base64: no key's signature)."""
+    try:
+        return base64.b64decode(b64.strip(), validate=True)
+    except binascii.Error:
+        return b""
 
 
 @dataclass(frozen=True)
@@ -49,22 +89,11 @@ class Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
-        try:
-            name, hexid, b64 = vkey.split("+", 2)
-            kid = int(hexid, 16)
-            raw = base64.b64decode(b64, validate=True)
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"malformed verifier key {vkey!r}") from exc
-        _check_name(name)
-        if len(hexid) != 8 or raw[:1] != ED25519_TYPE or len(raw) != 33:
-            raise NoteError(f"malformed or non-Ed25519 verifier key {vkey!r}")
-        if key_id(name, raw[1:]) != kid:
-            raise NoteError(f"verifier key {vkey!r} has a wrong key ID")
-        return cls(name, kid, raw[1:])
+        return cls(*parse_vkey(vkey, ED25519_TYPE))
 
     @property
     def vkey(self) -> str:
-        return f"{self.name}+{self.key_id:08x}+{base64.b64encode(ED25519_TYPE + self.public_key).decode()}"
+        return format_vkey(self.name, self.key_id, ED25519_TYPE, self.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         try:
@@ -99,8 +128,7 @@ class Signer:
 
     def sign_line(self, text: bytes) -> str:
         sig = self._key.sign(text).signature
-        blob = struct.pack(">I", self.verifier.key_id) + sig
-        return f"{SIG_PREFIX}{self.name} {base64.b64encode(blob).decode()}\n"
+        return signature_line(self.name, struct.pack(">I", self.verifier.key_id) + sig)
 
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # control characters other than newline

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from httpkit.problems import Problem
 from ledger import events
-from ledger.lookup_keys import consent_key, expiry_key, revocation_key
+from ledger.lookup_keys import consent_key, expiry_key, grant_key, revocation_key
 from ledger.record import TIME_FORMAT
 from storage.directory import IndexedConsent
 
@@ -31,16 +31,31 @@ wall_clock = time.time  # this host's clock (tests replace it)
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    reason: str  # "active", or why not: no-consent, area-not-granted, revoked, expired
+    reason: str  # "active", or why not: no-consent, area-not-granted, revoked, unconfirmed, expired
     consent: IndexedConsent | None
     block: int
 
 
 def status_of(rt: OperatorRuntime, c: IndexedConsent, now: int) -> str:
-    """active, revoked (a revocation is in the log) or expired (by followed chain time `now`)."""
-    if rt.log.find(revocation_key(c.consent_id)):
+    """active; revoked (its revocation is in the log); unconfirmed (its grant is not, until its
+    block is confirmed, or no more, once a reorg orphaned that block); or expired (by followed
+    chain time `now`). Under a grant or revocation key the event and its withdrawal by a reorg
+    alternate (the chain allows one of each per consent on a branch), so it holds while the
+    count is odd."""
+    if len(rt.log.find(revocation_key(c.consent_id))) % 2:
         return "revoked"
+    if not _grant_holds(rt, c.consent_id):
+        return "unconfirmed"
     return "active" if now < c.expires_at else "expired"
+
+
+def _grant_holds(rt: OperatorRuntime, consent_id: str) -> bool:
+    grants = rt.log.find(grant_key(consent_id))
+    if grants:
+        return len(grants) % 2 == 1
+    # A log written before grants had their own key: the grant is the consent's first entry.
+    first = rt.log.find(consent_key(consent_id))[:1]
+    return bool(first) and events.decode(rt.log.entry(first[0]))["type"] == events.CONSENT_GRANTED
 
 
 def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str) -> Decision:
@@ -55,8 +70,8 @@ def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access
                 continue  # the baseline asks the chain as well
             return Decision(True, "active", c, block)
     c = covering[0]
-    if statuses[0] == "revoked":
-        return Decision(False, "revoked", c, block)
+    if statuses[0] in ("revoked", "unconfirmed"):
+        return Decision(False, statuses[0], c, block)
     _log_expiry_once(rt, c, block)
     return Decision(False, "expired", c, block)
 

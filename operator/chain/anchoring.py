@@ -1,7 +1,9 @@
 """Anchor the log's signed checkpoints on chain: every N entries or T seconds, and on demand.
 
 Anchors are recorded (size, root, tx, block) next to the log so receipts can cite
-the anchoring transaction; the chain itself stays the source of truth.
+the anchoring transaction; the chain itself stays the source of truth. With witnesses, each
+checkpoint is cosigned (log/witnessing.py) before it is anchored, so the checkpoint that
+receipts and histories cite carries the witnesses' cosignatures.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from ledger.tlog import note
 from ledger.tlog.checkpoint import Checkpoint
 from storage.log import AnchorRecord, LogStore
 
+from ..log.witnessing import Witnesses
+
 
 class Anchorer:
-    def __init__(self, log: LogStore, registry: Registry, key: LocalAccount, every_entries: int = 100, every_seconds: float = 30.0):
+    def __init__(
+        self, log: LogStore, registry: Registry, key: LocalAccount, every_entries: int = 100, every_seconds: float = 30.0, witnesses: Witnesses | None = None
+    ):
         self.log = log
+        self.witnesses = witnesses or Witnesses([])
         self.registry = registry
         self.key = key
         self.every_entries = every_entries
@@ -54,6 +61,7 @@ class Anchorer:
             last = self.latest()
             if cp.size == 0 or (last and last.size >= cp.size):
                 return last
+            self.witnesses.cosign(self.log, cp.size)
             receipt = self.registry.anchor(cp.size, cp.root, self.key)
             ev = self.registry.contract.events.CheckpointAnchored().process_receipt(receipt)[0]
             tx = "0x" + bytes(receipt["transactionHash"]).hex()

@@ -1,29 +1,60 @@
-"""Mirror ConsentRegistry grants and revocations into the audit log.
+"""Mirror ConsentRegistry grants and revocations into the audit log, through reorgs.
 
-Every on-chain grant or revocation, whether relayed by the operator or sent
-straight to the chain by a citizen, becomes exactly one log entry. The block
-cursor commits in the same transaction as the entries, so a crash never skips
-or duplicates an event.
+Every on-chain grant or revocation, whether relayed by the operator or sent straight to the
+chain by a citizen, becomes exactly one log entry once its block is `confirmations` deep.
+The block cursor commits in the same transaction as the entries, so a crash never skips or
+duplicates an event.
+
+Reorgs: the follower remembers the hash of each block it followed up to (the last
+REMEMBERED of them). Before following further it asks the node for the hash at the newest
+remembered height; if it changed, a reorg reached below the confirmation depth. It walks
+back to the newest remembered block the node still has (the common ancestor) and, in one
+transaction, appends a `chain.reorged` entry that withdraws every entry mirroring an event
+of an orphaned block, moves the cursor back to the ancestor and forgets the orphaned hashes;
+then it follows the winning branch as usual (an event it carries again is logged again).
+The log stays append-only: the withdrawal is itself an entry, and an auditor checks it.
+A reorg deeper than every remembered block stops the follower (ChainReorgTooDeep) and with
+it every release, rather than guess.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import UTC, datetime
+from typing import Any
 
 from ledger import events
+from ledger.chain import ChainError
 from ledger.chain_entries import entry_for
-from ledger.lookup_keys import consent_key, revocation_key
+from ledger.lookup_keys import chain_block_key, consent_key, grant_key, revocation_key
+from ledger.record import format_time
 from ledger.registry import Registry
 from storage.log import LogStore
 
 CURSOR_KEY = "follower.last_block"
 HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: the operator's chain time
 NODE_HEAD_KEY = "follower.node_head"  # the newest block the node was seen to have (see note_head)
+BLOCKS_KEY = "follower.blocks"  # [[number, hash], ...] of the blocks followed up to, oldest first
 CHUNK = 2000
+REMEMBERED = 64  # followed blocks whose hashes are kept: the deepest reorg the follower can undo
+
+DEV_CHAIN_IDS = {31337, 1337, 0x776562337079}  # Hardhat and anvil, Ganache, the embedded eth-tester chain
+REAL_NODE_CONFIRMATIONS = 2
+
+
+class ChainReorgTooDeep(ChainError):
+    """The chain reorganised below every block the follower remembers: nothing is followed
+    (and so nothing released) until an operator looks."""
+
+
+def default_confirmations(chain_id: int) -> int:
+    """0 on a development chain (blocks are final when mined), else REAL_NODE_CONFIRMATIONS."""
+    return 0 if chain_id in DEV_CHAIN_IDS else REAL_NODE_CONFIRMATIONS
 
 
 class ChainFollower:
-    def __init__(self, registry: Registry, log: LogStore, confirmations: int = 0, lock=None):
+    def __init__(self, registry: Registry, log: LogStore, confirmations: int = 0, lock: Any = None):
         """`lock` must exclude every other follower of the same log (see storage.locks)."""
         self.registry = registry
         self.log = log
@@ -35,8 +66,10 @@ class ChainFollower:
         return int(self.log.get_meta(CURSOR_KEY, str(self.registry.from_block - 1)))
 
     def sync(self, up_to: int | None = None) -> int:
-        """Log every registry event up to `up_to` (default: head - confirmations); returns entries added."""
+        """Log every registry event up to `up_to` (default: head - confirmations), after
+        undoing a reorg if one happened; returns the entries added."""
         with self.lock:
+            self._undo_reorg()
             w3 = self.registry.client.w3
             head = w3.eth.get_block(max(0, self.registry.client.block_number() - self.confirmations))
             target = head["number"] if up_to is None else min(up_to, head["number"])
@@ -44,27 +77,69 @@ class ChainFollower:
             start = self.last_block + 1
             while start <= target:
                 end = min(start + CHUNK - 1, target)
-                found = self.registry.events(start, end)
-                times: dict[int, int] = {}
-                entries, keys = [], []
-                for ev in found:
-                    if ev.block not in times:
-                        times[ev.block] = w3.eth.get_block(ev.block)["timestamp"]
-                    entry = entry_for(ev, times[ev.block])
-                    if entry:
-                        entries.append(events.encode(entry))
-                        keys.append([consent_key(entry["consent_id"])])
-                        if entry["type"] == events.CONSENT_REVOKED:
-                            keys[-1].append(revocation_key(entry["consent_id"]))
-                meta = {CURSOR_KEY: str(end)}
-                if end == head["number"]:
-                    meta[HEAD_TIME_KEY] = str(head["timestamp"])
-                self.log.append(entries, meta, keys)
-                added += len(entries)
+                added += self._follow(start, end, head if end == head["number"] else w3.eth.get_block(end))
                 start = end + 1
-            if target == head["number"] and self.log.get_meta(HEAD_TIME_KEY) != str(head["timestamp"]):
-                self.log.append([], {HEAD_TIME_KEY: str(head["timestamp"])})
             return added
+
+    def _follow(self, start: int, end: int, end_block: Any) -> int:
+        """Log the events of blocks [start, end], read while `end_block` was on the chain
+        (a reorg in between would mix two branches: then nothing is logged, and the next
+        sync finds the reorg)."""
+        w3 = self.registry.client.w3
+        found = self.registry.events(start, end)
+        if w3.eth.get_block(end)["hash"] != end_block["hash"]:
+            return 0
+        times: dict[int, int] = {}
+        entries: list[bytes] = []
+        keys: list[list[str]] = []
+        for ev in found:
+            if ev.block not in times:
+                times[ev.block] = w3.eth.get_block(ev.block)["timestamp"]
+            entry = entry_for(ev, times[ev.block])
+            if entry:
+                cid = entry["consent_id"]
+                entries.append(events.encode(entry))
+                state_key = grant_key(cid) if entry["type"] == events.CONSENT_GRANTED else revocation_key(cid)
+                keys.append([consent_key(cid), state_key, chain_block_key(ev.block)])
+        remembered = [*self._remembered(), [end, "0x" + bytes(end_block["hash"]).hex()]][-REMEMBERED:]
+        meta = {CURSOR_KEY: str(end), HEAD_TIME_KEY: str(end_block["timestamp"]), BLOCKS_KEY: json.dumps(remembered)}
+        self.log.append(entries, meta, keys)
+        return len(entries)
+
+    def _remembered(self) -> list[list[Any]]:
+        return json.loads(self.log.get_meta(BLOCKS_KEY, "[]") or "[]")
+
+    def _undo_reorg(self) -> None:
+        """If a followed block left the chain, withdraw what its events logged (see module doc)."""
+        remembered = self._remembered()
+        w3 = self.registry.client.w3
+        kept = list(remembered)
+        while kept and "0x" + bytes(w3.eth.get_block(kept[-1][0])["hash"]).hex() != kept[-1][1]:
+            kept.pop()
+        if len(kept) == len(remembered):
+            return
+        if not kept:
+            raise ChainReorgTooDeep(f"the chain reorganised below block {remembered[0][0]}, the oldest the follower remembers")
+        ancestor, last = kept[-1][0], int(self.log.get_meta(CURSOR_KEY, "-1") or -1)
+        orphaned: list[dict[str, Any]] = []
+        keys: list[str] = []
+        for block in range(ancestor + 1, last + 1):
+            for index in self.log.find(chain_block_key(block)):
+                ev = events.decode(self.log.entry(index))
+                cid = ev["consent_id"]
+                orphaned.append({"event": ev["type"], "tx": ev["tx"], "log_index": ev["log_index"], "consent_id": cid})
+                keys += [consent_key(cid), grant_key(cid) if ev["type"] == events.CONSENT_GRANTED else revocation_key(cid)]
+        meta = {CURSOR_KEY: str(ancestor), NODE_HEAD_KEY: str(ancestor), BLOCKS_KEY: json.dumps(kept)}  # the new branch's head is noted afresh
+        if not orphaned:
+            self.log.append([], meta)
+            return
+        withdrawal = {
+            "type": events.CHAIN_REORGED,
+            "block": ancestor,
+            "orphaned": orphaned,
+            "time": format_time(datetime.now(UTC)),
+        }
+        self.log.append([events.encode(withdrawal)], meta, [sorted(set(keys))])
 
     def note_head(self) -> bool:
         """Record that the node has a (confirmed) block past the followed one, if it does.
@@ -75,13 +150,13 @@ class ChainFollower:
         last, _, _ = self.position()
         if head <= last:
             return False
-        if head > int(self.log.get_meta(NODE_HEAD_KEY, "-1")):
+        if head > int(self.log.get_meta(NODE_HEAD_KEY, "-1") or -1):
             self.log.append([], {NODE_HEAD_KEY: str(head)})
         return True
 
     def chain_time(self) -> int:
         """The timestamp of the newest block followed (0 before the first sync)."""
-        return int(self.log.get_meta(HEAD_TIME_KEY, "0"))
+        return int(self.log.get_meta(HEAD_TIME_KEY, "0") or 0)
 
     def position(self) -> tuple[int, int, bool]:
         """(last_block, chain_time, lagging) read together, so they come from the same sync;

@@ -130,6 +130,10 @@ class PostgresLogBackend:
                 (rec.size, rec.root, rec.tx, rec.block, rec.anchor_index, time.time()),
             )
 
+    def add_cosignatures(self, size: int, lines: str) -> None:
+        with self.db.connection() as conn:
+            conn.execute("UPDATE log_checkpoints SET note = note || %s WHERE size = %s", (lines, size))
+
     def anchors(self) -> list[AnchorRecord]:
         return [_anchor(r) for r in self._all(f"SELECT {_ANCHOR} FROM log_anchors ORDER BY size")]
 

@@ -129,6 +129,10 @@ class SqliteLogBackend:
                 (rec.size, rec.root, rec.tx, rec.block, rec.anchor_index, time.time()),
             )
 
+    def add_cosignatures(self, size: int, lines: str) -> None:
+        with self._write_lock:
+            self._writer.execute("UPDATE checkpoints SET note = note || ? WHERE size = ?", (lines, size))
+
     def anchors(self) -> list[AnchorRecord]:
         return [AnchorRecord(*r) for r in self._db().execute(f"SELECT {_ANCHOR} FROM anchors ORDER BY size")]
 
