@@ -121,3 +121,15 @@ def test_the_auditor_view_names_each_witness_and_whether_it_cosigned(witnessed, 
     strict = create_auditor(op.url, op.config.chain_url, tmp_path / "strict.json", _policy(2, witnesses)).test_client().get("/")
     assert strict.status_code == 409 and "cosigned by 1 of the trusted witnesses" in strict.get_data(as_text=True)
 
+
+
+def test_the_operator_serves_each_anchored_checkpoint_with_its_cosignatures(witnessed, tmp_path):
+    import requests
+
+    op, witnesses = witnessed
+    size = grant_via_operator(op, Wallet.create(tmp_path / "w.json"))["anchor"]["size"]
+    served = requests.get(f"{op.url}/log/checkpoints/{size}").text
+    assert served == op.runtime.log.checkpoint_at(size) and _policy(2, witnesses).check(served)
+    for beyond in (size + 1000, 2**70):
+        missing = requests.get(f"{op.url}/log/checkpoints/{beyond}")
+        assert missing.status_code == 404 and missing.json()["type"].endswith("checkpoint-not-found")

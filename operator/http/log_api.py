@@ -30,7 +30,8 @@ def checkpoint():
 @bp.get("/checkpoints/<int:size>")
 def checkpoint_of_size(size: int):
     """The checkpoint signed at `size`, with the witnesses' cosignatures if it was anchored."""
-    signed = runtime().log.checkpoint_at(size)
+    log = runtime().log
+    signed = log.checkpoint_at(size) if size <= log.size else None
     if signed is None:
         raise Problem(404, "checkpoint-not-found", "No checkpoint of that size", f"the log signed no checkpoint of size {size}")
     return Response(signed, headers={"Cache-Control": "no-cache", "Content-Type": "text/plain; charset=utf-8"})

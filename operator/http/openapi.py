@@ -15,6 +15,7 @@ _PARAMS = {  # name in the routes' documentation -> (OpenAPI parameter name, its
     "request_id": ("id", {"type": "string", "pattern": "^req_[0-9a-f]{32}$"}),
     "service_id": ("id", {"type": "string", "pattern": schemas.SERVICE_ID}),
     "path": ("path", {"type": "string", "maxLength": 200}),
+    "size": ("size", {"type": "integer", "minimum": 0}),
 }
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
@@ -57,6 +58,7 @@ OPENAPI = {
     },
     "paths": {
         "/log/checkpoint": {"get": _op("Latest signed checkpoint (C2SP tlog-checkpoint)", public=True, text=True)},
+        "/log/checkpoints/{size}": {"get": _op("The checkpoint signed at a size, with its witnesses' cosignatures once anchored", "size", public=True, text=True)},
         "/log/vkey": {"get": _op("The log's signed-note verifier key", public=True, text=True)},
         "/log/tile/{path}": {"get": _op("C2SP tlog-tiles hash tile or entry bundle", "path", public=True, text=True)},
         "/log/anchors": {"get": _op("Checkpoints anchored on chain", public=True, returns="Array")},
