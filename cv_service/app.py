@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from httpkit import readable
 from httpkit.http_headers import SecurityHeaders
 from httpkit.http_limits import BodyLimits
 from httpkit.problems import Problem
@@ -43,6 +44,7 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
     app.register_error_handler(Problem, lambda p: p.response())
     app.register_blueprint(pages.bp)
     app.register_blueprint(signin_routes.bp)
+    readable.install(app)
 
     def registered() -> None:
         client.register(NAME, "Builds CVs from your MyData and issues course certificates", svc.callback_url)

@@ -8,6 +8,7 @@ auditor view red. Screenshots go to test-artifacts/screenshots/.
 """
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -121,6 +122,9 @@ def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
     page.wait_for_url("**/consents")
     assert "the chain confirmed it at" in page.locator(".flash.ok").inner_text()
     assert page.locator("tbody tr").filter(has_text="CV Builder").locator(".badge").inner_text() == "revoked"
+    row = page.locator("tbody tr").filter(has_text="CV Builder").inner_text()
+    assert "providing the service you use" in row and "dpv:" not in row  # purposes in plain words
+    assert re.search(r"in \d+ (weeks|months)", row)  # until when, from now
 
     page.goto(f"{cv}/cv")
     assert "revoked" in page.locator("#refused").inner_text()
@@ -137,8 +141,11 @@ def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
 
     page.goto(auditor)
     assert "ok" in page.locator("#status").get_attribute("class")
-    assert "cv-builder" in page.locator("#accesses").inner_text()
+    assert "CV Builder" in page.locator("#accesses").inner_text()  # the service's name, its id beside it
     assert page.locator("#anchors tbody tr").count() >= 1
+    assert re.search(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", page.locator("#anchors").inner_text())  # "30 Nov 2026, 10:12"
+    assert page.locator("#witnesses li").count() == 2
+    assert page.locator("#witnesses .badge.ok").count() == 2  # both demo witnesses cosigned the latest anchor
     shot(page, "auditor")
 
 

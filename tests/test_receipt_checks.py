@@ -13,7 +13,10 @@ from nacl.signing import SigningKey
 
 from ledger import consent_binding, eip712, receipt
 from ledger.keys import citizen_key_id
+from ledger.tlog import note
+from ledger.tlog.cosignature import Cosigner, WitnessPolicy
 from ledger.tlog.note import Signer
+from ledger.tlog.tlog_proof import TlogProof
 
 
 @pytest.fixture
@@ -217,3 +220,32 @@ def test_an_anchor_event_of_the_same_size_but_another_root_fails_anchor(recorded
     with pytest.raises(receipt.ReceiptError) as err:
         receipt.verify(copy.deepcopy(rcpt), liar.registry_for)
     assert str(err.value) == "anchor: anchor transaction did not anchor this checkpoint"
+
+
+
+# Witnesses: the recorded receipt's checkpoint carries no cosignature; these tests add one.
+
+W1, W2 = (Cosigner(f"witness.example/w{i}", bytes([i]) * 32) for i in (1, 2))
+
+
+def _cosigned(rcpt, *cosigners):
+    """The receipt with cosignatures added to its checkpoint: further signature lines, so
+    the log's own signature still verifies."""
+    text, _ = note.split(TlogProof.parse(rcpt["log"]["tlog_proof"]).checkpoint)
+    rcpt["log"]["tlog_proof"] += "".join(c.cosign(text, 1_800_000_000) for c in cosigners)
+    return rcpt
+
+
+def test_a_checkpoint_cosigned_by_enough_witnesses_passes_and_names_them(issued):
+    rcpt, registry_for = issued
+    report = receipt.verify(_cosigned(rcpt, W1, W2), registry_for, witnesses=WitnessPolicy(2, (W1.key, W2.key)))
+    assert report.checks[5] == "checkpoint cosigned by witness.example/w1, witness.example/w2" and len(report.checks) == 7
+    assert receipt.verify(rcpt, registry_for, witnesses=WitnessPolicy(0, ())).checks[5] == "checkpoint cosigned by no witness (none required)"
+
+
+def test_a_checkpoint_without_enough_cosignatures_fails_witnesses(issued):
+    rcpt, registry_for = issued
+    with pytest.raises(receipt.ReceiptError) as err:
+        receipt.verify(_cosigned(rcpt, W1), registry_for, witnesses=WitnessPolicy(2, (W1.key, W2.key)))
+    assert str(err.value) == "witnesses: checkpoint cosigned by 1 of the trusted witnesses (witness.example/w1), 2 required"
+    assert receipt.verify(rcpt, registry_for).status == "active"  # no policy given: cosignatures are not asked for

@@ -14,7 +14,7 @@ from nacl.signing import VerifyKey
 from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import Checkpoint, sign_checkpoint
 from ledger.tlog.cosignature import CosignatureError, Cosigner, WitnessKey, WitnessPolicy
-from ledger.tlog.witness_protocol import AddCheckpoint
+from ledger.tlog.witness_protocol import AddCheckpoint, InconsistentTree, SizeMismatch, WitnessRequestError, check_extension
 from witness.app import create_app
 from witness.keys import cosigner as witness_cosigner
 
@@ -197,3 +197,101 @@ def test_mydata_witness_prints_its_key_and_refuses_to_serve_no_log(tmp_path):
     assert refused.returncode != 0 and "--log" in refused.stderr and "Traceback" not in refused.stderr
     bad_key = mydata("witness", "--name", "witness.example/w9", "--data-dir", str(tmp_path / "w"), "--log", "nonsense", check=False)
     assert bad_key.returncode == 1 and "malformed verifier key" in bad_key.stderr and "Traceback" not in bad_key.stderr
+
+
+# ---- the add-checkpoint body and the witness's check, piece by piece ----------------------
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"\xff", "the body is not UTF-8"),
+    (b"old 1\n", "the body must start with an `old <size>` line and hold an empty line before the checkpoint"),
+    (b"new 1\n\nx\n", "the body must start with an `old <size>` line and hold an empty line before the checkpoint"),
+    (b"old 01\n\nx\n", "invalid old size '01'"),
+    (b"old -1\n\nx\n", "invalid old size '-1'"),
+    ("old \u0663\n\nx\n".encode(), "invalid old size '\u0663'"),  # an Arabic-Indic three: a digit, not ASCII
+    (b"old 1\n" + b"AAAA\n" * 64 + b"\nx\n", "more than 63 consistency proof lines"),
+    (b"old 1\nAA AA\n\nx\n", "a consistency proof line is not base64"),
+    (b"old 1\nAAAA\n\nx\n", "a consistency proof hash is not 32 bytes"),
+])
+def test_a_malformed_body_is_named(body, message):
+    with pytest.raises(WitnessRequestError) as err:
+        AddCheckpoint.parse(body)
+    assert str(err.value) == message
+
+
+def test_a_body_round_trips_with_63_proof_lines_and_with_none():
+    proof = [bytes([i]) * 32 for i in range(63)]
+    parsed = AddCheckpoint.parse(AddCheckpoint(7, proof, "cp\n").encode())
+    assert (parsed.old_size, parsed.proof, parsed.checkpoint) == (7, proof, "cp\n")
+    assert AddCheckpoint.parse(b"old 0\n\ncp\n") == AddCheckpoint(0, [], "cp\n")
+
+
+def _cp(tree: Tree, size: int) -> Checkpoint:
+    return Checkpoint.parse(tree.checkpoint(size).split("\n\n")[0] + "\n")
+
+
+def _req(tree: Tree, old: int, size: int) -> AddCheckpoint:
+    return AddCheckpoint.parse(tree.request(old, size))
+
+
+def test_the_witness_check_names_each_refusal_with_its_status():
+    tree, fork = Tree(8), Tree(8, "b")
+    with pytest.raises(WitnessRequestError, match=r"^old size 8 is beyond the checkpoint's size 5$"):
+        check_extension(8, _cp(tree, 8).root, AddCheckpoint(8, [], ""), _cp(tree, 5))
+    with pytest.raises(SizeMismatch) as mismatch:
+        check_extension(5, _cp(tree, 5).root, _req(tree, 3, 8), _cp(tree, 8))
+    assert mismatch.value.stored_size == 5 and str(mismatch.value) == "the witness last cosigned size 5"
+    with pytest.raises(InconsistentTree) as forked:
+        check_extension(5, _cp(tree, 5).root, AddCheckpoint(5, [], ""), _cp(fork, 5))
+    assert (forked.value.status, str(forked.value)) == (409, "another root for size 5: the log forked")
+    with pytest.raises(InconsistentTree) as bad_proof:
+        check_extension(5, _cp(tree, 5).root, _req(fork, 5, 8), _cp(fork, 8))
+    assert bad_proof.value.status == 422 and str(bad_proof.value).startswith("the consistency proof from size 5 does not verify: ")
+    for stored_size, stored_root in ((0, None), (0, merkle.EMPTY_ROOT)):  # never cosigned, or cosigned the empty tree
+        with pytest.raises(InconsistentTree) as not_empty:
+            check_extension(stored_size, stored_root, AddCheckpoint(0, [b"\x00" * 32], ""), _cp(tree, 8))
+        assert (not_empty.value.status, str(not_empty.value)) == (422, "a consistency proof from size 0 must be empty")
+        check_extension(stored_size, stored_root, AddCheckpoint(0, [], ""), _cp(tree, 8))  # accepted
+
+
+def test_a_first_checkpoint_of_size_one_needs_no_proof_and_the_next_one_does():
+    tree = Tree(4)
+    check_extension(0, None, _req(tree, 0, 1), _cp(tree, 1))
+    check_extension(1, _cp(tree, 1).root, _req(tree, 1, 4), _cp(tree, 4))
+    with pytest.raises(InconsistentTree):
+        check_extension(1, _cp(tree, 1).root, AddCheckpoint(1, [], ""), _cp(tree, 4))
+
+
+def test_a_cosignature_counts_only_under_its_own_name_key_id_and_a_timestamp_below_2_to_the_63():
+    w1 = Cosigner("witness.example/w1", os.urandom(32))
+    checkpoint = Tree(5).checkpoint()
+    body = checkpoint.split("\n\n")[0] + "\n"
+    line = w1.cosign(body, 100)
+    blob = base64.b64decode(line.split(" ")[2].strip())
+    renamed = f"\u2014 witness.example/w2 {base64.b64encode(blob).decode()}\n"  # w1's signature, said to be w2's
+    other_kid = f"\u2014 witness.example/w1 {base64.b64encode(bytes([blob[0] ^ 1]) + blob[1:]).decode()}\n"
+    short = f"\u2014 witness.example/w1 {base64.b64encode(blob[:-1]).decode()}\n"
+    policy = _policy(1, w1)
+    for bad in (renamed, other_kid, short):
+        assert policy.cosigners(checkpoint + bad) == {}
+    assert policy.cosigners(checkpoint + w1.cosign(body, 2**63 - 1)) == {"witness.example/w1": 2**63 - 1}
+    for too_late in (2**63, 2**64 - 1):
+        assert policy.cosigners(checkpoint + w1.cosign(body, too_late)) == {}
+
+
+def test_the_policys_refusals_say_what_is_missing():
+    w1, w2 = (Cosigner(f"witness.example/w{i}", os.urandom(32)) for i in (1, 2))
+    with pytest.raises(CosignatureError) as none:
+        _policy(1, w1, w2).check(Tree(2).checkpoint())
+    assert str(none.value) == "checkpoint cosigned by 0 of the trusted witnesses (none), 1 required"
+    w3 = Cosigner("witness.example/w3", os.urandom(32))
+    checkpoint = Tree(2).checkpoint()
+    body = checkpoint.split("\n\n")[0] + "\n"
+    with pytest.raises(CosignatureError) as two:
+        _policy(3, w1, w2, w3).check(checkpoint + w1.cosign(body, 1) + w2.cosign(body, 1))
+    assert str(two.value) == "checkpoint cosigned by 2 of the trusted witnesses (witness.example/w1, witness.example/w2), 3 required"
+    with pytest.raises(CosignatureError) as twice:
+        WitnessPolicy(1, (w1.key, w1.key))
+    assert str(twice.value) == "a witness is named twice in the policy"
+    with pytest.raises(CosignatureError) as unmet:
+        _policy(3, w1, w2)
+    assert str(unmet.value) == "a quorum of 3 cannot be met by 2 witnesses"

@@ -10,12 +10,12 @@ key is pinned on the first visit, as `mydata audit` does.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 from flask import Blueprint, Flask, current_app, render_template
 
+from httpkit import readable
 from httpkit.http_headers import SecurityHeaders
 from httpkit.http_limits import BodyLimits
 from ledger.audit import AuditFailure, AuditState, run_audit
@@ -41,8 +41,9 @@ def overview():
     state = AuditState.load(state_path)
     anchors = _anchors(registry_for(state.chain_id, state.contract), state.deployment_block) if state else []
     checkpoint = _text(operator_url + "/log/checkpoint")
+    names = _service_names(operator_url, report.accesses_by_service if report else {})
     return render_template(
-        "auditor/overview.html", app_name="MyData auditor", report=report, anomaly=anomaly, anchors=anchors,
+        "auditor/overview.html", app_name="MyData auditor", report=report, anomaly=anomaly, anchors=anchors, names=names,
         checkpoint=checkpoint, previous_size=before.size if before else 0, operator_url=operator_url, witnesses=witnesses,
     ), (200 if anomaly is None else 409)
 
@@ -54,6 +55,7 @@ def create_app(operator_url: str, chain_url: str, state_path: str | Path, witnes
     app = Flask("auditor_view", template_folder=str(Path(__file__).with_name("templates")), static_folder=str(Path(__file__).with_name("static")))
     app.extensions["auditor"] = (operator_url, registry_factory(chain_url), Path(state_path), witnesses)
     app.register_blueprint(bp)
+    readable.install(app)
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))
     return app
 
@@ -65,10 +67,22 @@ def _anchors(registry: Registry, from_block: int) -> list[dict]:
     return [
         {
             "size": e.args.get("size"), "root": "0x" + bytes(e.args.get("root", b"")).hex(), "block": e.block, "tx": e.tx,
-            "time": datetime.fromtimestamp(registry.client.w3.eth.get_block(e.block)["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "time": registry.client.w3.eth.get_block(e.block)["timestamp"],
         }
         for e in reversed(anchored)
     ]
+
+
+def _service_names(operator_url: str, ids) -> dict[str, str]:
+    """Each service's name as the operator's directory publishes it (its id if unknown)."""
+    names = {}
+    for sid in ids:
+        try:
+            resp = requests.get(f"{operator_url}/v1/services/{sid}", timeout=10)
+            names[sid] = resp.json()["name"] if resp.status_code == 200 else sid
+        except (requests.RequestException, ValueError, KeyError):
+            names[sid] = sid
+    return names
 
 
 def _text(url: str) -> str | None:

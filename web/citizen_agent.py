@@ -139,6 +139,33 @@ class CitizenAgent:
             )
         return out
 
+    def foreign_consents(self) -> list[dict]:
+        """The consents the operator holds for this citizen that this citizen never gave, with
+        the service's name. Each consent's key is derived from the citizen's own seed, so a
+        consent whose key on chain is any other was made up by someone else, the operator
+        first of all; the rest pass, even those given from another device."""
+        report = self.access_report()
+        names = report.get("services", {})
+        foreign = [c for c in report["consents"] if not self.gave(c["consent_id"])]
+        return [{**c, "service_name": names.get(c["service"]) or self._service_name(c["service"])} for c in foreign]
+
+    def _service_name(self, service_id: str) -> str:
+        try:
+            return str(self.service(service_id)["name"])
+        except (MyDataError, KeyError, ValueError):
+            return service_id
+
+    def gave(self, consent_id: str) -> bool:
+        """Whether this citizen signed consent `consent_id`: it is in the wallet, or the chain
+        names as its signer the key this citizen's seed derives for that id."""
+        if consent_id in self.wallet.data["consents"]:
+            return True
+        try:
+            cid = bytes.fromhex(consent_id.removeprefix("0x"))
+        except (AttributeError, ValueError):
+            return False
+        return len(cid) == 32 and self.registry.consent(cid).signer == self.wallet.keys.consent_account(cid).address
+
     def revoke(self, consent_id: str) -> dict:
         """Revoke through the operator, then change the locks of the consent's read areas so
         the service's old data keys open no new version. Returns the chain outcome with the
@@ -156,14 +183,19 @@ class CitizenAgent:
     # ---- transparency ----------------------------------------------------------------
     def history(self) -> list[dict]:
         """Every log entry about this citizen, each verified here: inclusion proof against
-        the latest checkpoint, whose signature and on-chain anchor are checked too."""
+        the latest checkpoint, whose signature and on-chain anchor are checked too; an entry
+        under a consent this citizen never gave is marked `never_given`."""
         body = self.operator.get(f"/v1/citizens/{self.id}/history").json()
         if "log_vkey" not in self.wallet.data:  # the log's key is pinned on first use
             self.wallet.update(lambda d: d.setdefault("log_vkey", body["log"]["vkey"]))
         vkey = self.wallet.data["log_vkey"]
         if vkey != body["log"]["vkey"]:
             return [{**e, "status": "failed"} for e in body["entries"]]
-        return verify_history(body, self.registry, vkey)
+        given: dict[str, bool] = {}
+        return [
+            {**e, "never_given": (cid := e["entry"].get("consent_id")) is not None and not given.setdefault(cid, self.gave(cid))}
+            for e in verify_history(body, self.registry, vkey)
+        ]
 
     def access_report(self) -> dict:
         """GDPR Art 15: the operator's account of recipients, purposes and times."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from httpkit import readable
 from httpkit.http_headers import SecurityHeaders
 from httpkit.http_limits import AREA_MAX_BODY, BodyLimits
 
@@ -32,5 +33,6 @@ def create_app(wallet_path: str | Path, endpoints: Endpoints) -> Flask:
     app.extensions["citizen"] = (Path(wallet_path), endpoints)
     CSRFProtect(app)
     app.register_blueprint(citizen_pages.bp)
+    readable.install(app)
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app, routes=[(r"^/cv/", AREA_MAX_BODY)]))
     return app

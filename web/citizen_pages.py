@@ -54,7 +54,7 @@ def home():
     if not _wallet()[0].exists():
         return render_template("citizen/welcome.html")
     a = agent()
-    return render_template("citizen/home.html", citizen_id=a.id, pending=len(a.pending()), consents=a.consents())
+    return render_template("citizen/home.html", citizen_id=a.id, pending=len(a.pending()), consents=a.consents(), foreign=a.foreign_consents())
 
 @bp.post("/identity")
 def create_identity():
@@ -146,7 +146,8 @@ def refuse(rid: str):
 # ---- consents ----------------------------------------------------------------------
 @bp.get("/consents")
 def consents():
-    return render_template("citizen/consents.html", consents=sorted(agent().consents(), key=lambda c: c["granted_at"], reverse=True))
+    a = agent()
+    return render_template("citizen/consents.html", consents=sorted(a.consents(), key=lambda c: c["granted_at"], reverse=True), foreign=a.foreign_consents())
 
 @bp.post("/consents/<cid>/revoke")
 def revoke(cid: str):
@@ -231,4 +232,5 @@ def _timeline_item(h: dict, names: dict[str, str]) -> dict:
     return {
         "index": h["index"], "type": e["type"], "who": who, "what": WHAT.get(e["type"], e["type"]), "area": e.get("area"),
         "why": WHY.get(e.get("reason"), e.get("reason")), "time": e.get("time"), "block": e.get("block"), "status": h["status"],
+        "never_given": h.get("never_given", False),
     }

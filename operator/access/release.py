@@ -54,8 +54,8 @@ def _grant_holds(rt: OperatorRuntime, consent_id: str) -> bool:
     if grants:
         return len(grants) % 2 == 1
     # A log written before grants had their own key: the grant is the consent's first entry.
-    first = rt.log.find(consent_key(consent_id))[:1]
-    return bool(first) and events.decode(rt.log.entry(first[0]))["type"] == events.CONSENT_GRANTED
+    entries = rt.log.find(consent_key(consent_id))
+    return bool(entries) and events.decode(rt.log.entry(entries[0]))["type"] == events.CONSENT_GRANTED
 
 
 def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str) -> Decision:
