@@ -7,7 +7,8 @@
 Moments arrive as the records write them (ISO 8601 UTC, "2026-11-30T09:12:00Z") or as unix
 seconds from the chain. The language is the best match of the request's Accept-Language
 among LOCALES (British English when nothing matches: day before month, 24-hour clock); the
-time zone is the app's TIME_ZONE setting (Europe/Stockholm unless configured).
+time zone is the app's TIME_ZONE setting (Europe/Stockholm unless configured). Outside a
+request (the command line) they read the same, in British English.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format, get_timezone
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 
 from ledger.vocabulary import label
 
@@ -52,7 +53,7 @@ def when(value: str | int | float | datetime | None) -> str:
     if at is None:
         return ""
     locale = reader_locale()
-    zone = get_timezone(current_app.config.get("TIME_ZONE", DEFAULT_TIME_ZONE))
+    zone = get_timezone(current_app.config.get("TIME_ZONE", DEFAULT_TIME_ZONE) if has_app_context() else DEFAULT_TIME_ZONE)
     day = format_date(at.astimezone(zone), "medium", locale=locale)
     return get_datetime_format("medium", locale=locale).replace("{1}", day).replace("{0}", format_time(at, "short", tzinfo=zone, locale=locale))
 

@@ -25,6 +25,7 @@ from .chain_entries import entry_for
 from .durable import write_atomic
 from .errors import MyDataError
 from .events import ChainKey
+from .problem_json import unreachable
 from .registry import Anchor, Registry
 from .tlog import merkle, tiles
 from .tlog.checkpoint import CheckpointError, open_checkpoint
@@ -91,7 +92,7 @@ class LogFetcher:
         try:
             resp = self.session.get(f"{self.base}/{path}", timeout=60)
         except requests.RequestException as exc:
-            raise AuditFailure(f"operator unreachable: {exc}") from None
+            raise AuditFailure(f"operator unreachable: {unreachable(self.base, exc)}") from None
         if resp.status_code != 200:
             raise AuditFailure(f"operator answered {resp.status_code} for {path}")
         return resp.content

@@ -17,6 +17,12 @@ from web3.types import Wei
 from .errors import MyDataError
 
 DEV_FUNDING_WEI = 10**19  # 10 ETH, only on dev chains with unlocked accounts
+DEV_CHAIN_IDS = {31337, 1337, 0x776562337079}  # Hardhat and anvil, Ganache, the embedded eth-tester chain
+
+
+def is_development_chain(chain_id: int) -> bool:
+    """A local test chain: blocks are final when mined, and its funded accounts are no one's."""
+    return chain_id in DEV_CHAIN_IDS
 
 
 class ChainError(MyDataError):

@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from eth_account.signers.local import LocalAccount
 
 from . import consent_binding, eip712, receipt, record
+from .chain import ChainError, is_development_chain
 from .errors import MyDataError
-from .problem_json import problem_of
+from .problem_json import problem_of, unreachable
 from .registry import Registry
 from .request_auth import RequestSigner
 from .wallet import Wallet
@@ -44,7 +46,7 @@ class OperatorClient:
         try:
             return self._check(self.session.request(method, self.url + path, timeout=self.timeout, **kw))
         except requests.RequestException as exc:
-            raise OperatorError({"title": "operator unreachable", "detail": str(exc)}) from None
+            raise OperatorError({"title": "operator unreachable", "detail": unreachable(self.url, exc)}) from None
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.request("GET", path, **kw)
@@ -156,8 +158,24 @@ def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: st
     return operator.post("/ledger/revocations", {"consent_id": consent_id, "signature": "0x" + sig.hex()})
 
 
-def revoke_on_chain(wallet: Wallet, registry: Registry, consent_id: str) -> dict[str, Any]:
-    """Revoke without the operator: the per-consent key sends the transaction itself."""
-    account = wallet.keys.consent_account(bytes.fromhex(consent_id[2:]))
+def signed_revocation(wallet: Wallet, chain_id: int, contract: str, consent_id: str) -> dict[str, Any]:
+    """The consent key's EIP-712 revocation of `consent_id`: anyone may submit it
+    (ConsentRegistry.revokeBySig, or any operator's /ledger/revocations) and pay its gas."""
+    cid = bytes.fromhex(consent_id[2:])
+    sig = eip712.sign(wallet.keys.consent_account(cid), "Revoke", eip712.revoke_message(cid), chain_id, contract)
+    return {"consent_id": consent_id, "signature": "0x" + sig.hex(), "chain_id": chain_id, "contract": contract}
+
+
+def revoke_on_chain(wallet: Wallet, registry: Registry, consent_id: str, gas_payer: LocalAccount | None = None) -> dict[str, Any]:
+    """Revoke without the operator. `gas_payer` submits the consent key's signed revocation;
+    without one, on a development chain only, the consent key sends it itself, funded by the
+    node's development account (on a real chain that account is no one's to spend)."""
+    cid = bytes.fromhex(consent_id[2:])
+    if gas_payer is not None:
+        signed = signed_revocation(wallet, registry.chain_id, registry.address, consent_id)
+        return registry.revoke_by_sig(cid, bytes.fromhex(signed["signature"][2:]), gas_payer)
+    if not is_development_chain(registry.chain_id):
+        raise ChainError(f"chain {registry.chain_id} is not a development chain: give a key that pays the gas, or have a relayer submit the signed revocation")
+    account = wallet.keys.consent_account(cid)
     registry.client.fund_from_dev_account(account.address, minimum=10**16)
-    return registry.revoke(bytes.fromhex(consent_id[2:]), account)
+    return registry.revoke(cid, account)

@@ -18,3 +18,12 @@ def problem_of(resp: requests.Response) -> dict[str, Any]:
     if not isinstance(problem, dict):
         return {"status": resp.status_code, "title": resp.reason or f"HTTP {resp.status_code}", "detail": resp.text[:200]}
     return problem
+
+
+def unreachable(url: str, exc: requests.RequestException) -> str:
+    """Why a server at `url` did not answer, in words (not the HTTP library's internals)."""
+    if isinstance(exc, requests.Timeout):
+        return f"{url} did not answer in time"
+    if isinstance(exc, requests.ConnectionError):
+        return f"nothing answers at {url} — is `mydata up` running?"
+    return f"{url}: {type(exc).__name__}"

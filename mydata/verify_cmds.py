@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from ledger import audit, receipt
 from ledger.registry import registry_factory
 
 from . import main, options
+from .citizen_cmds import EXIT_EXPIRED, EXIT_REVOKED
 
 
 @main.command("verify-receipt")
@@ -24,7 +26,15 @@ from . import main, options
 @options.witness_keys
 @options.witness_quorum
 def verify_receipt_cmd(file: Path, chain_url: str, vkey: str | None, citizen: str | None, witness_keys: tuple[str, ...], witness_quorum: int | None) -> None:
-    """Verify a consent receipt offline, against a chain node only."""
+    """Verify a consent receipt offline, against a chain node only.
+
+    \b
+    Exit status:
+      0  the receipt is valid and the consent active
+      1  the receipt is invalid (the failing part is named), or it could not be checked
+      3  the receipt is valid but the consent was revoked
+      4  the receipt is valid but the consent has expired
+    """
     try:
         data = json.loads(file.read_text())
     except ValueError as exc:
@@ -34,6 +44,9 @@ def verify_receipt_cmd(file: Path, chain_url: str, vkey: str | None, citizen: st
     for line in report.checks:
         click.echo(f"ok  {line}")
     click.echo(f"receipt valid; consent {report.consent_id} is {report.status}")
+    if report.status != "active":
+        click.echo(f"Error: consent {report.consent_id} is {report.status}: it no longer allows anything", err=True)
+        sys.exit(EXIT_REVOKED if report.status == "revoked" else EXIT_EXPIRED)
 
 
 @main.command("audit")

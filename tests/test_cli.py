@@ -1,5 +1,6 @@
 """The `mydata` command line across real processes: the quick-start system and the citizen's tools."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -42,15 +43,23 @@ def test_citizen_grants_verifies_revokes_and_auditor_agrees(system):
     wallet, receipt = str(data / "wallet.json"), str(data / "receipt.json")
     phrase = mydata("citizen", "create", "--wallet", wallet, env=env).stdout.split()
     assert len(phrase) == 24
+    notice = data / "notice.txt"
+    notice.write_text("CV Builder reads your CV to render it.\n")
     out = mydata(
         "consent", "grant", "--wallet", wallet, "--controller-id", "cv-builder", "--controller-name", "CV Builder",
         "--purpose", "dpv:ServiceProvision", "--area", "work:read", "--area", "skills", "--days", "30",
-        "--notice-url", "https://cv.example/notice", "--receipt-out", receipt, env=env,
+        "--notice-url", "https://cv.example/notice", "--notice-file", str(notice), "--receipt-out", receipt, env=env,
     )
     consent_id = out.stdout.strip()
+    assert json.loads(open(receipt).read())["record"]["notice"]["sha256"] == hashlib.sha256(notice.read_bytes()).hexdigest()
     assert "consent " + consent_id + " is active" in mydata("verify-receipt", receipt, env=env).stdout
-    assert "revoked on chain" in mydata("consent", "revoke", "--wallet", wallet, "--direct", consent_id, env=env).stdout
-    assert "is revoked" in mydata("verify-receipt", receipt, env=env).stdout
+    listed = mydata("consent", "list", "--wallet", wallet, env=env).stdout
+    assert "CV Builder" in listed and "read work, read skills" in listed and "active" in listed
+    revoked = mydata("consent", "revoke", "--wallet", wallet, "--direct", consent_id, env=env).stdout
+    assert "revoked on chain" in revoked and "new data keys for no stored area" in revoked
+    after = mydata("verify-receipt", receipt, env=env, check=False)
+    assert after.returncode == 3 and "is revoked" in after.stdout and after.stderr.strip() == f"Error: consent {consent_id} is revoked: it no longer allows anything"
+    assert "revoked" in mydata("consent", "list", "--wallet", wallet, env=env).stdout
     time.sleep(2.5)  # the operator follows new blocks every second
     audit = mydata("audit", "--state", str(data / "audit.json"), env=env)
     assert "OK" in audit.stdout and "consent.revoked" in audit.stdout
@@ -69,11 +78,39 @@ def test_errors_are_one_line_and_exit_non_zero(system, tmp_path):
         (["audit", "--operator", "http://127.0.0.1:9", "--state", str(tmp_path / "s.json")], "operator unreachable"),
         (["consent", "grant", "--wallet", str(tmp_path / "none.json"), "--controller-id", "x", "--controller-name", "X", "--purpose", "p", "--area", "work", "--notice-url", "https://x/n"], "cannot read wallet"),
         (["citizen", "restore", "--wallet", str(tmp_path / "w.json")], "recovery phrase"),
+        (["citizen", "create", "--wallet", str(data / "wallet.json")], "a wallet already exists at"),
+        (["consent", "list", "--wallet", str(data / "wallet.json"), "--chain", "http://127.0.0.1:9"], "cannot reach an Ethereum node at http://127.0.0.1:9"),
+        (["consent", "revoke", "--wallet", str(data / "wallet.json"), "--operator", "http://127.0.0.1:9", "0x" + "ab" * 32], "no consent"),
     ]:
         proc = mydata(*args, check=False, env=env, input="")
         assert proc.returncode == 1, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: ") and words in lines[0], proc.stderr
+
+
+def test_an_unknown_area_or_an_unfetchable_notice_is_refused_in_one_line(system, tmp_path):
+    env, _ = system
+    wallet = str(tmp_path / "w.json")
+    mydata("citizen", "create", "--wallet", wallet, env=env)
+    common = ["consent", "grant", "--wallet", wallet, "--controller-id", "cv", "--controller-name", "CV", "--purpose", "p"]
+    hobbies = mydata(*common, "--area", "hobbies:read", "--notice-url", "https://x/n", check=False, env=env)
+    assert hobbies.returncode == 2 and "unknown area 'hobbies': the areas are" in hobbies.stderr and "work" in hobbies.stderr
+    unreachable = mydata(*common, "--area", "work", "--notice-url", "http://127.0.0.1:9/notice", check=False, env=env)
+    assert unreachable.returncode == 1 and unreachable.stderr.strip().splitlines() == [
+        "Error: cannot fetch the notice at http://127.0.0.1:9/notice (ConnectionError): give its text with --notice-file"
+    ]
+
+
+def test_the_wallet_comes_from_mydata_wallet_and_an_unreachable_operator_is_said_plainly(system, tmp_path):
+    env, _ = system
+    env = {**env, "MYDATA_WALLET": str(tmp_path / "from-env.json")}
+    mydata("citizen", "create", env=env)
+    assert (tmp_path / "from-env.json").exists()
+    notice = tmp_path / "n.txt"
+    notice.write_text("n")
+    down = mydata("consent", "grant", "--operator", "http://127.0.0.1:9", "--controller-id", "cv", "--controller-name", "CV", "--purpose", "p",
+                  "--area", "work", "--notice-url", "https://x/n", "--notice-file", str(notice), check=False, env=env)
+    assert down.returncode == 1 and down.stderr.strip() == "Error: operator unreachable: nothing answers at http://127.0.0.1:9 — is `mydata up` running?"
 
 
 def test_a_bad_area_is_refused_naming_the_field(system, tmp_path):
@@ -82,7 +119,7 @@ def test_a_bad_area_is_refused_naming_the_field(system, tmp_path):
     mydata("citizen", "create", "--wallet", wallet, env=env)
     proc = mydata(
         "consent", "grant", "--wallet", wallet, "--controller-id", "cv", "--controller-name", "CV", "--purpose", "p",
-        "--area", "work:delete", "--notice-url", "https://x/n", check=False, env=env,
+        "--area", "work:delete", "--notice-url", "https://x/n", "--notice-file", __file__, check=False, env=env,
     )
     assert proc.returncode == 1 and "data_areas[0].access" in proc.stderr
 

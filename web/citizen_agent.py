@@ -170,15 +170,17 @@ class CitizenAgent:
         """Revoke through the operator, then change the locks of the consent's read areas so
         the service's old data keys open no new version. Returns the chain outcome with the
         revocation time the chain itself reports."""
-        rec = self.wallet.consent(consent_id)["record"]
         outcome = citizen.revoke_via_operator(self.wallet, self.operator, consent_id)
-        stored = set(self.pds.areas())
-        outcome["relocked"] = {
-            area: self.pds.change_locks(area)
-            for area in sorted({p["area"] for p in rec["data_areas"] if p["access"] == "read"} & stored)
-        }
+        outcome["relocked"] = self.change_locks_of(consent_id)
         outcome["revoked_at"] = _unix_time(self.registry.consent(bytes.fromhex(consent_id[2:])).revoked_at)
         return outcome
+
+    def change_locks_of(self, consent_id: str) -> dict[str, int]:
+        """New data keys for the stored areas a (revoked) consent could read, so the keys
+        its service holds open no new version; returns each area's new key version."""
+        rec = self.wallet.consent(consent_id)["record"]
+        readable = {p["area"] for p in rec["data_areas"] if p["access"] == "read"}
+        return {area: self.pds.change_locks(area) for area in sorted(readable & set(self.pds.areas()))}
 
     # ---- transparency ----------------------------------------------------------------
     def history(self) -> list[dict]:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger import events
-from ledger.chain import ChainError
+from ledger.chain import ChainError, is_development_chain
 from ledger.chain_entries import entry_for
 from ledger.lookup_keys import chain_block_key, consent_key, grant_key, revocation_key
 from ledger.record import format_time
@@ -39,7 +39,6 @@ BLOCKS_KEY = "follower.blocks"  # [[number, hash], ...] of the blocks followed u
 CHUNK = 2000
 REMEMBERED = 64  # followed blocks whose hashes are kept: the deepest reorg the follower can undo
 
-DEV_CHAIN_IDS = {31337, 1337, 0x776562337079}  # Hardhat and anvil, Ganache, the embedded eth-tester chain
 REAL_NODE_CONFIRMATIONS = 2
 
 
@@ -50,7 +49,7 @@ class ChainReorgTooDeep(ChainError):
 
 def default_confirmations(chain_id: int) -> int:
     """0 on a development chain (blocks are final when mined), else REAL_NODE_CONFIRMATIONS."""
-    return 0 if chain_id in DEV_CHAIN_IDS else REAL_NODE_CONFIRMATIONS
+    return 0 if is_development_chain(chain_id) else REAL_NODE_CONFIRMATIONS
 
 
 class ChainFollower:
