@@ -158,3 +158,12 @@ def _signer(grant):
 
     message = eip712.grant_message(bytes.fromhex(grant["consent_id"][2:]), bytes.fromhex(grant["commitment"][2:]), grant["expires_at"])
     return eip712.recover(bytes.fromhex(grant["signature"][2:]), "Grant", message, *DOMAIN)
+
+
+def test_what_an_approval_leaves_out_is_what_was_refused():
+    from consent_operator.access.approval import refused_permissions
+
+    work, skills = {"area": "work", "access": "read"}, {"area": "skills", "access": "read"}
+    assert refused_permissions([work, skills], [work]) == [skills]
+    assert refused_permissions([work, skills], [skills, work]) == []
+    assert refused_permissions([work], []) == [work]

@@ -44,6 +44,23 @@ def test_art15_report_names_recipients_purposes_times_and_refusals(world):
     assert consent["consent_id"] == cid and consent["purposes"] == ["dpv:ServiceProvision"] and consent["status"] == "active"
     assert [(a["type"], a["area"], a["decision"]) for a in report["accesses"]] == [("data.read", "work", "released"), ("data.denied", "education", "denied")]
     assert report["refused_requests"][0]["purposes"] == ["dpv:Marketing"]
+    assert report["refused_requests"][0]["partial"] is False and report["refused_requests"][0]["permissions"] == [{"area": "skills", "access": "read"}]
+
+
+def test_permissions_left_out_of_an_approval_are_logged_and_reported_as_refused(world):
+    from ledger import events
+
+    asked = [{"area": "work", "access": "read"}, {"area": "skills", "access": "read"}, {"area": "certificates", "access": "write"}]
+    world.service.request_consent(world.cid, ["dpv:ServiceProvision"], asked, 30, "https://cv.example/n", b"n")
+    request = world.agent.pending()[-1]
+    world.agent.approve(request, [asked[0]])
+    [refusal] = world.agent.access_report()["refused_requests"]
+    assert refusal["request"] == request["id"] and refusal["partial"] is True and refusal["permissions"] == asked[1:]
+    logged = [events.decode(world.op.runtime.log.entry(i)) for i in world.op.runtime.log.find("request:" + request["id"])]
+    assert [(e["type"], e["permissions"]) for e in logged] == [(events.CONSENT_REFUSED, asked[1:])]
+    world.service.request_consent(world.cid, ["dpv:ServiceProvision"], asked[:1], 30, "https://cv.example/n", b"n")
+    world.agent.approve(world.agent.pending()[-1])  # everything asked for granted: nothing refused
+    assert len(world.agent.access_report()["refused_requests"]) == 1
 
 
 def test_only_the_citizen_gets_its_report_or_erases(world):

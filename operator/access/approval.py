@@ -77,3 +77,8 @@ def check_scope(request: dict, rec: dict) -> None:
     span = record.parse_time(rec["expires_at"]) - record.parse_time(rec["granted_at"])
     if span.total_seconds() > request["duration_days"] * 86400:
         raise bad_request("the record lasts longer than requested", field="record.expires_at")
+
+
+def refused_permissions(asked: list[dict], granted: list[dict]) -> list[dict]:
+    """What a request asked for that the consent does not grant: the citizen refused it."""
+    return [p for p in asked if p not in granted]

@@ -17,7 +17,7 @@ from httpkit.problems import Problem
 from ledger import events, receipt, record
 from storage.directory import IndexedConsent, Service
 
-from ..access.approval import check_approval
+from ..access.approval import check_approval, refused_permissions
 from ..access.auth import authenticate, require_citizen, require_service
 from . import schemas
 from .http_util import runtime
@@ -107,9 +107,15 @@ def refuse(rid: str):
     rt = runtime()
     if not rt.directory.decide(rid, "refused"):
         raise Problem(409, "request-decided", "This request was already decided")
-    now = record.format_time(datetime.now(UTC))
-    rt.log.append([events.encode({"type": events.CONSENT_REFUSED, "request": rid, "service": req["service_id"], "time": now})], keys=[["request:" + rid]])
+    _log_refusal(rid, req["service_id"], req["permissions"])
     return jsonify({"id": rid, "status": "refused"})
+
+
+def _log_refusal(rid: str, service_id: str, permissions: list[dict]) -> None:
+    """Log that the citizen refused `permissions` of request `rid` (all of them, or the
+    ones left out when approving the rest)."""
+    entry = {"type": events.CONSENT_REFUSED, "request": rid, "service": service_id, "permissions": permissions, "time": record.format_time(datetime.now(UTC))}
+    runtime().log.append([events.encode(entry)], keys=[["request:" + rid]])
 
 
 @bp.post("/consent-requests/<rid>/approve")
@@ -127,4 +133,8 @@ def approve(rid: str):
     if not rt.directory.decide(rid, "approved", indexed, rcpt):
         raise Problem(409, "request-decided", "This request was already decided")
     rt.directory.set_citizen_key(req["citizen"], ok.citizen_enc_key)  # writers wrap data keys for it
+    refused = refused_permissions(req["permissions"], ok.record["data_areas"])
+    if refused:
+        _log_refusal(rid, req["service_id"], refused)
     return jsonify({"id": rid, "status": "approved", "consent_id": cid, "receipt": rcpt}), 201
+

@@ -19,6 +19,7 @@ from httpkit.problems import Problem
 from ledger import events
 from ledger.record import format_time
 
+from ..access.approval import refused_permissions
 from ..access.auth import require_citizen
 from ..access.release import status_of
 from .http_util import runtime
@@ -76,13 +77,26 @@ def access_report(citizen: str):
             "recipients": recipients,
             "consents": consents,
             "accesses": accesses,
-            "refused_requests": [
-                {"request": r["id"], "service": r["service_id"], "purposes": r["purposes"], "permissions": r["permissions"], "decided_at": r["decided_at"]}
-                for r in requests_ if r["status"] == "refused"
-            ],
+            "refused_requests": _refusals(requests_),
             "storage": "The PDS holds the CV encrypted; the operator holds no plaintext, only this consent index and the access log.",
         }
     )
+
+
+def _refusals(requests_: list[dict]) -> list[dict]:
+    """Each request the citizen refused, in whole or (approving the rest) in part, with the
+    permissions refused."""
+    out = []
+    for r in requests_:
+        if r["status"] == "refused":
+            refused, partial = r["permissions"], False
+        elif r["status"] == "approved":
+            refused, partial = refused_permissions(r["permissions"], r["receipt"]["record"]["data_areas"]), True
+        else:
+            continue
+        if refused:
+            out.append({"request": r["id"], "service": r["service_id"], "purposes": r["purposes"], "permissions": refused, "partial": partial, "decided_at": r["decided_at"]})
+    return out
 
 
 @bp.delete("")
