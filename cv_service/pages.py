@@ -68,17 +68,43 @@ def request_status(rid: str):
 
 @bp.get("/cv")
 def cv():
+    """The CV from the areas the citizen's consent covers, read only those: an area the
+    citizen chose not to share is not asked for (no denial logged in their history), an
+    empty one is shown as empty, and a consent that ended is said so, with nothing read."""
     citizen = require_citizen()
-    client = service().client
-    sections, refused = {}, {}
+    svc = service()
+    consent = _current_consent(svc, citizen)
+    sections, empty, not_shared, refused = {}, [], [], {}
     for area in CV_AREAS:
+        if consent is None or not consent.allows(area):
+            not_shared.append(area)
+            continue
         try:
-            sections[area] = client.read_area(citizen, area)
+            document = svc.client.read_area(citizen, area)
         except OperatorError as exc:
             refused[area] = _reason(exc)
+            continue
         except EnvelopeError as exc:  # not the current version, or not by a trusted writer
             refused[area] = f"not shown: {exc}"
-    return answer("cv.html", 200 if sections else 403, sections=sections, refused=refused)
+            continue
+        if document is None:
+            empty.append(area)
+        else:
+            sections[area] = document
+    shown = bool(sections or empty)
+    ended = {"how": consent.ended, "at": consent.ended_at} if consent and consent.ended else None
+    return answer(
+        "cv.html", 200 if shown else 403, sections=sections, empty=empty, not_shared=not_shared, refused=refused, ended=ended, consented=consent is not None
+    )
+
+
+def _current_consent(svc, citizen: str):
+    """The consent from the citizen's newest approved request to this service (None if none)."""
+    for rid in svc.store.requests_of(citizen):
+        consent = svc.client.consent_for(rid)
+        if consent is not None:
+            return consent
+    return None
 
 
 @bp.post("/cv/certificates")
@@ -88,16 +114,14 @@ def issue_certificate():
     svc = service()
     course = (request.form.get("course") or (request.get_json(silent=True) or {}).get("course") or "MyData Consent Basics").strip()[:200]
     try:
-        current = svc.client.read_area(citizen, "certificates")
+        current = svc.client.read_area(citizen, "certificates") or []  # None: none stored yet
     except OperatorError as exc:
-        if _reason(exc) != "no-data":
-            return answer("cv.html", 403, sections={}, refused={"certificates": _reason(exc)})
-        current = []
+        return answer("cv.html", 403, sections={}, refused={"certificates": _reason(exc)}, consented=True)
     cert = {"name": course, "date": datetime.now(UTC).strftime("%Y-%m-%d"), "issuer": NAME, "url": svc.public_url.rstrip("/") + "/privacy"}
     try:
         version = svc.client.write_area(citizen, "certificates", [*current, cert])
     except OperatorError as exc:
-        return answer("cv.html", 403, sections={}, refused={"certificates": _reason(exc)})
+        return answer("cv.html", 403, sections={}, refused={"certificates": _reason(exc)}, consented=True)
     if wants_json():
         return jsonify({"version": version, "certificate": cert, "citizen": signed_in()}), 201
     return redirect(url_for("pages.cv"), 303)

@@ -30,6 +30,11 @@ class RequestsStore:
         row = self._readers.get().execute("SELECT citizen FROM requests WHERE id=?", (request_id,)).fetchone()
         return row[0] if row else None
 
+    def requests_of(self, citizen: str) -> list[str]:
+        """The consent requests sent to `citizen`, newest first."""
+        rows = self._readers.get().execute("SELECT id FROM requests WHERE citizen=? ORDER BY created_at DESC, rowid DESC", (citizen,))
+        return [r[0] for r in rows]
+
     def highest(self, citizen: str, area: str) -> int:
         row = self._readers.get().execute("SELECT version FROM seen_versions WHERE citizen=? AND area=?", (citizen, area)).fetchone()
         return row[0] if row else 0

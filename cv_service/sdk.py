@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from dataclasses import dataclass
 from typing import Protocol
 
 from nacl.public import PrivateKey
@@ -44,6 +45,19 @@ class SeenInMemory:
     def saw(self, citizen: str, area: str, version: int) -> None:
         with self._lock:
             self._seen[(citizen, area)] = max(version, self._seen.get((citizen, area), 0))
+
+
+@dataclass(frozen=True)
+class GrantedConsent:
+    """A consent as a service needs it: what it grants, and if it ended, how and when."""
+
+    consent_id: str
+    granted: frozenset[tuple[str, str]]  # (area, access)
+    ended: str | None  # None while it holds; "revoked" or "expired"
+    ended_at: int  # unix time of the revocation, else of the expiry
+
+    def allows(self, area: str, access: str = "read") -> bool:
+        return self.ended is None and (area, access) in self.granted
 
 
 class ServiceClient:
@@ -96,9 +110,13 @@ class ServiceClient:
         """Read and decrypt an area under read consent; only the citizen, this service and
         `trusted_writers` (e.g. known certificate issuers) are accepted as its writer, and
         only the version released as the latest, never older than one seen before
-        (StaleEnvelope)."""
+        (StaleEnvelope). None if the citizen has stored nothing there yet."""
         seen = self.seen.highest(citizen, area)
         released = self.operator.get(f"/v1/citizens/{citizen}/areas/{area}" + (f"?min_version={seen}" if seen else "")).json()
+        if released.get("empty"):
+            if seen:
+                raise StaleEnvelope(f"{area} was released empty, but version {seen} was seen before")
+            return None
         check_current(released["envelope"], area, released["version"], seen)
         key = unwrap_key(released["wrapped_key"], self.enc_key)
         trusted = {citizen_public_key(citizen), bytes(self.signing.verify_key), *trusted_writers}
@@ -106,6 +124,18 @@ class ServiceClient:
         validate_area(area, document)
         self.seen.saw(citizen, area, released["version"])
         return document
+
+    def consent_for(self, request_id: str) -> GrantedConsent | None:
+        """What the citizen granted in answer to consent request `request_id` and whether it
+        still holds (None until approved): read only what it covers, so a page view logs no
+        denial of an area the citizen chose not to share."""
+        req = self.consent_request(request_id)
+        if req["status"] != "approved":
+            return None
+        state = self.operator.get(f"/ledger/consents/{req['consent_id']}").json()
+        granted = frozenset((p["area"], p["access"]) for p in req["receipt"]["record"]["data_areas"])
+        ended = "revoked" if state["revoked_at"] else (None if state["active"] else "expired")
+        return GrantedConsent(req["consent_id"], granted, ended, state["revoked_at"] or state["expires_at"])
 
     def write_area(self, citizen: str, area: str, document) -> int:
         """Validate, seal (signed by this service) and write the next version of an area under

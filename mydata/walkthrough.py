@@ -120,11 +120,26 @@ def revoked(w: Walk) -> str:
 
 
 def read_denied(w: Walk) -> str:
+    """The CV service learns the consent ended and asks for nothing; a read made anyway (a
+    service that ignores the revocation) is refused by the operator and logged."""
+    from cv_service.app import SERVICE_ID
+    from cv_service.identity import ServiceIdentity
+    from cv_service.sdk import ServiceClient
+    from ledger.citizen import OperatorError
+
     resp = w.cv_page()
     expect(resp.status_code == 403, f"the CV page answered {resp.status_code} after revocation")
-    refused = resp.json()["refused"]
-    expect(refused.get("work") == "revoked", f"work was refused for {refused.get('work')!r}, not revoked")
-    return "the operator refused every area: revoked"
+    ended = resp.json()["ended"]
+    expect(ended and ended["how"] == "revoked", f"the CV page does not say the consent was revoked: {ended!r}")
+    identity = ServiceIdentity.load_or_create(w.stack.data_dir / "cv-service" / "service-keys.json")
+    stale = ServiceClient(w.stack.url("operator"), SERVICE_ID, identity.sign_seed, identity.enc_key)
+    try:
+        stale.read_area(w.agent.id, "work")
+    except OperatorError as exc:
+        expect(exc.problem.get("type", "").endswith("/revoked"), f"a read after revocation was refused for {exc.problem.get('type')}, not revoked")
+    else:
+        expect(False, "a read after revocation was released")
+    return "the CV page says the consent was revoked and reads nothing; a read made anyway is refused: revoked"
 
 
 def locks_changed(w: Walk) -> str:

@@ -59,7 +59,7 @@ def _area(area: str) -> str:
     return area
 
 
-STORE_STATUS = {"not-found": 404, "version-conflict": 409, "blob-corrupt": 500}
+STORE_STATUS = {"not-found": 404, "not-shared": 404, "version-conflict": 409, "blob-corrupt": 500}
 
 
 def _stored(fn):

@@ -95,7 +95,7 @@ class PdsStore:
             (citizen, area, key_version, recipient),
         )
         if not rows:
-            raise StoreError("not-found", f"no key version {key_version} of {area} is wrapped for {recipient}")
+            raise StoreError("not-shared", f"no key version {key_version} of {area} is wrapped for {recipient}")
         return rows[0][0]
 
     def erase(self, citizen: str) -> None:

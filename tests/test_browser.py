@@ -80,7 +80,7 @@ def anchor(demo):
     assert requests.post(demo["url"]["operator"] + "/ledger/anchor", headers={"Authorization": f"Bearer {token}"}, timeout=120).status_code == 200
 
 
-def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
+def test_the_whole_journey_from_request_to_a_proven_revocation(demo, page):
     cv, app, auditor = demo["url"]["cv"], demo["url"]["citizen"], demo["url"]["auditor"]
     page.goto(app)
     assert page.locator("#citizen-id").inner_text().startswith("citizen:")
@@ -127,14 +127,15 @@ def test_the_whole_journey_from_request_to_a_proven_denial(demo, page):
     assert re.search(r"in \d+ (weeks|months)", row)  # until when, from now
 
     page.goto(f"{cv}/cv")
-    assert "revoked" in page.locator("#refused").inner_text()
+    assert "You revoked your consent on" in page.locator("#ended").inner_text()
     shot(page, "cv-page-denied")
 
     anchor(demo)
     page.goto(app + "/history")
-    denial = page.locator("li.data-denied").first
-    assert "CV Builder" in denial.inner_text() and "you revoked the consent" in denial.inner_text()
-    assert denial.locator(".badge").get_attribute("data-status") == "verified"
+    assert page.locator("li.data-denied").count() == 0  # the service asked for nothing after the revoke: no denial to show
+    revocation = page.locator("li.consent-revoked").first
+    assert "CV Builder" in revocation.inner_text() and "consent revoked" in revocation.inner_text()
+    assert revocation.locator(".badge").get_attribute("data-status") == "verified"
     assert {b.get_attribute("data-status") for b in page.locator(".timeline .badge").all()} == {"verified"}
     assert page.locator("svg.chart rect").count() >= 1
     shot(page, "citizen-history")
@@ -188,10 +189,10 @@ def test_forms_without_the_csrf_token_and_foreign_host_names_are_refused(demo):
 
 def test_a_tampered_log_entry_turns_the_badge_and_the_auditor_view_red(demo, page):
     page.goto(demo["url"]["citizen"] + "/history")
-    index = int(page.locator("li.data-denied").first.get_attribute("id").removeprefix("entry-"))
+    index = int(page.locator("li.consent-revoked").first.get_attribute("id").removeprefix("entry-"))
     with sqlite3.connect(demo["data"] / "operator" / "log.sqlite") as db:  # the operator rewrites history
         (data,) = db.execute("SELECT data FROM entries WHERE idx=?", (index,)).fetchone()
-        db.execute("UPDATE entries SET data=? WHERE idx=?", (data.replace(b'"revoked"', b'"expired"'), index))
+        db.execute("UPDATE entries SET data=? WHERE idx=?", (data.replace(b'"relayer":"0x', b'"relayer":"0X'), index))
 
     page.goto(demo["url"]["citizen"] + "/history")
     assert page.locator(f"#entry-{index} .badge").get_attribute("data-status") == "failed"

@@ -200,3 +200,41 @@ def test_sign_in_never_redirects_off_the_site(site):
     agent.sign_in("cv-builder", cv.challenge(browser))
     for target in ("//evil.example/", "https://evil.example/", "javascript:alert(1)"):
         assert browser.get(cv.url + "/signin", params={"next": target}, allow_redirects=False).headers["Location"] == "/"
+
+
+def _connect(cv, browser, agent, permissions):
+    rid = browser.post(cv.url + "/connect", headers={"X-CSRFToken": _token(browser, cv.url)}, allow_redirects=False).headers["Location"].rsplit("/", 1)[-1]
+    agent.approve(next(r for r in agent.pending() if r["id"] == rid), permissions)
+    return rid
+
+
+def _denials(world) -> list[str]:
+    return [json.loads(world.op.runtime.log.entry(i))["area"] for i in world.op.runtime.log.find(world.cid) if b'"data.denied"' in world.op.runtime.log.entry(i)]
+
+
+def test_the_cv_reads_only_what_was_granted_and_an_empty_area_is_a_read_of_nothing(site):
+    world, cv, agent = site
+    browser = cv.signed_in_browser(agent)
+    assert "You have not shared your CV with CV Builder yet" in browser.get(cv.url + "/cv").text
+    _connect(cv, browser, agent, [{"area": "work", "access": "read"}, {"area": "skills", "access": "read"}])
+    page = browser.get(cv.url + "/cv", headers=JSON).json()
+    assert page["sections"] == {"work": WORK} and page["empty"] == ["skills"]
+    assert page["not_shared"] == ["education", "certificates"] and page["refused"] == {}
+    html = browser.get(cv.url + "/cv").text
+    assert "You chose not to share your education." in html and "Your skills: nothing stored yet." in html
+    assert _denials(world) == []  # two page views, no denial in the citizen's history
+    reads = [json.loads(world.op.runtime.log.entry(i)) for i in world.op.runtime.log.find(world.cid)]
+    assert {(e["area"], e["decision"]) for e in reads if e["type"] == "data.read"} == {("work", "released"), ("skills", "empty")}
+    assert all(e["version"] == 0 for e in reads if e.get("decision") == "empty")
+
+
+def test_after_a_revoke_the_cv_says_so_and_reads_nothing(site):
+    world, cv, agent = site
+    browser = cv.signed_in_browser(agent)
+    rid = _connect(cv, browser, agent, [{"area": "work", "access": "read"}])
+    consent_id = browser.get(f"{cv.url}/requests/{rid}", headers=JSON).json()["consent_id"]
+    agent.revoke(consent_id)
+    size = world.op.runtime.log.size
+    page = browser.get(cv.url + "/cv")
+    assert page.status_code == 403 and "You revoked your consent on" in page.text
+    assert world.op.runtime.log.size == size  # nothing asked for, nothing denied

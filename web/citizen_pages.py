@@ -221,7 +221,7 @@ WHAT = {
 
 WHY = {
     "revoked": "you revoked the consent", "expired": "the consent had expired", "unconfirmed": "the chain had not confirmed your consent yet", "no-consent": "it holds no consent from you",
-    "area-not-granted": "your consent does not cover it", "no-data": "nothing is stored there", "bad-signature": "its request signature was forged",
+    "area-not-granted": "your consent does not cover it", "not-shared": "your data key was not shared with it", "bad-signature": "its request signature was forged",
     "replayed-request": "the request was a replay", "stale-request": "the request was too old", "unknown-key": "the caller is not a registered service",
 }
 
@@ -230,7 +230,8 @@ def _timeline_item(h: dict, names: dict[str, str]) -> dict:
     e = h["entry"]
     who = names.get(e.get("service")) or names.get(e.get("consent_id")) or e.get("service") or "unknown service"
     return {
-        "index": h["index"], "type": e["type"], "who": who, "what": WHAT.get(e["type"], e["type"]), "area": e.get("area"),
+        "index": h["index"], "type": e["type"], "who": who, "area": e.get("area"),
+        "what": "found nothing in" if e.get("decision") == "empty" else WHAT.get(e["type"], e["type"]),  # a read of an area left empty
         "why": WHY.get(e.get("reason"), e.get("reason")), "time": e.get("time"), "block": e.get("block"), "status": h["status"],
         "never_given": h.get("never_given", False),
     }

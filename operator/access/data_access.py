@@ -91,9 +91,28 @@ def release_area(rt: OperatorRuntime, req, citizen: str, area: str) -> dict:
         recipient = f"service:{a.service}"
         latest = rt.release_cache.get(citizen, area, recipient, lambda: rt.pds.release(citizen, area, recipient), min_version)
     except PdsError as exc:
-        raise deny(rt, a.service, citizen, area, "no-data" if exc.status == 404 else "pds-error", d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim) from None
+        if _nothing_stored(exc):
+            return _release_nothing(rt, a, citizen, area)
+        reason = "not-shared" if exc.status == 404 else "pds-error"
+        raise deny(rt, a.service, citizen, area, reason, d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim) from None
     try:
         release.log_access(rt, events.DATA_READ, a.service, citizen, area, "released", d.block, cid, a.claim, version=latest["version"])
     except ClaimTaken:
         raise refused(replayed()) from None
     return {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": latest["wrapped_key"], "checked_block": d.block}
+
+
+def _nothing_stored(exc: PdsError) -> bool:
+    """The PDS holds no version of the area (as opposed to one not shared with the reader)."""
+    return exc.status == 404 and str(exc.problem.get("type", "")).endswith("/not-found")
+
+
+def _release_nothing(rt: OperatorRuntime, a: Access, citizen: str, area: str) -> dict:
+    """An area the consent covers but the citizen left empty: a read of nothing, logged as a
+    read ("empty"), not as a denial."""
+    d, cid = a.decision, a.decision.consent.consent_id
+    try:
+        release.log_access(rt, events.DATA_READ, a.service, citizen, area, "empty", d.block, cid, a.claim, version=0)
+    except ClaimTaken:
+        raise refused(replayed()) from None
+    return {"consent_id": cid, "version": 0, "empty": True, "checked_block": d.block}
