@@ -154,14 +154,14 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     try:
-        for path in ("/", "/cv", "/requests", "/consents", "/history", "/data"):
+        for path in ("/", "/cv", "/requests", "/consents", "/history", "/data", "/data/report"):
             page.goto(demo["url"]["citizen"] + path)
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
             unlabelled = page.evaluate(
                 "[...document.querySelectorAll('input:not([type=hidden]), textarea')].filter(e => !(e.labels && e.labels.length)).length"
             )
             assert unlabelled == 0, path
-            if path in ("/consents", "/history"):
+            if path in ("/consents", "/history", "/data/report"):
                 shot(page, "phone" + path.replace("/", "-"))
             if path != "/":  # on a phone the sections share one row under the app's name
                 tops = page.evaluate("[...document.querySelectorAll('header.top nav a:not(.brand)')].map(a => a.getBoundingClientRect().top)")
@@ -202,6 +202,18 @@ def test_a_tampered_log_entry_turns_the_badge_and_the_auditor_view_red(demo, pag
     assert "bad" in page.locator("#status").get_attribute("class")
     assert page.locator("#anomalies li").count() == 1
     shot(page, "auditor-tampered")
+
+
+def test_the_art15_report_is_a_page_that_prints(demo, page):
+    page.goto(demo["url"]["citizen"] + "/data")
+    page.locator("#report-page").click()
+    assert "CV Builder" in page.locator("#recipients").inner_text()
+    assert page.locator("#report-accesses .badge").count() >= 1
+    page.emulate_media(media="print")
+    assert not page.locator("nav").is_visible() and not page.locator("[data-print]").is_visible()
+    shot(page, "citizen-report-print")
+    page.emulate_media(media="screen")
+    shot(page, "citizen-report")
 
 
 def test_downloads_of_the_export_and_report_then_erasure(demo, page):

@@ -238,3 +238,14 @@ def test_after_a_revoke_the_cv_says_so_and_reads_nothing(site):
     page = browser.get(cv.url + "/cv")
     assert page.status_code == 403 and "You revoked your consent on" in page.text
     assert world.op.runtime.log.size == size  # nothing asked for, nothing denied
+
+
+def test_after_a_revoke_the_service_asks_again_and_the_citizen_sees_the_new_request(site):
+    world, cv, agent = site
+    browser = cv.signed_in_browser(agent)
+    first = _connect(cv, browser, agent, [{"area": "work", "access": "read"}])
+    agent.revoke(browser.get(f"{cv.url}/requests/{first}", headers=JSON).json()["consent_id"])
+    again = browser.post(cv.url + "/connect", headers={"X-CSRFToken": _token(browser, cv.url)}, allow_redirects=False).headers["Location"].rsplit("/", 1)[-1]
+    assert again != first and [r["id"] for r in agent.pending()] == [again]
+    agent.approve(agent.pending()[0], [{"area": "work", "access": "read"}])
+    assert browser.get(cv.url + "/cv", headers=JSON).json()["sections"] == {"work": WORK}  # the new consent counts

@@ -100,3 +100,21 @@ def test_erasure_revokes_then_leaves_nothing_linking_the_citizen(world, tmp_path
     citizen_hex = world.cid.split(":")[1].encode()
     for path in [*(tmp_path / "operator").glob("operator.sqlite*"), *(tmp_path / "operator").glob("log*.sqlite*"), *(tmp_path / "pds").glob("pds.sqlite*")]:
         assert citizen_hex not in path.read_bytes(), path
+
+
+def test_the_art15_report_reads_as_a_page_with_names_plain_words_and_proof_badges(world, node):
+    from web.citizen_app import create_app
+
+    request_and_approve(world, [{"area": "work", "access": "read"}, {"area": "skills", "access": "read"}])
+    assert world.read().status_code == 200
+    assert world.read("skills").status_code == 200  # nothing stored there: a read of nothing
+    assert [r["areas"] for r in world.agent.access_report()["recipients"]] == [["work"]]  # received nothing of skills
+    world.service.request_consent(world.cid, ["dpv:Marketing"], [{"area": "skills", "access": "read"}], 7, "https://cv.example/n", b"n")
+    world.agent.refuse(world.agent.pending()[-1])
+    world.op.runtime.anchorer.anchor_now()
+    app = create_app(world.wallet.path, Endpoints(world.op.url, world.pds_url, node.url))
+    html = app.test_client().get("/data/report", base_url="http://127.0.0.1").get_data(as_text=True)
+    assert "What the operator knows about you" in html and "data-print" in html
+    assert "CV Builder" in html and "providing the service you use" in html and "dpv:" not in html
+    assert "✓ proven" in html and "read work" in html and "found nothing in skills" in html
+    assert "asked to read skills for marketing: you refused on" in html

@@ -174,6 +174,17 @@ def your_data():
 def export():
     return _download(agent().export(), "mydata-export-art20")
 
+@bp.get("/data/report")
+def report_page():
+    """Art 15 as a page people read and print: who received what, when, why and under which
+    consent, each access with the proof badge this app verified."""
+    a = agent()
+    report = a.access_report()
+    proofs = {h["index"]: h["status"] for h in a.history()}
+    names = report.get("services", {})
+    return render_template("citizen/report.html", report=report, names=names, proofs=proofs)
+
+
 @bp.get("/data/report.json")
 def report():
     return _download(agent().access_report(), "mydata-report-art15")

@@ -64,8 +64,9 @@ def access_report(citizen: str):
             accesses.append({"log_index": i, **{k: entry.get(k) for k in ("time", "type", "service", "area", "decision", "reason", "consent_id")}})
     names = _service_names(rt, {c["service"] for c in consents} | {a["service"] for a in accesses} | {r["service_id"] for r in requests_})
     recipients = []
-    for sid in sorted({a["service"] for a in accesses if a["type"] == events.DATA_READ}):
-        reads = [a for a in accesses if a["service"] == sid and a["type"] == events.DATA_READ]
+    released = [a for a in accesses if a["type"] == events.DATA_READ and a["decision"] == "released"]  # not reads of an empty area
+    for sid in sorted({a["service"] for a in released}):
+        reads = [a for a in released if a["service"] == sid]
         recipients.append({"service": sid, "name": names[sid], "areas": sorted({a["area"] for a in reads}), "releases": len(reads), "last_release": reads[-1]["time"]})
     return jsonify(
         {
