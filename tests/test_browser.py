@@ -137,7 +137,9 @@ def test_the_whole_journey_from_request_to_a_proven_revocation(demo, page):
     assert "CV Builder" in revocation.inner_text() and "consent revoked" in revocation.inner_text()
     assert revocation.locator(".badge").get_attribute("data-status") == "verified"
     assert {b.get_attribute("data-status") for b in page.locator(".timeline .badge").all()} == {"verified"}
-    assert page.locator("svg.chart rect").count() >= 1
+    assert page.locator("svg.chart rect").count() >= 1 and page.locator(".chart-legend li").count() >= 1
+    page.locator(".chart-table summary").click()
+    assert "CV Builder" in page.locator("#access-table").inner_text()  # the table beside the picture
     shot(page, "citizen-history")
 
     page.goto(auditor)

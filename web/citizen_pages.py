@@ -19,6 +19,7 @@ from pds.resume import AREAS, ResumeError
 
 from .charts import access_chart
 from .citizen_agent import CitizenAgent, Endpoints
+from .visits import group_visits
 
 bp = Blueprint("citizen", __name__)
 
@@ -163,7 +164,7 @@ def history():
     names = _names(a)
     items = [_timeline_item(h, names) for h in reversed(a.history())]
     accesses = [(parse_time(i["time"]), i["who"]) for i in items if i["type"] in events.DATA_TYPES and i["time"]]
-    return render_template("citizen/history.html", items=items, chart=access_chart(accesses))
+    return render_template("citizen/history.html", items=group_visits(items), chart=access_chart(accesses))
 
 # ---- your data ---------------------------------------------------------------------
 @bp.get("/data")
