@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from consent_operator.keystore import admin_token
 from devchain.nodes import wait_for_http
@@ -173,10 +174,32 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.goto(demo["url"]["citizen"] + "/cv")
         assert "Systemutvecklare" in page.locator("#work .cv-items").inner_text()  # decrypted in the app
-        page.get_by_text("Edit skills").click()
-        page.get_by_label("Skills as JSON").fill('[{"level": "expert"}]')
-        page.get_by_role("button", name="Save skills").click()
-        assert "skills[0].name" in page.locator("#error").inner_text()
+        work = page.locator("#work")
+        work.get_by_text("Edit work").click()
+        new = page.locator("#work fieldset.cv-item").count()
+        work.get_by_role("button", name="Add an entry").click()  # the form comes back with a new, unsaved entry
+        expect(page.locator("#work fieldset.cv-item")).to_have_count(new + 1)
+        page.locator(f"#work-{new}-position").fill("Lärare")
+        page.locator(f"#work-{new}-name").fill("Folkuniversitetet")
+        page.locator(f"#work-{new}-startDate").fill("2010-08-15")
+        page.locator(f"#work-{new}-endDate").fill("2014-06-10")
+        page.locator(f"#work-{new}").get_by_role("button", name="Move up").click()
+        expect(page.locator(f"#work-{new - 1}-position")).to_have_value("Lärare")
+        shot(page, "phone-cv-editing")
+        page.locator("#work").get_by_role("button", name="Save work").click()
+        expect(page.locator(".flash.ok")).to_contain_text("Saved work")
+        lines = page.locator("#work .cv-items li").all_inner_texts()
+        assert lines.index("Lärare, Folkuniversitetet (2010-08-15 – 2014-06-10)") == new - 1  # role, place, then dates; moved up one
+        page.locator("#work").get_by_text("Edit work").click()
+        page.locator(f"#work-{new - 1}").get_by_role("button", name="Remove").click()
+        expect(page.locator("#work fieldset.cv-item")).to_have_count(new)
+        page.locator("#work").get_by_role("button", name="Save work").click()
+        expect(page.locator(".flash.ok")).to_contain_text("Saved work")
+        assert "Lärare" not in page.locator("#work .cv-items").inner_text()
+        page.locator("#skills").get_by_text("Edit skills").click()
+        page.locator("#skills-0-name").fill("")
+        page.locator("#skills").get_by_role("button", name="Save skills").click()
+        expect(page.locator("#skills-0-name-error")).to_have_text("Name must be filled in")  # named, in plain words
     finally:
         context.close()
 

@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
-from httpkit.http_limits import MAX_DEPTH, nests_deeper_than
 from ledger import events
 from ledger.errors import MyDataError
 from ledger.record import parse_time
 from pds.resume import AREAS, ResumeError
 
+from . import resume_form
 from .charts import access_chart
 from .citizen_agent import CitizenAgent, Endpoints
 from .visits import group_visits
@@ -78,22 +78,38 @@ def recovery_phrase():
 # ---- the CV ----------------------------------------------------------------------
 @bp.get("/cv")
 def cv():
-    data = agent().cv()
-    sections = [(area, data.get(area)) for area in SECTION_ORDER]
-    return render_template("citizen/cv.html", sections=sections, pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False), summary=_summary)
+    return _cv_page(agent().cv())
+
+
+def _cv_page(data: dict, editing: str | None = None, unsaved: list | None = None, errors: dict | None = None, status: int = 200):
+    """The CV page: each section as readable lines and as a form (`editing` opens one with
+    `unsaved` items and field `errors` {(item, field): words})."""
+    sections = []
+    for area in SECTION_ORDER:
+        stored = resume_form.items_of(area, data.get(area))
+        form_items = unsaved if area == editing and unsaved is not None else (stored or ([{}] if not resume_form.is_list(area) else []))
+        sections.append({"area": area, "stored": stored, "form_items": form_items, "fields": resume_form.fields(area), "is_list": resume_form.is_list(area)})
+    page = render_template("citizen/cv.html", sections=sections, editing=editing, errors=errors or {}, rf=resume_form)
+    return page, status
+
 
 @bp.post("/cv/<area>")
 def save_section(area: str):
+    """Save a section from its form, or add, remove or move an item in it (not saved yet)."""
     if area not in AREAS:
         abort(404)
-    raw = request.form.get("section", "")
-    if nests_deeper_than(raw.encode(), MAX_DEPTH):
-        raise ResumeError(area, f"nested deeper than {MAX_DEPTH} levels")
+    a = agent()
+    items = resume_form.read_form(area, request.form)
+    action = request.form.get("action", "save")
+    if action != "save":
+        flash(f"Not saved yet: press Save {area} to keep your changes.", "ok")
+        return _cv_page(a.cv(), area, resume_form.apply_action(action, items))
     try:
-        section = json.loads(raw)
-    except ValueError as exc:
-        raise ResumeError(area, f"not valid JSON ({exc.args[0]})") from None
-    version = agent().save_section(area, section)
+        version = a.save_section(area, resume_form.section_value(area, items))
+    except ResumeError as exc:
+        index, path, words = resume_form.error_at(area, exc.field, str(exc).split(": ", 1)[-1])
+        flash(f"Not saved: check the field marked below ({words}).", "error")
+        return _cv_page(a.cv(), area, items, {(index, path): words}, 400)
     flash(f"Saved {area} as version {version}, encrypted before it left this app.", "ok")
     return redirect(url_for(".cv") + f"#{area}")
 
@@ -198,15 +214,6 @@ def erase():
     out = agent().erase()
     return render_template("citizen/erased.html", revoked=out["revoked"])
 
-
-
-def _summary(item) -> str:
-    """One readable line for a CV item: its text fields in the order JSON Resume lists them."""
-    if not isinstance(item, dict):
-        return str(item)
-    parts = [v for v in item.values() if isinstance(v, str | int | float) and not str(v).startswith("http")]
-    parts += [", ".join(map(str, v)) for v in item.values() if isinstance(v, list) and all(isinstance(x, str) for x in v)]
-    return " · ".join(map(str, parts))
 
 
 def _download(body: dict, name: str) -> Response:
