@@ -13,7 +13,7 @@ from nacl.signing import SigningKey
 
 from ledger.citizen import OperatorClient
 from ledger.errors import MyDataError
-from ledger.problem_json import problem_of
+from ledger.problem_json import problem_of, unreachable
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
@@ -42,8 +42,14 @@ class CitizenPds:
         self.session = requests.Session()
         self.session.auth = RequestSigner(self.id, wallet.keys.request_seed())
 
+    def _request(self, method: str, url: str, **kw) -> requests.Response:
+        try:
+            return self.session.request(method, url, timeout=30, **kw)
+        except requests.RequestException as exc:
+            raise PdsClientError(f"personal data store unreachable: {unreachable(url.split('/pds/')[0], exc)}", 503) from None
+
     def _call(self, method: str, path: str, **kw):
-        resp = self.session.request(method, self.base + path, timeout=30, **kw)
+        resp = self._request(method, self.base + path, **kw)
         if resp.status_code == 404:
             return None
         if resp.status_code >= 400:
@@ -139,7 +145,7 @@ class CitizenPds:
 
     def erase(self) -> None:
         """Delete every version, blob and wrapped key of this citizen in the PDS."""
-        resp = self.session.delete(self.space, timeout=30)
+        resp = self._request("DELETE", self.space)
         if resp.status_code != 204:
             raise PdsClientError(f"erasure refused: HTTP {resp.status_code}", resp.status_code)
 

@@ -118,3 +118,12 @@ def test_the_art15_report_reads_as_a_page_with_names_plain_words_and_proof_badge
     assert "CV Builder" in html and "providing the service you use" in html and "dpv:" not in html
     assert "✓ proven" in html and "read work" in html and "found nothing in skills" in html
     assert "asked to read skills for marketing: you refused on" in html
+
+
+def test_an_area_stored_but_not_shared_with_the_service_is_a_denial_not_an_empty_read(world):
+    world.agent.save_section("skills", SKILLS)  # wrapped for the citizen only
+    world.consent([{"area": "skills", "access": "read"}])  # approved without sharing the key
+    resp = world.read("skills")
+    assert resp.status_code == 404 and resp.json()["type"].endswith("/not-shared")
+    [denial] = [a for a in world.agent.access_report()["accesses"] if a["type"] == "data.denied"]
+    assert (denial["area"], denial["reason"]) == ("skills", "not-shared")

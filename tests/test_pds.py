@@ -104,7 +104,7 @@ def test_wrapped_keys_are_served_to_the_operator_for_their_recipient(pds):
     got = requests.get(f"{base}/service:cv", auth=operator).json()["wrapped"]
     assert unwrap_key(got, service) == key
     missing = requests.get(f"{base}/service:other", auth=operator)
-    assert missing.status_code == 404 and missing.json()["type"].endswith("/not-found")
+    assert missing.status_code == 404 and missing.json()["type"].endswith("/not-shared")  # not "nothing stored": a denial, not an empty area
 
 
 def test_erasure_removes_every_version_key_and_blob(pds):
