@@ -9,20 +9,13 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from web import resume_form
-from web.citizen_agent import CitizenAgent, Endpoints
-from web.citizen_app import create_app
 
-from .worlds import WORK, World
+from .worlds import WORK
 
 
 @pytest.fixture
-def app(node, tmp_path):
-    world = World(node, tmp_path)
-    app = create_app(world.wallet.path, Endpoints(world.op.url, world.pds_url, node.url))
-    app.config["WTF_CSRF_ENABLED"] = False
-    client = app.test_client()
-    yield client, CitizenAgent(world.wallet, Endpoints(world.op.url, world.pds_url, node.url))
-    world.close()
+def app(world):
+    return world.citizen_app().test_client(), world.agent
 
 
 def _post(client, area, action, items):

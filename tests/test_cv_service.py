@@ -13,7 +13,7 @@ import requests
 from httpkit.serving import loopback_server
 from ledger import signin
 from ledger.keys import CitizenKeys
-from web.citizen_agent import CitizenAgent, Endpoints, SignInRefused
+from web.citizen_agent import CitizenAgent, SignInRefused
 
 from .conftest import free_port
 from .worlds import WORK, World
@@ -64,8 +64,7 @@ class CvSite:
 def site(node, tmp_path):
     world = World(node, tmp_path)
     cv = CvSite(world, tmp_path)
-    agent = CitizenAgent(world.wallet, Endpoints(world.op.url, world.pds_url, node.url))
-    yield world, cv, agent
+    yield world, cv, world.agent
     cv.close()
     world.close()
 

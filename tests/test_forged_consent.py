@@ -8,21 +8,11 @@ import os
 import pytest
 
 from ledger.keys import CitizenKeys
-from web.citizen_agent import CitizenAgent, Endpoints
-from web.citizen_app import create_app
+from web.citizen_agent import CitizenAgent
 
 from .helpers import signed_grant
-from .worlds import World
 
 pytestmark = pytest.mark.parametrize("node", ["embedded"], indirect=True)
-
-
-@pytest.fixture
-def world(node, tmp_path):
-    w = World(node, tmp_path)
-    w.agent = CitizenAgent(w.wallet, Endpoints(w.op.url, w.pds_url, node.url))
-    yield w
-    w.close()
 
 
 def _fabricate(world) -> dict:
@@ -61,8 +51,7 @@ def test_a_consent_made_up_with_another_key_is_flagged(world, forging_operator):
 
 
 def test_the_app_shows_a_consent_you_never_gave_on_its_home_and_consents_pages(world, forging_operator, node):
-    app = create_app(world.wallet.path, Endpoints(world.op.url, world.pds_url, node.url))
-    client = app.test_client()
+    client = world.citizen_app().test_client()
     for page in ("/", "/consents"):
         html = client.get(page, base_url="http://127.0.0.1").get_data(as_text=True)
         assert 'id="foreign-consents"' in html and "A consent you never gave" in html and "CV Builder" in html

@@ -7,17 +7,8 @@ import requests
 from ledger import receipt
 from ledger.citizen import OperatorError
 from ledger.registry import Registry
-from web.citizen_agent import CitizenAgent, Endpoints
 
-from .worlds import SKILLS, WORK, World
-
-
-@pytest.fixture
-def world(node, tmp_path):
-    w = World(node, tmp_path)
-    w.agent = CitizenAgent(w.wallet, Endpoints(w.op.url, w.pds_url, node.url))
-    yield w
-    w.close()
+from .worlds import SKILLS, WORK
 
 
 def request_and_approve(world, permissions):
@@ -103,8 +94,6 @@ def test_erasure_revokes_then_leaves_nothing_linking_the_citizen(world, tmp_path
 
 
 def test_the_art15_report_reads_as_a_page_with_names_plain_words_and_proof_badges(world, node):
-    from web.citizen_app import create_app
-
     request_and_approve(world, [{"area": "work", "access": "read"}, {"area": "skills", "access": "read"}])
     assert world.read().status_code == 200
     assert world.read("skills").status_code == 200  # nothing stored there: a read of nothing
@@ -112,8 +101,7 @@ def test_the_art15_report_reads_as_a_page_with_names_plain_words_and_proof_badge
     world.service.request_consent(world.cid, ["dpv:Marketing"], [{"area": "skills", "access": "read"}], 7, "https://cv.example/n", b"n")
     world.agent.refuse(world.agent.pending()[-1])
     world.op.runtime.anchorer.anchor_now()
-    app = create_app(world.wallet.path, Endpoints(world.op.url, world.pds_url, node.url))
-    html = app.test_client().get("/data/report", base_url="http://127.0.0.1").get_data(as_text=True)
+    html = world.citizen_app().test_client().get("/data/report", base_url="http://127.0.0.1").get_data(as_text=True)
     assert "What the operator knows about you" in html and "data-print" in html
     assert "CV Builder" in html and "providing the service you use" in html and "dpv:" not in html
     assert "✓ proven" in html and "read work" in html and "found nothing in skills" in html

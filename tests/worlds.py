@@ -1,5 +1,6 @@
 """A whole data path for tests: PDS, operator, a registered service and a citizen with data."""
 
+import functools
 import os
 import threading
 
@@ -43,6 +44,27 @@ class World:
         self.citizen_pds.auth = RequestSigner(self.cid, self.wallet.keys.request_seed())
         self.citizen_signing = SigningKey(self.wallet.keys.request_seed())
         self.put_area("work", WORK)
+
+    @property
+    def endpoints(self):
+        from web.citizen_agent import Endpoints
+
+        return Endpoints(self.op.url, self.pds_url, self.op.config.chain_url)
+
+    @functools.cached_property
+    def agent(self):
+        """The citizen's agent, as the citizen app uses it, on this world's wallet."""
+        from web.citizen_agent import CitizenAgent
+
+        return CitizenAgent(self.wallet, self.endpoints)
+
+    def citizen_app(self):
+        """The citizen app on this world's wallet (CSRF checks off: tests post forms directly)."""
+        from web.citizen_app import create_app
+
+        app = create_app(self.wallet.path, self.endpoints)
+        app.config["WTF_CSRF_ENABLED"] = False
+        return app
 
     def put_area(self, area, doc):
         key = new_data_key()
