@@ -167,3 +167,27 @@ def test_the_auditor_refuses_a_withdrawal_of_an_event_never_logged(op, tmp_path)
 def test_development_chains_need_no_confirmations_and_real_ones_two(op):
     assert default_confirmations(31337) == 0 and default_confirmations(0x776562337079) == 0
     assert default_confirmations(1) == 2 and default_confirmations(11155111) == 2
+
+
+def test_a_second_reorg_over_the_same_heights_withdraws_only_what_is_still_logged(op, tmp_path):
+    rt = op.runtime
+    grant = signed_grant(rt.registry)[0]
+    cid = "0x" + grant.consent_id.hex()
+    fork = _rpc(op, "evm_snapshot")
+    rt.registry.grant(grant, op.account)  # branch A
+    rt.follower.sync()
+    assert _rpc(op, "evm_revert", fork)
+    fork = _rpc(op, "evm_snapshot")  # the same fork point, for a third branch
+    _mine(op, 3)
+    rt.registry.grant(grant, op.account)  # branch B: the grant again, three blocks later
+    rt.follower.sync()
+    assert _status(op, grant) == "active" and len(rt.log.find(grant_key(cid))) == 3
+    assert _rpc(op, "evm_revert", fork)
+    _mine(op, 6)  # branch C, longer than B, without the grant
+    rt.follower.sync()
+    assert _status(op, grant) == "unconfirmed" and len(rt.log.find(grant_key(cid))) == 4
+    second = events.decode(rt.log.entry(rt.log.find(grant_key(cid))[-1]))
+    assert second["type"] == events.CHAIN_REORGED and len(second["orphaned"]) == 1  # branch B's grant, not branch A's again
+    rt.anchorer.anchor_now()
+    rt.follower.sync()
+    assert _audit(op, tmp_path / "audit.json").entries_by_type == {events.CONSENT_GRANTED: 2, events.CHAIN_REORGED: 2}

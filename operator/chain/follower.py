@@ -36,6 +36,7 @@ CURSOR_KEY = "follower.last_block"
 HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: the operator's chain time
 NODE_HEAD_KEY = "follower.node_head"  # the newest block the node was seen to have (see note_head)
 BLOCKS_KEY = "follower.blocks"  # [[number, hash], ...] of the blocks followed up to, oldest first
+WITHDRAWALS_KEY = "follower.withdrawals"  # [[ancestor, log size then], ...]: what each reorg withdrew (see _withdrawn)
 CHUNK = 2000
 REMEMBERED = 64  # followed blocks whose hashes are kept: the deepest reorg the follower can undo
 
@@ -120,10 +121,13 @@ class ChainFollower:
         if not kept:
             raise ChainReorgTooDeep(f"the chain reorganised below block {remembered[0][0]}, the oldest the follower remembers")
         ancestor, last = kept[-1][0], int(self.log.get_meta(CURSOR_KEY, "-1") or -1)
+        withdrawals = json.loads(self.log.get_meta(WITHDRAWALS_KEY, "[]") or "[]")
         orphaned: list[dict[str, Any]] = []
         keys: list[str] = []
         for block in range(ancestor + 1, last + 1):
             for index in self.log.find(chain_block_key(block)):
+                if _withdrawn(withdrawals, block, index):
+                    continue
                 ev = events.decode(self.log.entry(index))
                 cid = ev["consent_id"]
                 orphaned.append({"event": ev["type"], "tx": ev["tx"], "log_index": ev["log_index"], "consent_id": cid})
@@ -138,6 +142,7 @@ class ChainFollower:
             "orphaned": orphaned,
             "time": format_time(datetime.now(UTC)),
         }
+        meta[WITHDRAWALS_KEY] = json.dumps([*withdrawals, [ancestor, self.log.size]])
         self.log.append([events.encode(withdrawal)], meta, [sorted(set(keys))])
 
     def note_head(self) -> bool:
@@ -163,3 +168,11 @@ class ChainFollower:
         meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY, NODE_HEAD_KEY)
         last = int(meta.get(CURSOR_KEY, self.registry.from_block - 1))
         return last, int(meta.get(HEAD_TIME_KEY, 0)), int(meta.get(NODE_HEAD_KEY, -1)) > last
+
+
+def _withdrawn(withdrawals: list[list[int]], block: int, index: int) -> bool:
+    """Whether an earlier reorg already withdrew log entry `index` (of an event in `block`):
+    one that went back below `block` after the entry was logged. The follower logs chain
+    events only under its lock, so every entry a withdrawal covered lies below the log's
+    size when it was written, and every entry logged since lies at or above it."""
+    return any(block > ancestor and index < size for ancestor, size in withdrawals)
