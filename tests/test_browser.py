@@ -106,6 +106,7 @@ def test_the_whole_journey_from_request_to_a_proven_revocation(demo, page):
     request_card = page.locator("section.request").filter(has_text="CV Builder")
     assert "read work" in request_card.inner_text() and "write certificates" in request_card.inner_text()
     shot(page, "citizen-requests")
+    request_card.locator("input[value='certificates:write']").uncheck()  # approve part, refuse the rest
     request_card.get_by_role("button", name="Approve").click()
     page.wait_for_url("**/consents")
     row = page.locator("tbody tr").filter(has_text="CV Builder")
@@ -234,6 +235,8 @@ def test_the_art15_report_is_a_page_that_prints(demo, page):
     page.locator("#report-page").click()
     assert "CV Builder" in page.locator("#recipients").inner_text()
     assert page.locator("#report-accesses .badge").count() >= 1
+    refused = page.locator("#report-refused").inner_text()  # the part of the request left out of the approval
+    assert "CV Builder asked to write certificates" in refused and "you refused this part, and approved the rest" in refused
     page.emulate_media(media="print")
     assert not page.locator("nav").is_visible() and not page.locator("[data-print]").is_visible()
     shot(page, "citizen-report-print")
