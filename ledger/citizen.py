@@ -152,10 +152,8 @@ def refuse(operator: OperatorClient, request: dict[str, Any]) -> dict[str, Any]:
 
 def revoke_via_operator(wallet: Wallet, operator: OperatorClient, consent_id: str) -> dict[str, Any]:
     info = operator.info()
-    cid = bytes.fromhex(consent_id[2:])
-    account = wallet.keys.consent_account(cid)
-    sig = eip712.sign(account, "Revoke", eip712.revoke_message(cid), info["chain_id"], info["contract"])
-    return operator.post("/ledger/revocations", {"consent_id": consent_id, "signature": "0x" + sig.hex()})
+    signed = signed_revocation(wallet, info["chain_id"], info["contract"], consent_id)
+    return operator.post("/ledger/revocations", {"consent_id": consent_id, "signature": signed["signature"]})
 
 
 def signed_revocation(wallet: Wallet, chain_id: int, contract: str, consent_id: str) -> dict[str, Any]:
