@@ -58,7 +58,7 @@ def _consent_and_data(op: str, pds: str, tmp: Path) -> tuple[str, bytes]:
     seed, enc = os.urandom(32), PrivateKey.generate()
     service = ServiceClient(op, "cv-builder", seed, enc)
     service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
-    wallet = Wallet.create(tmp / f"anna-{os.urandom(4).hex()}.json")
+    wallet = Wallet.create(tmp / f"anna-{os.urandom(4).hex()}.json", "bench passphrase")
     cid = wallet.keys.citizen_id()
     service.request_consent(cid, ["dpv:ServiceProvision"], [{"area": "work", "access": "read"}], 30, "https://cv.example/n", b"n")
     client = citizen.signed_operator(wallet, op)

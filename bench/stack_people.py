@@ -16,7 +16,7 @@ from web.citizen_agent import CitizenAgent, Endpoints
 class People:
     def __init__(self, stack: Stack, wallet_path: Path, service_id: str = "bench-reader"):
         endpoints = Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url)
-        self.agent = CitizenAgent.create(wallet_path, endpoints)
+        self.agent = CitizenAgent.create(wallet_path, endpoints, "bench passphrase")
         self.service = ServiceClient(stack.url("operator"), service_id, os.urandom(32), PrivateKey.generate())
         self.service.register("Bench Reader", "Reads work under load", "https://reader.example/callback")
         self.agent.save_section("work", [{"name": "Start", "position": "Developer"}])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -33,23 +34,39 @@ def citizen_group() -> None:
     """Create or restore a citizen identity (recovery phrase)."""
 
 
+def _passphrase(new: bool = False) -> str:
+    """The wallet's passphrase: MYDATA_PASSPHRASE, else asked on the terminal (twice for a new
+    wallet). Never an option: a command line is visible to every user of the machine."""
+    given = os.environ.get("MYDATA_PASSPHRASE")
+    if given is not None:
+        return given
+    return str(click.prompt("Wallet passphrase" if not new else "Passphrase for the new wallet", hide_input=True, confirmation_prompt=new, err=True))
+
+
+def _open_wallet(path: Path) -> Wallet:
+    """The wallet at `path`, unlocked with the citizen's passphrase."""
+    return Wallet.open(path, _passphrase())
+
+
 def _new_wallet(path: Path, phrase: str | None = None) -> Wallet:
     if path.exists():
         raise click.ClickException(f"a wallet already exists at {path}: give another with --wallet PATH (or MYDATA_WALLET)")
-    return Wallet.create(path, phrase)
+    return Wallet.create(path, _passphrase(new=True), phrase)
 
 
 @citizen_group.command("create")
 @wallet_opt
 def create_cmd(wallet_path: Path) -> None:
-    """Create a wallet with a new 24-word recovery phrase, and print the phrase."""
-    click.echo(_new_wallet(wallet_path).data["phrase"])
+    """Create a wallet with a new 24-word recovery phrase, sealed under a passphrase
+    (MYDATA_PASSPHRASE, or asked twice), and print the phrase."""
+    click.echo(_new_wallet(wallet_path).phrase)
 
 
 @citizen_group.command("restore")
 @wallet_opt
 def restore_cmd(wallet_path: Path) -> None:
-    """Restore a wallet from a recovery phrase read on standard input."""
+    """Restore a wallet from a recovery phrase read on standard input, sealed under a
+    passphrase (MYDATA_PASSPHRASE, or asked twice on the terminal)."""
     _new_wallet(wallet_path, sys.stdin.read().strip())
     click.echo(f"restored {wallet_path}")
 
@@ -95,7 +112,7 @@ def _notice(url: str, file: Path | None) -> bytes:
 def grant_cmd(wallet_path, operator_url, controller_id, controller_name, purposes, areas, days, notice_url, notice_file, receipt_out) -> None:
     """Sign a consent, have the operator relay it, and keep its receipt."""
     data_areas = [_area(a) for a in areas]
-    wallet = Wallet.open(wallet_path)
+    wallet = _open_wallet(wallet_path)
     rec = record.new_record(
         subject=wallet.keys.pseudonym(controller_id),
         controller_id=controller_id,
@@ -131,7 +148,7 @@ def revoke_cmd(wallet_path, operator_url, chain_url, pds_url, direct, gas_key, c
 
     from web.citizen_agent import CitizenAgent, Endpoints
 
-    agent = CitizenAgent(Wallet.open(wallet_path), Endpoints(operator_url, pds_url, chain_url))
+    agent = CitizenAgent(_open_wallet(wallet_path), Endpoints(operator_url, pds_url, chain_url))
     agent.wallet.consent(consent_id)
     if direct:
         registry = agent.registry
@@ -159,7 +176,7 @@ def list_cmd(wallet_path, chain_url) -> None:
 
     from httpkit.readable import when
 
-    wallet = Wallet.open(wallet_path)
+    wallet = _open_wallet(wallet_path)
     table = Table("service", "areas", "granted", "until", "state", "consent", title=f"consents in {wallet_path}")
     registries: dict[str, Registry] = {}
     for cid, c in wallet.data["consents"].items():

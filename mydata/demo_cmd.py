@@ -27,7 +27,7 @@ from .up_cmd import print_urls
 def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port, pds_port, cv_port, citizen_port, auditor_port) -> None:
     """Run chain, operator, PDS, CV service, citizen app and auditor view on 127.0.0.1 with a seeded demo citizen."""
     from web.citizen_agent import Endpoints
-    from web.demo_citizen import seed
+    from web.demo_citizen import demo_passphrase, seed
 
     from .walkthrough import walk
 
@@ -38,11 +38,12 @@ def demo_cmd(data_dir: Path | None, walkthrough: bool, chain_port, operator_port
     with tempfile.TemporaryDirectory(prefix="mydata-walkthrough-") if fresh else contextlib.nullcontext() as tmp:
         data_dir = Path(tmp) if fresh else (data_dir or options.DEFAULT_DATA)
         wallet = data_dir / "citizen" / ("walkthrough.json" if walkthrough else "wallet.json")
-        with Stack(data_dir, ports, apps=True, wallet=wallet) as stack:
-            agent = seed(wallet, Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url))
+        passphrase = demo_passphrase(wallet)
+        with Stack(data_dir, ports, apps=True, wallet=wallet, passphrase=passphrase) as stack:
+            agent = seed(wallet, Endpoints(stack.url("operator"), stack.url("pds"), stack.chain_url), passphrase)
             if walkthrough:
                 walk(stack, agent)
                 return
             print_urls(stack)
-            click.echo(f"demo citizen: {agent.id}\n  wallet: {agent.wallet.path} (open the citizen app)")
+            click.echo(f"demo citizen: {agent.id}\n  wallet: {agent.wallet.path} (open the citizen app)\n  passphrase: {passphrase}")
             stack.wait()

@@ -34,6 +34,7 @@ class Stack:
     chain_url: str | None = None
     apps: bool = False  # two witnesses, the CV service, the citizen app (on `wallet`) and the auditor view too
     wallet: Path | None = None
+    passphrase: str | None = None  # given to the citizen app (MYDATA_PASSPHRASE): it unlocks `wallet` as soon as it exists
     anchor_seconds: float = 30.0
     replicas: int = 1
     database_url: str | None = None
@@ -42,7 +43,7 @@ class Stack:
     _replica_ports: dict[str, int] = field(default_factory=dict)
     _witness_keys: dict[str, str] = field(default_factory=dict)  # process name -> the witness's verifier key
     _procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
-    _commands: dict[str, tuple[str, tuple]] = field(default_factory=dict)
+    _commands: dict[str, tuple[str, list[str], dict[str, str]]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -125,7 +126,11 @@ class Stack:
 
     def _start_apps(self) -> None:
         common = ["--operator", self.url("operator"), "--chain", self.chain_url]
-        self._spawn("citizen_app", "/static/app.css", "citizen-app", *common, "--pds", self.url("pds"), "--wallet", self.wallet, "--port", self.ports.citizen_app)
+        unlock = {"MYDATA_PASSPHRASE": self.passphrase} if self.passphrase else {}
+        self._spawn(
+            "citizen_app", "/static/app.css", "citizen-app", *common, "--pds", self.url("pds"), "--wallet", self.wallet, "--port", self.ports.citizen_app,
+            env=unlock,
+        )
         self._spawn(
             "cv_service", "/healthz", "cv-service", *common, "--data-dir", self.data_dir / "cv-service", "--port", self.ports.cv_service,
             "--citizen-app", self.url("citizen_app"),
@@ -137,14 +142,15 @@ class Stack:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         return self.data_dir / "logs" / f"{name}.log"
 
-    def _spawn(self, name: str, health: str, *args) -> None:
-        """Run `mydata ARGS` as process `name` and wait until `health` answers 200."""
-        self._spawn_command(name, health, [sys.executable, "-m", "mydata", *map(str, args)])
+    def _spawn(self, name: str, health: str, *args, env: dict[str, str] | None = None) -> None:
+        """Run `mydata ARGS` as process `name` (with `env` added to this one's environment)
+        and wait until `health` answers 200."""
+        self._spawn_command(name, health, [sys.executable, "-m", "mydata", *map(str, args)], env)
 
-    def _spawn_command(self, name: str, health: str, command: list[str]) -> None:
-        self._commands[name] = (health, command)
+    def _spawn_command(self, name: str, health: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        self._commands[name] = (health, command, env or {})
         with open(self._log_path(name), "ab") as log:  # the child keeps its own descriptor
-            proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})})
         self._procs = [(n, p) for n, p in self._procs if n != name] + [(name, proc)]
         try:
             wait_for_http(self.url(name) + health, proc, timeout=120)
@@ -162,8 +168,8 @@ class Stack:
             self.restarts[name] = self.restarts.get(name, 0) + 1
             with open(self._log_path(name), "ab") as log:
                 log.write(f"--- {name} exited; restart {self.restarts[name]}\n".encode())
-            health, command = self._commands[name]
-            self._spawn_command(name, health, command)
+            health, command, env = self._commands[name]
+            self._spawn_command(name, health, command, env)
         return name
 
     def wait(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -18,12 +19,15 @@ from .ports import DEFAULT, local_url
 @click.option("--pds", "pds_url", default=local_url(DEFAULT.pds), show_default=True, envvar="MYDATA_PDS", help="PDS base URL.")
 @click.option("--port", default=DEFAULT.citizen_app, show_default=True)
 def citizen_app_cmd(wallet: Path, operator_url: str, chain_url: str, pds_url: str, port: int) -> None:
-    """Serve the citizen app (keys stay in WALLET; talks to the operator over HTTP only)."""
+    """Serve the citizen app (keys stay in WALLET; talks to the operator over HTTP only).
+
+    The wallet stays locked until the citizen types its passphrase in the app, or, with
+    MYDATA_PASSPHRASE set, unlocks as soon as it exists."""
     from httpkit.serving import loopback_server
     from web.citizen_agent import Endpoints
     from web.citizen_app import create_app
 
-    server = loopback_server(create_app(wallet, Endpoints(operator_url, pds_url, chain_url)), port)
+    server = loopback_server(create_app(wallet, Endpoints(operator_url, pds_url, chain_url), os.environ.get("MYDATA_PASSPHRASE")), port)
     click.echo(f"citizen app: http://127.0.0.1:{server.server_port}", err=True)
     server.serve_forever()
 

@@ -12,6 +12,8 @@ from ledger import citizen, consent_binding, eip712, record
 from ledger.keys import CitizenKeys
 from ledger.registry import Registry, SignedGrant
 
+PASSPHRASE = "correct horse battery staple"  # the test citizens' wallet passphrase
+
 
 def signed_grant(registry: Registry, keys: CitizenKeys | None = None, expires_in: int = 3600, now: int | None = None):
     """A fresh record, salt and EIP-712-signed grant; returns (grant, record, salt, account)."""

@@ -129,12 +129,12 @@ def _live_scenario(node: Any, workdir: Path) -> tuple[dict[str, Any], dict[str, 
     holds a later anchor of a larger tree."""
     from ledger.wallet import Wallet
 
-    from .helpers import grant_via_operator
+    from .helpers import PASSPHRASE, grant_via_operator
     from .worlds import World
 
     world = World(node, workdir)
     try:
-        wallet = Wallet.create(workdir / "receipts.json")
+        wallet = Wallet.create(workdir / "receipts.json", PASSPHRASE)
         receipt = [grant_via_operator(world.op, wallet) for _ in range(3)][-1]
         assert receipt["log"]["index"] >= 2 and receipt["anchor"]["index"] >= 1
         world.consent([{"area": "work", "access": "read"}])

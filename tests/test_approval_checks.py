@@ -14,6 +14,7 @@ from ledger import citizen
 from ledger.wallet import Wallet
 
 from .approvals import approval_edits
+from .helpers import PASSPHRASE
 
 INFO = {"chain_id": 31337, "contract": "0x" + "ab" * 20}
 DOMAIN = (INFO["chain_id"], INFO["contract"])
@@ -22,7 +23,7 @@ SCHEMA_FIELDS = {"grant.signature", "grant"}  # refused by schemas.APPROVAL befo
 
 @pytest.fixture
 def asked(tmp_path):
-    wallet = Wallet.create(tmp_path / "anna.json")
+    wallet = Wallet.create(tmp_path / "anna.json", PASSPHRASE)
     request = {
         "id": "r1", "service_id": "cv-builder", "citizen": wallet.keys.citizen_id(),
         "purposes": ["dpv:ServiceProvision"], "duration_days": 30,
@@ -117,7 +118,7 @@ def test_a_grant_key_not_authorized_by_the_asked_citizen_for_this_service_is_ref
     grant = body["grant"]
     signer = consent_binding.verify(grant["authorization"], grant["consent_id"], _signer(grant), grant["commitment"])
     assert signer == wallet.keys.citizen_id()
-    other = Wallet.create(tmp_path / "bertil.json")
+    other = Wallet.create(tmp_path / "bertil.json", PASSPHRASE)
     if who == "another citizen":
         grant["authorization"] = consent_binding.authorize(
             other.keys.citizen_id(), other.keys.request_seed(), grant["consent_id"], _signer(grant), grant["commitment"], "cv-builder"

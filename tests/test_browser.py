@@ -158,7 +158,7 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     try:
-        for path in ("/", "/cv", "/requests", "/consents", "/history", "/data", "/data/report"):
+        for path in ("/unlock", "/", "/cv", "/requests", "/consents", "/history", "/data", "/data/report"):
             page.goto(demo["url"]["citizen"] + path)
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
             unlabelled = page.evaluate(
@@ -171,6 +171,8 @@ def test_pages_work_on_a_phone_by_keyboard_with_labels(demo, browser):
                 tops = page.evaluate("[...document.querySelectorAll('header.top nav a:not(.brand)')].map(a => a.getBoundingClientRect().top)")
                 brand = page.evaluate("document.querySelector('header.top .brand').getBoundingClientRect().bottom")
                 assert len(set(tops)) == 1 and tops[0] >= brand, (path, tops, brand)
+                lock = page.evaluate("document.querySelector('header.top form.lock').getBoundingClientRect().bottom")
+                assert lock <= tops[0], (path, lock, tops)  # Lock sits beside the name, not on a row of its own
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.goto(demo["url"]["citizen"] + "/cv")
@@ -258,7 +260,9 @@ def test_downloads_of_the_export_and_report_then_erasure(demo, page):
     assert report["article"] == "GDPR Art. 15" and report["recipients"][0]["name"] == "CV Builder"
 
     wallet = demo["data"] / "citizen" / "wallet.json"
-    phrase = json.loads(wallet.read_text())["phrase"]
+    page.goto(demo["url"]["citizen"] + "/identity")  # the citizen writes down the phrase the app shows
+    phrase = " ".join(page.locator("#phrase li").all_inner_texts())
+    assert len(phrase.split()) == 24 and phrase not in wallet.read_text()  # sealed under the passphrase at rest
     page.goto(demo["url"]["citizen"])
     citizen_id = page.locator("#citizen-id").inner_text()
     page.goto(demo["url"]["citizen"] + "/data")
@@ -269,8 +273,20 @@ def test_downloads_of_the_export_and_report_then_erasure(demo, page):
     shot(page, "citizen-erased")
     page.get_by_role("link", name="Start again with a new identity").click()  # the erased page leads on
     assert page.get_by_role("button", name="Create my identity").is_visible()
+    shot(page, "citizen-welcome")
     page.get_by_label("Recovery phrase (24 words)").fill(phrase)  # the same identity comes back from the phrase alone
+    page.locator("#restore-passphrase").fill("a new passphrase")
+    page.locator("#restore-passphrase-again").fill("a new passphrase")
     page.get_by_role("button", name="Restore").click()
+    assert page.locator("#citizen-id").inner_text() == citizen_id
+    page.get_by_role("button", name="Lock").click()  # locked: the menu goes, the passphrase opens it again
+    assert page.get_by_role("heading", name="Unlock your wallet").is_visible() and not page.get_by_role("link", name="Consents").count()
+    page.get_by_label("Passphrase").fill("not the passphrase")
+    page.get_by_role("button", name="Unlock").click()
+    assert page.get_by_text("That passphrase does not open this wallet.").is_visible()
+    shot(page, "citizen-unlock")
+    page.get_by_label("Passphrase").fill("a new passphrase")
+    page.get_by_role("button", name="Unlock").click()
     assert page.locator("#citizen-id").inner_text() == citizen_id
     page.goto(demo["url"]["citizen"] + "/cv")
     assert page.locator("#work").get_by_text("Empty.").is_visible()  # the erased CV stays erased

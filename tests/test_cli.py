@@ -11,9 +11,10 @@ import pytest
 import requests
 
 from devchain.nodes import wait_for_http
+from ledger.wallet import Wallet
 
 from .conftest import ROOT, free_port
-from .helpers import mydata
+from .helpers import PASSPHRASE, mydata
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def system(tmp_path_factory):
         wait_for_http(operator + "/ledger/info", proc, timeout=120)
     except RuntimeError:
         pytest.fail((data / "up.log").read_text())
-    env = {**os.environ, "MYDATA_OPERATOR": operator, "MYDATA_CHAIN": f"http://127.0.0.1:{chain_port}", "MYDATA_PDS": f"http://127.0.0.1:{pds_port}"}
+    env = {**os.environ, "MYDATA_OPERATOR": operator, "MYDATA_CHAIN": f"http://127.0.0.1:{chain_port}", "MYDATA_PDS": f"http://127.0.0.1:{pds_port}",
+           "MYDATA_PASSPHRASE": PASSPHRASE}
     yield env, data
     proc.terminate()
     proc.wait(timeout=30)
@@ -65,8 +67,9 @@ def test_citizen_grants_verifies_revokes_and_auditor_agrees(system):
     assert "OK" in audit.stdout and "consent.revoked" in audit.stdout
 
     restored = str(data / "restored.json")
-    mydata("citizen", "restore", "--wallet", restored, input=" ".join(phrase), env=env)
-    assert json.loads(open(restored).read())["phrase"] == " ".join(phrase)
+    mydata("citizen", "restore", "--wallet", restored, input=" ".join(phrase), env={**env, "MYDATA_PASSPHRASE": "another passphrase"})
+    assert " ".join(phrase) not in open(restored).read() and " ".join(phrase) not in open(wallet).read()  # sealed at rest
+    assert Wallet.open(restored, "another passphrase").phrase == " ".join(phrase)
 
 
 def test_errors_are_one_line_and_exit_non_zero(system, tmp_path):
@@ -81,8 +84,11 @@ def test_errors_are_one_line_and_exit_non_zero(system, tmp_path):
         (["citizen", "create", "--wallet", str(data / "wallet.json")], "a wallet already exists at"),
         (["consent", "list", "--wallet", str(data / "wallet.json"), "--chain", "http://127.0.0.1:9"], "cannot reach an Ethereum node at http://127.0.0.1:9"),
         (["consent", "revoke", "--wallet", str(data / "wallet.json"), "--operator", "http://127.0.0.1:9", "0x" + "ab" * 32], "no consent"),
+        (["consent", "list", "--wallet", str(data / "wallet.json"), {"MYDATA_PASSPHRASE": "not the passphrase"}], "wrong passphrase"),
+        (["citizen", "create", "--wallet", str(tmp_path / "short.json"), {"MYDATA_PASSPHRASE": "short"}], "a passphrase needs at least 8 characters"),
     ]:
-        proc = mydata(*args, check=False, env=env, input="")
+        given = args.pop() if isinstance(args[-1], dict) else {}
+        proc = mydata(*args, check=False, env={**env, **given}, input="")
         assert proc.returncode == 1, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: ") and words in lines[0], proc.stderr

@@ -14,6 +14,7 @@ from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
 from .approvals import approval_edits
+from .helpers import PASSPHRASE
 
 PERMS = [{"area": "work", "access": "read"}, {"area": "education", "access": "read"}, {"area": "certificates", "access": "write"}]
 
@@ -27,7 +28,7 @@ def service(operator):
 
 @pytest.fixture
 def anna(operator, tmp_path):
-    wallet = Wallet.create(tmp_path / "anna.json")
+    wallet = Wallet.create(tmp_path / "anna.json", PASSPHRASE)
     return wallet, citizen.signed_operator(wallet, operator.url)
 
 
@@ -78,7 +79,7 @@ def test_a_record_granting_more_than_requested_is_refused(operator, service, ann
 def test_other_citizens_and_services_cannot_see_or_decide_a_request(operator, service, anna, tmp_path):
     wallet, _ = anna
     rid = ask(service, wallet)
-    bertil = Wallet.create(tmp_path / "bertil.json")
+    bertil = Wallet.create(tmp_path / "bertil.json", PASSPHRASE)
     bclient = citizen.signed_operator(bertil, operator.url)
     with pytest.raises(citizen.OperatorError) as err:
         bclient.get(f"/v1/citizens/{wallet.keys.citizen_id()}/consent-requests")

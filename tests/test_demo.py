@@ -68,8 +68,11 @@ def test_demo_serves_the_seeded_citizen_and_no_server_stores_plaintext(tmp_path)
             assert proc.poll() is None, (tmp_path / "demo.log").read_text()
             time.sleep(0.2)
         endpoints = Endpoints(f"http://127.0.0.1:{ports['operator']}", f"http://127.0.0.1:{ports['pds']}", f"http://127.0.0.1:{ports['chain']}")
-        agent = CitizenAgent.open(wallet, endpoints)
-        assert agent.id in (tmp_path / "demo.log").read_text()
+        printed = (tmp_path / "demo.log").read_text()
+        passphrase = printed.split("passphrase: ", 1)[1].split()[0]  # the demo prints its citizen's passphrase
+        assert len(passphrase.split("-")) == 4 and passphrase not in wallet.read_text()
+        agent = CitizenAgent.open(wallet, endpoints, passphrase)
+        assert agent.id in printed and agent.wallet.phrase not in wallet.read_text()
 
         browser = requests.Session()
         agent.sign_in("cv-builder", browser.get(cv + "/signin", headers=JSON, timeout=60).json()["challenge"])

@@ -12,12 +12,12 @@ from ledger import citizen
 from ledger.chain import ChainError
 from ledger.wallet import Wallet
 
-from .helpers import signed_grant
+from .helpers import PASSPHRASE, signed_grant
 
 
 @pytest.fixture
 def granted(registry, operator_key, tmp_path):
-    wallet = Wallet.create(tmp_path / "w.json")
+    wallet = Wallet.create(tmp_path / "w.json", PASSPHRASE)
     grant = signed_grant(registry, wallet.keys)[0]
     registry.grant(grant, operator_key)
     return wallet, "0x" + grant.consent_id.hex()
@@ -40,7 +40,7 @@ def test_the_signed_revocation_is_what_any_relayer_submits(registry, granted, op
 
 
 def test_on_a_real_chain_no_development_account_pays(tmp_path):
-    wallet = Wallet.create(tmp_path / "w.json")
+    wallet = Wallet.create(tmp_path / "w.json", PASSPHRASE)
     mainnet = SimpleNamespace(chain_id=1, client=SimpleNamespace(fund_from_dev_account=lambda *a, **k: pytest.fail("spent a dev account")))
     with pytest.raises(ChainError, match="chain 1 is not a development chain"):
         citizen.revoke_on_chain(wallet, mainnet, "0x" + "ab" * 32)

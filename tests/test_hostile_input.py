@@ -16,6 +16,8 @@ from httpkit.http_limits import AREA_MAX_BODY, DEFAULT_MAX_BODY, MAX_DEPTH, nest
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 
+from .helpers import PASSPHRASE
+
 ORIGINAL = b"[" * 100_000 + b"]" * 100_000  # killed the PDS and a gunicorn worker before limits (200 KB)
 DEEP = b"[" * 20_000 + b"]" * 20_000  # as deadly to a parser, and within every route's size limit
 WRONG_TYPES = [b"[]", b'"text"', b"1", b"null", b"true", b'{"envelope": []}', b'{"wrapped": "x"}', b'{"grants": {}}', b'{"citizen": 7}']
@@ -104,9 +106,9 @@ def test_the_web_apps_refuse_oversized_and_deep_bodies(node, tmp_path):
     from web.citizen_agent import Endpoints
     from web.citizen_app import create_app as citizen_app
 
-    Wallet.create(tmp_path / "w.json")
+    Wallet.create(tmp_path / "w.json", PASSPHRASE)
     nowhere = "http://127.0.0.1:9"
-    citizen = citizen_app(tmp_path / "w.json", Endpoints(nowhere, nowhere, nowhere))
+    citizen = citizen_app(tmp_path / "w.json", Endpoints(nowhere, nowhere, nowhere), PASSPHRASE)
     citizen.config["WTF_CSRF_ENABLED"] = False
     apps = {
         "citizen": (citizen, "/requests/x/refuse"),
@@ -145,7 +147,7 @@ def test_the_running_stack_survives_the_crashing_request_a_dead_worker_and_a_dea
     from mydata.stack import Stack
 
     with Stack(tmp_path / "data", Ports.free()) as stack:
-        fresh = Wallet.create(tmp_path / "fresh.json")
+        fresh = Wallet.create(tmp_path / "fresh.json", PASSPHRASE)
         pds = requests.Session()
         pds.auth = RequestSigner(fresh.keys.citizen_id(), fresh.keys.request_seed())
         areas = f"{stack.url('pds')}/pds/v1/citizens/{fresh.keys.citizen_id()}/areas"

@@ -13,12 +13,12 @@ from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import Verifier
 from ledger.wallet import Wallet
 
-from .helpers import grant_via_operator, relay_item, revoke_signature, signed_grant
+from .helpers import PASSPHRASE, grant_via_operator, relay_item, revoke_signature, signed_grant
 
 
 @pytest.fixture
 def wallet(tmp_path):
-    return Wallet.create(tmp_path / "wallet.json")
+    return Wallet.create(tmp_path / "wallet.json", PASSPHRASE)
 
 
 def test_grant_is_relayed_logged_anchored_and_proven(operator, wallet):

@@ -16,12 +16,12 @@ from ledger.keys import citizen_key_id
 from ledger.registry import Registry, SignedGrant
 from ledger.wallet import Wallet
 
-from .helpers import grant_via_operator
+from .helpers import PASSPHRASE, grant_via_operator
 
 
 @pytest.fixture
 def issued(operator, tmp_path):
-    wallet = Wallet.create(tmp_path / "w.json")
+    wallet = Wallet.create(tmp_path / "w.json", PASSPHRASE)
     rcpt = grant_via_operator(operator, wallet)
     operator.close()  # from here on no operator is online
     client = ChainClient(operator.config.chain_url)
@@ -53,8 +53,8 @@ def test_a_consent_the_operator_made_up_with_its_own_key_is_caught(operator, tmp
     """An operator test double fabricates a grant for a citizen with a key it made up and
     relays it straight to the registry (past its own check): receipt verification against the
     citizen the service knows refuses it, whatever authorization the operator attaches."""
-    victim = Wallet.create(tmp_path / "victim.json")
-    honest = grant_via_operator(operator, Wallet.create(tmp_path / "other.json"))  # evidence shape to copy
+    victim = Wallet.create(tmp_path / "victim.json", PASSPHRASE)
+    honest = grant_via_operator(operator, Wallet.create(tmp_path / "other.json", PASSPHRASE))  # evidence shape to copy
     rec = copy.deepcopy(honest["record"])
     rec["record_id"] = "0x" + os.urandom(32).hex()
     salt = record.new_salt()

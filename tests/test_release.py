@@ -19,6 +19,7 @@ from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 from pds.envelope import EnvelopeError, new_data_key, open_envelope, seal, unwrap_key, wrap_key
 
+from .helpers import PASSPHRASE
 from .worlds import SKILLS, WORK, World
 
 
@@ -177,7 +178,7 @@ def test_a_denied_read_replayed_is_refused_as_a_replay_and_a_replayed_release_ad
 
 def test_a_citizen_key_is_refused_unlogged_on_another_citizens_area(world):
     """Citizen keys are self-certifying (anyone can make one): they must not write history either."""
-    stranger = Wallet.create(world.op.config.data_dir.parent / "stranger.json")
+    stranger = Wallet.create(world.op.config.data_dir.parent / "stranger.json", PASSPHRASE)
     session = requests.Session()
     session.auth = RequestSigner(stranger.keys.citizen_id(), stranger.keys.request_seed())
     before = world.op.runtime.log.size
@@ -262,7 +263,7 @@ def test_access_history_lists_grants_reads_and_denials_with_proofs_the_citizen_v
     tampered = {**history, "entries": [{**history["entries"][1], "entry": {**history["entries"][1]["entry"], "area": "skills"}}]}
     assert verify_history(tampered, registry, world.op.runtime.signer.verifier.vkey)[0]["status"] == "failed"
 
-    other = Wallet.create(world.op.config.data_dir.parent / "bertil.json")
+    other = Wallet.create(world.op.config.data_dir.parent / "bertil.json", PASSPHRASE)
     with pytest.raises(citizen.OperatorError) as err:
         citizen.signed_operator(other, world.op.url).get(f"/v1/citizens/{world.cid}/history")
     assert err.value.problem["type"].endswith("/forbidden")

@@ -19,7 +19,7 @@ from witness.app import create_app as create_witness
 from witness.keys import cosigner
 
 from .conftest import LiveOperator
-from .helpers import grant_via_operator, mydata
+from .helpers import PASSPHRASE, grant_via_operator, mydata
 
 pytestmark = pytest.mark.parametrize("node", ["embedded"], indirect=True)
 
@@ -65,7 +65,7 @@ def _registry_for(op):
 
 def test_a_receipt_carries_the_cosignatures_of_both_witnesses(witnessed, tmp_path):
     op, witnesses = witnessed
-    rcpt = grant_via_operator(op, Wallet.create(tmp_path / "w.json"))
+    rcpt = grant_via_operator(op, Wallet.create(tmp_path / "w.json", PASSPHRASE))
     report = receipt.verify(rcpt, _registry_for(op), witnesses=_policy(2, witnesses))
     assert "checkpoint cosigned by witness.example/w1, witness.example/w2" in report.checks
     path = tmp_path / "receipt.json"
@@ -79,7 +79,7 @@ def test_a_receipt_carries_the_cosignatures_of_both_witnesses(witnessed, tmp_pat
 def test_with_a_witness_down_the_checkpoint_meets_one_of_two_but_not_two_of_two(witnessed, tmp_path):
     op, witnesses = witnessed
     witnesses[1].stop()
-    rcpt = grant_via_operator(op, Wallet.create(tmp_path / "w.json"))
+    rcpt = grant_via_operator(op, Wallet.create(tmp_path / "w.json", PASSPHRASE))
     assert receipt.verify(rcpt, _registry_for(op), witnesses=_policy(1, witnesses)).status == "active"
     with pytest.raises(receipt.ReceiptError) as err:
         receipt.verify(rcpt, _registry_for(op), witnesses=_policy(2, witnesses))
@@ -93,7 +93,7 @@ def test_with_a_witness_down_the_checkpoint_meets_one_of_two_but_not_two_of_two(
 
 def test_each_later_checkpoint_is_cosigned_from_the_size_the_witness_holds(witnessed, tmp_path):
     op, witnesses = witnessed
-    wallet = Wallet.create(tmp_path / "w.json")
+    wallet = Wallet.create(tmp_path / "w.json", PASSPHRASE)
     sizes = [grant_via_operator(op, wallet)["anchor"]["size"] for _ in range(3)]
     assert sizes == sorted(set(sizes))
     for size in sizes:
@@ -102,7 +102,7 @@ def test_each_later_checkpoint_is_cosigned_from_the_size_the_witness_holds(witne
 
 def test_the_auditor_names_the_witnesses_of_the_latest_anchored_checkpoint(witnessed, tmp_path):
     op, witnesses = witnessed
-    grant_via_operator(op, Wallet.create(tmp_path / "w.json"))
+    grant_via_operator(op, Wallet.create(tmp_path / "w.json", PASSPHRASE))
     report = run_audit(op.url, _registry_for(op), tmp_path / "audit.json", witnesses=_policy(2, witnesses))
     assert report.cosigners == ["witness.example/w1", "witness.example/w2"]
 
@@ -112,7 +112,7 @@ def test_the_auditor_view_names_each_witness_and_whether_it_cosigned(witnessed, 
 
     op, witnesses = witnessed
     witnesses[1].stop()
-    grant_via_operator(op, Wallet.create(tmp_path / "w.json"))
+    grant_via_operator(op, Wallet.create(tmp_path / "w.json", PASSPHRASE))
     page = create_auditor(op.url, op.config.chain_url, tmp_path / "view.json", _policy(1, witnesses)).test_client().get("/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "needs 1 of these 2" in html
@@ -127,7 +127,7 @@ def test_the_operator_serves_each_anchored_checkpoint_with_its_cosignatures(witn
     import requests
 
     op, witnesses = witnessed
-    size = grant_via_operator(op, Wallet.create(tmp_path / "w.json"))["anchor"]["size"]
+    size = grant_via_operator(op, Wallet.create(tmp_path / "w.json", PASSPHRASE))["anchor"]["size"]
     served = requests.get(f"{op.url}/log/checkpoints/{size}").text
     assert served == op.runtime.log.checkpoint_at(size) and _policy(2, witnesses).check(served)
     for beyond in (size + 1000, 2**70):

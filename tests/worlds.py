@@ -18,6 +18,7 @@ from pds.app import create_app as create_pds
 from pds.envelope import new_data_key, seal, wrap_key
 
 from .conftest import LiveOperator
+from .helpers import PASSPHRASE
 
 WORK = [{"name": "Arbetsförmedlingen", "position": "Developer"}]
 SKILLS = [{"name": "Python", "keywords": ["Flask"]}]
@@ -37,7 +38,7 @@ class World:
         self.service_seed, self.service_enc = os.urandom(32), PrivateKey.generate()
         self.service = ServiceClient(self.op.url, "cv-builder", self.service_seed, self.service_enc)
         self.service.register("CV Builder", "Builds CVs", "https://cv.example/cb")
-        self.wallet = Wallet.create(tmp_path / "anna.json")
+        self.wallet = Wallet.create(tmp_path / "anna.json", PASSPHRASE)
         self.cid = self.wallet.keys.citizen_id()
         self.citizen_op = citizen.signed_operator(self.wallet, self.op.url)
         self.citizen_pds = requests.Session()
@@ -62,7 +63,7 @@ class World:
         """The citizen app on this world's wallet (CSRF checks off: tests post forms directly)."""
         from web.citizen_app import create_app
 
-        app = create_app(self.wallet.path, self.endpoints)
+        app = create_app(self.wallet.path, self.endpoints, PASSPHRASE)
         app.config["WTF_CSRF_ENABLED"] = False
         return app
 

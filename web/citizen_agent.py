@@ -51,13 +51,13 @@ class CitizenAgent:
         self._registry: Registry | None = None
 
     @classmethod
-    def create(cls, path: str | Path, endpoints: Endpoints, phrase: str | None = None) -> CitizenAgent:
-        """A new identity (or one restored from `phrase`) in a new wallet file."""
-        return cls(Wallet.create(path, phrase), endpoints)
+    def create(cls, path: str | Path, endpoints: Endpoints, passphrase: str, phrase: str | None = None) -> CitizenAgent:
+        """A new identity (or one restored from `phrase`) in a new wallet file sealed under `passphrase`."""
+        return cls(Wallet.create(path, passphrase, phrase), endpoints)
 
     @classmethod
-    def open(cls, path: str | Path, endpoints: Endpoints) -> CitizenAgent:
-        return cls(Wallet.open(path), endpoints)
+    def open(cls, path: str | Path, endpoints: Endpoints, passphrase: str) -> CitizenAgent:
+        return cls(Wallet.open(path, passphrase), endpoints)
 
     @property
     def registry(self) -> Registry:

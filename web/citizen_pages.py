@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from ledger import events
 from ledger.errors import MyDataError
+from ledger.keys import PhraseError
+from ledger.passphrase_seal import SealError, WrongPassphrase
 from ledger.record import parse_time
 from pds.resume import AREAS, ResumeError
 
@@ -20,22 +21,25 @@ from . import resume_form
 from .charts import access_chart
 from .citizen_agent import CitizenAgent, Endpoints
 from .visits import group_visits
+from .wallet_door import WalletDoor
 
 bp = Blueprint("citizen", __name__)
 
 SECTION_ORDER = ("basics", "work", "education", "skills", "languages", "certificates", *sorted(set(AREAS) - {"basics", "work", "education", "skills", "languages", "certificates"}))
 
 
-def _wallet() -> tuple[Path, Endpoints]:
+def _wallet() -> tuple[WalletDoor, Endpoints]:
     return current_app.extensions["citizen"]
 
 
 def agent() -> CitizenAgent:
-    """The citizen's agent on the wallet as it is now (re-read per request: cheap, never stale)."""
-    wallet_path, endpoints = _wallet()
-    if not wallet_path.exists():
-        abort(redirect(url_for(".home")))
-    return CitizenAgent.open(wallet_path, endpoints)
+    """The citizen's agent on the wallet as it is now (re-read per request: cheap, never
+    stale); without a wallet to the welcome page, with a locked one to the unlock page."""
+    door, endpoints = _wallet()
+    wallet = door.current()
+    if wallet is None:
+        abort(redirect(url_for(".unlock_page", next=request.path) if door.exists() else url_for(".home")))
+    return CitizenAgent(wallet, endpoints)
 
 
 @bp.app_errorhandler(MyDataError)
@@ -45,8 +49,8 @@ def expected_error(exc):
 
 @bp.app_context_processor
 def common():
-    wallet_path, endpoints = _wallet()
-    return {"has_wallet": wallet_path.exists(), "operator_url": endpoints.operator}
+    door, endpoints = _wallet()
+    return {"unlocked": door.current() is not None, "operator_url": endpoints.operator}
 
 
 # ---- identity ------------------------------------------------------------------
@@ -59,11 +63,18 @@ def home():
 
 @bp.post("/identity")
 def create_identity():
-    wallet_path, endpoints = _wallet()
-    if wallet_path.exists():
+    door, _ = _wallet()
+    if door.exists():
         abort(409)
-    phrase = request.form.get("phrase", "").strip() or None
-    CitizenAgent.create(wallet_path, endpoints, " ".join(phrase.split()) if phrase else None)
+    phrase = " ".join(request.form.get("phrase", "").split()) or None
+    passphrase = request.form.get("passphrase", "")
+    try:
+        if passphrase != request.form.get("passphrase_again", ""):
+            raise SealError("the two passphrases differ")
+        door.create(passphrase, phrase)
+    except (SealError, PhraseError) as exc:
+        flash(f"No identity created: {exc}.", "error")
+        return render_template("citizen/welcome.html", restoring=phrase is not None), 400
     if phrase:
         flash("Identity restored from your recovery phrase.", "ok")
         return redirect(url_for(".home"))
@@ -73,7 +84,41 @@ def create_identity():
 @bp.get("/identity")
 def recovery_phrase():
     """The recovery phrase, for the citizen to write down (on their own machine only)."""
-    return render_template("citizen/phrase.html", words=agent().wallet.data["phrase"].split())
+    return render_template("citizen/phrase.html", words=(agent().wallet.phrase or "").split())
+
+
+@bp.get("/unlock")
+def unlock_page():
+    if not _wallet()[0].exists():
+        return redirect(url_for(".home"))
+    return render_template("citizen/unlock.html", next=_local_path(request.args.get("next")))
+
+
+@bp.post("/unlock")
+def unlock():
+    """Open the wallet with the citizen's passphrase; back to the page they asked for."""
+    door, _ = _wallet()
+    if not door.exists():
+        return redirect(url_for(".home"))
+    target = _local_path(request.form.get("next"))
+    try:
+        door.unlock(request.form.get("passphrase", ""))
+    except WrongPassphrase:
+        flash("That passphrase does not open this wallet.", "error")
+        return render_template("citizen/unlock.html", next=target), 400
+    return redirect(target, 303)
+
+
+@bp.post("/lock")
+def lock():
+    _wallet()[0].lock()
+    flash("Locked. Your passphrase opens the app again.", "ok")
+    return redirect(url_for(".unlock_page"), 303)
+
+
+def _local_path(target: str | None) -> str:
+    """`target` if it is a path on this app (never another site), else the home page."""
+    return target if target and target.startswith("/") and not target.startswith(("//", "/\\")) else url_for(".home")
 
 # ---- the CV ----------------------------------------------------------------------
 @bp.get("/cv")

@@ -6,7 +6,12 @@ for them to show neither holds plaintext.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
+
+from eth_account.hdaccount.mnemonic import Mnemonic
+
+from ledger.durable import write_atomic
 
 from .citizen_agent import CitizenAgent, Endpoints
 
@@ -24,10 +29,22 @@ DEMO_RESUME = {
 }
 
 
-def seed(wallet_path: Path, endpoints: Endpoints) -> CitizenAgent:
+def demo_passphrase(wallet_path: Path) -> str:
+    """The demo citizen's passphrase: four random words, made once and kept beside the wallet
+    (mode 0600) so the next `mydata demo` opens the same wallet. A demo convenience only: a
+    real citizen's passphrase is in their head, never in a file."""
+    kept = wallet_path.with_name(wallet_path.stem + ".passphrase")
+    if not kept.exists():
+        words = Mnemonic().wordlist
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(kept, "-".join(secrets.choice(words) for _ in range(4)).encode())
+    return kept.read_text().strip()
+
+
+def seed(wallet_path: Path, endpoints: Endpoints, passphrase: str) -> CitizenAgent:
     """Open the demo citizen's wallet, or create it and write the demo CV into the PDS."""
     if wallet_path.exists():
-        return CitizenAgent.open(wallet_path, endpoints)
-    agent = CitizenAgent.create(wallet_path, endpoints)
+        return CitizenAgent.open(wallet_path, endpoints, passphrase)
+    agent = CitizenAgent.create(wallet_path, endpoints, passphrase)
     agent.save_cv(DEMO_RESUME)
     return agent
