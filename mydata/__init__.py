@@ -1,10 +1,23 @@
-"""`mydata`: one command line for every part of the consent ledger."""
+"""`mydata`: one command line for every part of the consent ledger.
+
+`mydata operator` serves through gevent workers, and gevent must patch the standard library
+before anything imports `ssl` (requests and web3 do, below): modules that took names from an
+unpatched `ssl` would block a whole worker on a TLS socket (gevent's MonkeyPatchWarning). So
+that one command patches here, first; every other command runs on the plain library.
+"""
 
 from __future__ import annotations
 
-import click
+import sys
 
-from ledger.errors import MyDataError
+if sys.argv[1:2] == ["operator"]:
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import click  # noqa: E402
+
+from ledger.errors import MyDataError  # noqa: E402
 
 EXPECTED_ERRORS = (MyDataError, OSError)
 

@@ -240,7 +240,8 @@ def test_the_art15_report_is_a_page_that_prints(demo, page):
     refused = page.locator("#report-refused").inner_text()  # the part of the request left out of the approval
     assert "CV Builder asked to write certificates" in refused and "you refused this part, and approved the rest" in refused
     page.emulate_media(media="print")
-    assert not page.locator("nav").is_visible() and not page.locator("[data-print]").is_visible()
+    expect(page.locator("nav")).to_be_hidden()  # waits for the stylesheet: the click returns before the page has loaded it
+    expect(page.locator("[data-print]")).to_be_hidden()
     shot(page, "citizen-report-print")
     page.emulate_media(media="screen")
     shot(page, "citizen-report")

@@ -94,3 +94,4 @@ def test_demo_serves_the_seeded_citizen_and_no_server_stores_plaintext(tmp_path)
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     assert proc.returncode == 0 and "Traceback" not in (tmp_path / "demo.log").read_text()
+    assert "MonkeyPatchWarning" not in (tmp_path / "var" / "logs" / "operator.log").read_text()  # gevent patched before ssl was imported
