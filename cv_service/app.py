@@ -20,7 +20,7 @@ from httpkit.http_headers import SecurityHeaders
 from httpkit.http_limits import BodyLimits
 from httpkit.problems import Problem
 
-from . import pages, signin_routes
+from . import notified, pages, signin_routes
 from .context import NAME, SERVICE_ID, CvService
 from .identity import ServiceIdentity
 from .requests_store import RequestsStore
@@ -41,13 +41,15 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
     app.extensions["cv_service"] = svc
     csrf = CSRFProtect(app)
     csrf.exempt(signin_routes.callback)  # authenticated by the citizen's signature, not a cookie
+    csrf.exempt(notified.notification)  # authenticated by the operator's signature
     app.register_error_handler(Problem, lambda p: p.response())
     app.register_blueprint(pages.bp)
     app.register_blueprint(signin_routes.bp)
+    app.register_blueprint(notified.bp)
     readable.install(app)
 
     def registered() -> None:
-        client.register(NAME, "Builds CVs from your MyData and issues course certificates", svc.callback_url)
+        client.register(NAME, "Builds CVs from your MyData and issues course certificates", svc.callback_url, svc.notify_url)
 
     app.extensions["cv_service.register"] = registered
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))

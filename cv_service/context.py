@@ -27,8 +27,13 @@ class CvService:
 
     @property
     def callback_url(self) -> str:
-        """Where the operator's directory says this service takes sign-ins and notifications."""
+        """Where the operator's directory says this service takes sign-ins."""
         return self.public_url.rstrip("/") + "/callback"
+
+    @property
+    def notify_url(self) -> str:
+        """Where the operator tells this service that a consent ended (cv_service/notified.py)."""
+        return self.public_url.rstrip("/") + "/notifications"
 
 
 def service() -> CvService:

@@ -91,8 +91,9 @@ def cv():
             empty.append(area)
         else:
             sections[area] = document
+            svc.store.keep_copy(citizen, area, document)  # dropped when the operator says the consent ended
     shown = bool(sections or empty)
-    ended = {"how": consent.ended, "at": consent.ended_at} if consent and consent.ended else None
+    ended = {"how": consent.ended, "at": consent.ended_at, "told": svc.store.ending_of(consent.consent_id)} if consent and consent.ended else None
     return answer(
         "cv.html", 200 if shown else 403, sections=sections, empty=empty, not_shared=not_shared, refused=refused, ended=ended, consented=consent is not None
     )

@@ -1,9 +1,11 @@
 """The CV service's own state: which consent requests it sent to which citizen, the
 newest version of each citizen's area it has read or written (the SDK's SeenVersions),
-and the sign-in challenges waiting for a citizen's answer."""
+the sign-in challenges waiting for a citizen's answer, the copies of CV areas it keeps,
+and the consent-ended notifications it acted on (each once: the operator may repeat one)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -14,6 +16,10 @@ CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, citizen TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS seen_versions (
     citizen TEXT NOT NULL, area TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (citizen, area)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS signins (challenge TEXT PRIMARY KEY, expires_at REAL NOT NULL, citizen TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS copies (
+    citizen TEXT NOT NULL, area TEXT NOT NULL, document TEXT NOT NULL, read_at REAL NOT NULL, PRIMARY KEY (citizen, area)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS endings (
+    id INTEGER PRIMARY KEY, consent_id TEXT NOT NULL, citizen TEXT NOT NULL, reason TEXT NOT NULL, time TEXT NOT NULL, dropped INTEGER NOT NULL);
 """
 
 
@@ -44,6 +50,32 @@ class RequestsStore:
             "INSERT INTO seen_versions VALUES (?, ?, ?) ON CONFLICT(citizen, area) DO UPDATE SET version=MAX(version, excluded.version)",
             (citizen, area, version),
         )
+
+    # ---- copies of CV areas, and consents that ended (cv_service/notified.py) ----------
+    def keep_copy(self, citizen: str, area: str, document: object) -> None:
+        self._writer.execute(
+            "INSERT INTO copies VALUES (?, ?, ?, ?) ON CONFLICT(citizen, area) DO UPDATE SET document=excluded.document, read_at=excluded.read_at",
+            (citizen, area, json.dumps(document), time.time()),
+        )
+
+    def copies(self, citizen: str) -> dict[str, object]:
+        rows = self._readers.get().execute("SELECT area, document FROM copies WHERE citizen=?", (citizen,))
+        return {area: json.loads(doc) for area, doc in rows}
+
+    def consent_ended(self, notification_id: int, consent_id: str, citizen: str, reason: str, when: str) -> int | None:
+        """Drop every copy of `citizen`'s areas and record the ending, once per notification
+        id; the number of copies dropped (None: this notification was acted on before)."""
+        with self._writer.transaction() as conn:
+            if conn.execute("SELECT 1 FROM endings WHERE id=?", (notification_id,)).fetchone():
+                return None
+            dropped = conn.execute("DELETE FROM copies WHERE citizen=?", (citizen,)).rowcount
+            conn.execute("INSERT INTO endings VALUES (?, ?, ?, ?, ?, ?)", (notification_id, consent_id, citizen, reason, when, dropped))
+        return dropped
+
+    def ending_of(self, consent_id: str) -> dict[str, object] | None:
+        """What the operator told about `consent_id` ending, if it did."""
+        row = self._readers.get().execute("SELECT reason, time, dropped FROM endings WHERE consent_id=? ORDER BY id DESC", (consent_id,)).fetchone()
+        return {"reason": row[0], "time": row[1], "dropped": row[2]} if row else None
 
     # ---- sign-in challenges (cv_service/signin_routes.py) -----------------------------
     def new_signin(self, challenge: str, seconds: float) -> None:

@@ -1,5 +1,5 @@
 """The SDK every service uses: register, request consent, follow a request, verify its
-receipt, read and write CV areas.
+receipt, read and write CV areas, and receive "consent ended" notifications.
 
 All calls are RFC 9421-signed with the service's Ed25519 key (key id `service:<id>`).
 """
@@ -21,6 +21,8 @@ from ledger.registry import registry_factory
 from ledger.request_auth import RequestSigner
 from pds.envelope import StaleEnvelope, check_current, new_data_key, open_envelope, seal, unwrap_key, wrap_key
 from pds.resume import validate_area
+
+from .notifications import NotificationReceiver
 
 
 class SeenVersions(Protocol):
@@ -69,19 +71,25 @@ class ServiceClient:
         self.enc_key = enc_key
         self.operator = OperatorClient(operator_url)
         self.operator.session.auth = self.signer
+        self.notifications = NotificationReceiver(service_id, self._operator_key)
 
-    def register(self, name: str, description: str, callback_url: str) -> dict:
-        return self.operator.post(
-            "/v1/services",
-            {
-                "id": self.service_id,
-                "name": name,
-                "description": description,
-                "callback_url": callback_url,
-                "sign_key": self.signer.public_key().hex(),
-                "enc_key": bytes(self.enc_key.public_key).hex(),
-            },
-        )
+    def register(self, name: str, description: str, callback_url: str, notify_url: str | None = None) -> dict:
+        """Register (or update) this service; with `notify_url`, the operator POSTs signed
+        "consent ended" notifications there (verify them with `self.notifications.receive`)."""
+        body = {
+            "id": self.service_id,
+            "name": name,
+            "description": description,
+            "callback_url": callback_url,
+            "sign_key": self.signer.public_key().hex(),
+            "enc_key": bytes(self.enc_key.public_key).hex(),
+        }
+        return self.operator.post("/v1/services", {**body, "notify_url": notify_url} if notify_url else body)
+
+    def _operator_key(self) -> tuple[str, bytes]:
+        """The key the operator signs notifications with, as it publishes it."""
+        published = self.operator.get("/ledger/info").json()["notifications"]
+        return published["key_id"], bytes.fromhex(published["public_key"])
 
     def request_consent(self, citizen: str, purposes: list[str], permissions: list[dict], duration_days: int, notice_url: str, notice_text: bytes) -> str:
         """Ask a citizen for consent; returns the request id."""

@@ -46,6 +46,11 @@ class Stack:
     _commands: dict[str, tuple[str, list[str], dict[str, str]]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def witness_keys(self) -> dict[str, str]:
+        """The running witnesses' verifier keys, by process name (none without `apps`)."""
+        return dict(self._witness_keys)
+
     def url(self, name: str) -> str:
         port = self._replica_ports.get(name) or getattr(self.ports, name)
         return f"http://127.0.0.1:{port}"

@@ -5,6 +5,7 @@ walk with its name and reason (exit status 1).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from ledger.registry import registry_factory
 from .stack import Stack
 
 JSON = {"Accept": "application/json"}
+NOTIFIED_WITHIN = 10.0  # seconds the walk waits for the CV service to hear of a revocation
 
 
 class StepFailed(MyDataError):
@@ -116,7 +118,19 @@ def revoked(w: Walk) -> str:
     w.state["relocked"] = outcome["relocked"]
     mine = next(c for c in w.agent.consents() if c["consent_id"] == w.state["consent"])
     expect(mine["status"] == "revoked", f"the chain says {mine['status']}")
+    w.state["revoked_at"] = time.monotonic()
     return f"revoked in block {outcome['block']} (chain confirmed at {mine['revoked_at']})"
+
+
+def service_told(w: Walk) -> str:
+    """The operator's signed notification reaches the CV service, which drops its copy."""
+    deadline = time.monotonic() + NOTIFIED_WITHIN
+    while (told := (w.cv_page().json().get("ended") or {}).get("told")) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    expect(told is not None, f"the CV service heard nothing of the revocation within {NOTIFIED_WITHIN:.0f} s")
+    seconds = time.monotonic() - w.state["revoked_at"]
+    expect(told["reason"] == "revoked" and told["dropped"] >= 1, f"the CV service was told {told!r}")
+    return f"the operator's signed notification reached the CV service {seconds * 1000:.0f} ms after the revocation; it deleted the {told['dropped']} sections it kept"
 
 
 def read_denied(w: Walk) -> str:
@@ -179,8 +193,16 @@ def gdpr_reports(w: Walk) -> str:
 
 
 def audit_ok(w: Walk) -> str:
-    report = run_audit(w.stack.url("operator"), registry_factory(w.stack.chain_url), w.stack.data_dir / "auditor" / "state.json", None)
-    return f"log of {report.size} entries verified; {report.anchors_checked} anchors and {report.chain_events_checked} chain events match"
+    """The full audit, trusting the latest anchored checkpoint only if every witness of the
+    demo cosigned it."""
+    from ledger.tlog.cosignature import WitnessPolicy
+
+    keys = list(w.stack.witness_keys.values())
+    policy = WitnessPolicy.parse(len(keys), keys) if keys else None
+    report = run_audit(w.stack.url("operator"), registry_factory(w.stack.chain_url), w.stack.data_dir / "auditor" / "state.json", None, witnesses=policy)
+    expect(len(report.cosigners) == len(keys), f"the latest anchored checkpoint has cosignatures of {report.cosigners}, not of all {len(keys)} witnesses")
+    witnessed = f"; the latest anchored checkpoint cosigned by {' and '.join(report.cosigners)}" if keys else ""
+    return f"log of {report.size} entries verified; {report.anchors_checked} anchors and {report.chain_events_checked} chain events match{witnessed}"
 
 
 def erased(w: Walk) -> str:
@@ -199,6 +221,7 @@ STEPS: list[tuple[str, Callable[[Walk], str]]] = [
     ("read OK", read_ok),
     ("write certificate", certificate_written),
     ("revoke", revoked),
+    ("service told", service_told),
     ("read denied", read_denied),
     ("change the locks", locks_changed),
     ("access history with proofs", history_verified),

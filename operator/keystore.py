@@ -73,8 +73,12 @@ def log_signer(data_dir: Path, origin: str) -> Signer:
     return Signer(origin, _load_or_create(data_dir / "log-signing.key", secrets.token_bytes(32)))
 
 
+OPERATOR_KEY_ID = "operator"  # the key id of the operator's RFC 9421 signatures
+
+
 def request_seed(data_dir: Path) -> bytes:
-    """Ed25519 seed that signs the operator's requests to the PDS (key id `operator`)."""
+    """Ed25519 seed that signs the operator's requests to the PDS and its notifications to
+    services (key id `operator`)."""
     return _load_or_create(data_dir / "request-signing.key", secrets.token_bytes(32))
 
 

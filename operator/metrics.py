@@ -15,6 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 
 REFUSED = Counter("mydata_refused_requests", "Requests refused before any decision, by reason", ["reason"])
 RATE_LIMITED = Counter("mydata_rate_limited_requests", "Requests answered 429")
+NOTIFICATIONS_QUEUED = Counter("mydata_notifications_queued", "Consent-ended notifications put in the outbox")
+NOTIFICATIONS_DELIVERED = Counter("mydata_notifications_delivered", "Notifications a service acknowledged (2xx)")
+NOTIFICATION_FAILURES = Counter("mydata_notification_failures", "Delivery attempts that failed (to be retried), by cause", ["cause"])
 
 
 def exposition() -> tuple[bytes, str]:

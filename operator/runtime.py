@@ -21,7 +21,7 @@ from consent_operator.log.witnessing import Witness, Witnesses
 from ledger.chain import ChainClient
 from ledger.contract import Deployment
 from ledger.registry import Registry
-from ledger.request_auth import RequestVerifier
+from ledger.request_auth import RequestSigner, RequestVerifier
 from ledger.tlog.note import Signer
 from storage.backends import Backend, open_backend
 from storage.directory import Directory
@@ -32,7 +32,8 @@ from .access.pds_client import PdsClient
 from .access.rate_limits import RateLimits
 from .access.release_cache import ReleaseCache
 from .config import OperatorConfig
-from .keystore import FileSecrets, OperatorSecrets
+from .keystore import OPERATOR_KEY_ID, FileSecrets, OperatorSecrets
+from .notify.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class OperatorRuntime:
     release_cache: ReleaseCache
     rate_limits: RateLimits
     request_verifier: RequestVerifier
+    notifier: Notifier | None = None  # set by start: it needs the runtime itself
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -99,10 +101,12 @@ class OperatorRuntime:
             rate_limits=RateLimits(config.rate_limits, backend.rate_counters()),
             request_verifier=RequestVerifier(lambda key_id: public_key_for(directory, key_id), backend.replay_store()),
         )
+        rt.notifier = Notifier(rt, RequestSigner(OPERATOR_KEY_ID, secrets.request_seed()))
         rt.anchorer.reconcile()
         rt.follower.sync()
         if config.background:
             threading.Thread(target=rt._loop, name="chain-follower", daemon=True).start()
+            threading.Thread(target=rt.notifier.run, args=(config.head_poll_seconds,), name="notifier", daemon=True).start()
         return rt
 
     def _loop(self) -> None:
@@ -140,6 +144,8 @@ class OperatorRuntime:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.notifier is not None:
+            self.notifier.stop()
 
 
 def _confirmations(config: OperatorConfig, client: ChainClient) -> int:

@@ -21,6 +21,7 @@ from .database import database_url, is_postgres, redacted
 from .directory import Directory
 from .errors import DatabaseUrlError
 from .log import Committer, LogStore
+from .outbox import Outbox
 from .sql import SqlDatabase
 
 
@@ -48,6 +49,10 @@ class Backend(Protocol):
     def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore: ...
 
     def directory(self) -> Directory: ...
+
+    def outbox(self) -> Outbox:
+        """The notifications to services, beside the directory (storage/outbox.py)."""
+        ...
 
     def pds_tables(self) -> SqlDatabase:
         """The PDS's versions and wrapped keys (pds/store.py)."""
@@ -94,6 +99,9 @@ class SqliteBackend:
 
     def directory(self) -> Directory:
         return Directory(self._sql("operator.sqlite", "directory.sql"))
+
+    def outbox(self) -> Outbox:
+        return Outbox(self._sql("operator.sqlite", "directory.sql"))
 
     def pds_tables(self) -> SqlDatabase:
         return self._sql("pds.sqlite", "pds.sql")
@@ -156,6 +164,9 @@ class PostgresBackend:
 
     def directory(self) -> Directory:
         return Directory(self._sql())
+
+    def outbox(self) -> Outbox:
+        return Outbox(self._sql())
 
     def pds_tables(self) -> SqlDatabase:
         return self._sql()

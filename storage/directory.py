@@ -69,6 +69,19 @@ class Directory:
             (s.id, s.name, s.description, s.callback_url, s.sign_key.hex(), s.enc_key.hex(), time.time()),
         )
 
+    def set_notify_url(self, service_id: str, url: str | None) -> None:
+        """Where `service_id` takes notifications (None: it takes none)."""
+        if url is None:
+            self._db.execute("DELETE FROM service_endpoints WHERE service_id=%s", (service_id,))
+        else:
+            self._db.execute(
+                "INSERT INTO service_endpoints VALUES (%s, %s) ON CONFLICT(service_id) DO UPDATE SET notify_url=excluded.notify_url", (service_id, url)
+            )
+
+    def notify_url(self, service_id: str) -> str | None:
+        rows = self._db.rows("SELECT notify_url FROM service_endpoints WHERE service_id=%s", (service_id,))
+        return str(rows[0][0]) if rows else None
+
     # ---- consent requests ----------------------------------------------------------
     def add_request(self, service_id: str, citizen: str, purposes: list[str], permissions: list[dict[str, str]], duration_days: int, notice_url: str, notice_sha256: str) -> str:
         rid = "req_" + secrets.token_hex(16)
@@ -134,7 +147,12 @@ class Directory:
     # ---- erasure ---------------------------------------------------------------------
     def erase_citizen(self, citizen: str) -> int:
         """Forget everything that links a citizen to consents: requests (with the records and
-        salts in their receipts), index rows and the published key. Returns rows deleted."""
+        salts in their receipts), index rows, the published key and notifications about them
+        (storage/outbox.py). Returns rows deleted."""
         return self._db.erase(
-            [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys")],
+            [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys", "notifications")],
         )
+
+    def consents_expiring(self, after: int, up_to: int) -> list[IndexedConsent]:
+        """Consents whose expiry lies in (after, up_to], soonest first."""
+        return [_consent(r) for r in self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE expires_at>%s AND expires_at<=%s ORDER BY expires_at", (after, up_to))]

@@ -35,11 +35,16 @@ class CvSite:
         (data / "service-keys.json").write_text(json.dumps(keys))
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        app = create_app(world.op.url, world.op.config.chain_url, data, self.url)
+        self.app = app = create_app(world.op.url, world.op.config.chain_url, data, self.url)
         app.extensions["cv_service.register"]()  # re-registers cv-builder with this site's callback
-        self.server = loopback_server(app, port)
         self.store = app.extensions["cv_service"].store
         self.routes = signin_routes
+        self.port = port
+        self.open()
+
+    def open(self) -> None:
+        """Serve the site on its port (again, after `close`)."""
+        self.server = loopback_server(self.app, self.port)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def browser(self) -> requests.Session:
@@ -58,6 +63,7 @@ class CvSite:
 
     def close(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture

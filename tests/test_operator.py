@@ -210,6 +210,8 @@ def test_openapi_document_lists_every_route(operator):
 def test_the_operator_takes_its_keys_from_any_secret_source(node, tmp_path):
     """The keys come through OperatorSecrets: a source other than the data directory's files
     (a key-management service, say) is used for every key the operator signs with."""
+    from nacl.signing import SigningKey
+
     from consent_operator.keystore import FileSecrets
     from consent_operator.runtime import OperatorRuntime
 
@@ -229,6 +231,7 @@ def test_the_operator_takes_its_keys_from_any_secret_source(node, tmp_path):
     for stale in data.glob("log.sqlite*"):  # a fresh log, so the vault's signing key is the log's
         stale.unlink()
     rt = OperatorRuntime.start(op.config, Vault())
-    assert sorted(set(asked)) == ["admin_token", "chain_account", "log_signer"]
+    assert sorted(set(asked)) == ["admin_token", "chain_account", "log_signer", "request_seed"]
+    assert rt.notifier.key == bytes(SigningKey(elsewhere.request_seed()).verify_key)  # signs notifications to services
     assert rt.signer.verifier.vkey == elsewhere.log_signer(op.config.log_origin).verifier.vkey
     assert rt.admin_token == elsewhere.admin_token() and rt.account.address == elsewhere.chain_account().address

@@ -224,6 +224,60 @@ def test_erasing_a_citizen_removes_every_row_that_names_them(backend):
     assert directory.citizen_key("citizen:a") is None and directory.citizen_key("citizen:b") == b"\x03" * 32
 
 
+def test_a_service_sets_and_clears_where_it_takes_notifications(backend):
+    directory = backend.directory()
+    directory.register(_service())
+    assert directory.notify_url("cv-builder") is None
+    directory.set_notify_url("cv-builder", "https://cv.example/a")
+    directory.set_notify_url("cv-builder", "https://cv.example/b")
+    assert directory.notify_url("cv-builder") == "https://cv.example/b"
+    directory.set_notify_url("cv-builder", None)
+    assert directory.notify_url("cv-builder") is None
+
+
+def test_consents_expiring_in_a_window_come_soonest_first(backend):
+    from storage.directory import IndexedConsent
+
+    directory = backend.directory()
+    directory.register(_service())
+    for n, expiry in enumerate((300, 100, 200, 400)):
+        rid = directory.add_request("cv-builder", "citizen:a", ["p"], [], 1, "https://n", "00" * 32)
+        directory.decide(rid, "approved", IndexedConsent(f"0x{n}", "cv-builder", "citizen:a", [], expiry), {"r": 1})
+    assert [c.expires_at for c in directory.consents_expiring(100, 300)] == [200, 300]  # (after, up_to]
+
+
+# ---- the notification outbox ---------------------------------------------------------
+def _note(index: int, citizen: str = "citizen:a"):
+    from storage.outbox import Notification
+
+    return Notification(index, "cv-builder", citizen, "https://cv.example/n", {"id": index}, 0)
+
+
+def test_notifications_are_queued_once_with_the_cursor_and_delivered_at_least_once(backend):
+    outbox = backend.outbox()
+    assert (outbox.cursor(), outbox.expiry_cursor(), outbox.pending()) == (0, 0, 0)
+    outbox.queue([_note(3), _note(5)], 6, now=10.0)
+    outbox.queue([_note(5)], 7, now=20.0)  # queued again (a crash before the cursor moved): one row still
+    assert outbox.cursor() == 7 and outbox.pending() == 2
+    assert [n.id for n in outbox.due(10.0)] == [3, 5] and outbox.due(9.0) == []
+    assert outbox.due(10.0)[0].body == {"id": 3}
+    outbox.failed(3, 50.0, "HTTP 503")
+    assert [n.id for n in outbox.due(10.0)] == [5] and outbox.due(50.0)[0].attempts == 1
+    assert outbox.state(3) == {"attempts": 1, "delivered_at": None, "last_error": "HTTP 503"}
+    outbox.delivered(3, 60.0)
+    outbox.delivered(5, 60.0)
+    assert outbox.due(100.0) == [] and outbox.pending() == 0 and outbox.state(3)["last_error"] is None
+    outbox.expired_up_to(1234)
+    assert outbox.expiry_cursor() == 1234 and backend.outbox().cursor() == 7  # another worker's view
+
+
+def test_erasing_a_citizen_removes_their_notifications(backend):
+    directory, outbox = backend.directory(), backend.outbox()
+    outbox.queue([_note(1, "citizen:a"), _note(2, "citizen:b")], 3, now=0.0)
+    directory.erase_citizen("citizen:a")
+    assert [n.id for n in outbox.due(1.0)] == [2]
+
+
 # ---- the PDS's versions, keys and blobs ----------------------------------------------
 def _pds(backend):
     from pds.store import PdsStore

@@ -8,6 +8,8 @@ from ledger.errors import MyDataError
 from ledger.problem_json import problem_of
 from ledger.request_auth import RequestSigner
 
+from ..keystore import OPERATOR_KEY_ID
+
 
 class PdsError(MyDataError):
     """The PDS refused (its status and problem), or could not be reached (503)."""
@@ -23,7 +25,7 @@ class PdsClient:
     def __init__(self, url: str, seed: bytes):
         self.url = url.rstrip("/")
         self.session = requests.Session()
-        self.session.auth = RequestSigner("operator", seed)
+        self.session.auth = RequestSigner(OPERATOR_KEY_ID, seed)
 
     def _call(self, method: str, path: str, **kw):
         try:

@@ -72,7 +72,7 @@ def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access
     c = covering[0]
     if statuses[0] in ("revoked", "unconfirmed"):
         return Decision(False, statuses[0], c, block)
-    _log_expiry_once(rt, c, block)
+    log_expiry_once(rt, c, block)
     return Decision(False, "expired", c, block)
 
 
@@ -92,7 +92,7 @@ def _statuses(rt: OperatorRuntime, covering: list[IndexedConsent]) -> tuple[int,
     raise Problem(503, "chain-lagging", "The operator is catching up with the chain; try again")
 
 
-def _log_expiry_once(rt: OperatorRuntime, c: IndexedConsent, block: int) -> None:
+def log_expiry_once(rt: OperatorRuntime, c: IndexedConsent, block: int) -> None:
     """Log `consent.expired` the first time the operator observes a consent past its expiry."""
     with rt.follower.lock:
         if rt.log.find(expiry_key(c.consent_id)):

@@ -25,6 +25,7 @@ from ledger.registry import SignedGrant
 from ledger.tlog.tlog_proof import TlogProof
 
 from ..access.approval import check_authorization
+from ..keystore import OPERATOR_KEY_ID
 from . import schemas
 from .http_util import runtime
 
@@ -74,6 +75,7 @@ def info():
                 "types": artifact()["eip712"]["types"],
             },
             "log": {"origin": rt.log.origin, "vkey": rt.signer.verifier.vkey, "size": rt.log.size},
+            "notifications": {"key_id": OPERATOR_KEY_ID, "public_key": rt.notifier.key.hex() if rt.notifier else None},
             "followed_block": rt.follower.last_block,
         }
     )

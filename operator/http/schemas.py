@@ -43,7 +43,8 @@ CONSENT_RECORD = json.loads(resources.files("ledger").joinpath("schemas/consent-
 # ---- request bodies --------------------------------------------------------------
 SERVICE_REGISTRATION = _object(
     {"id": _text(64, SERVICE_ID), "name": _text(200), "description": _text(), "callback_url": _text(500, URL),
-     "sign_key": _text(64, HEX32), "enc_key": _text(64, HEX32)}
+     "sign_key": _text(64, HEX32), "enc_key": _text(64, HEX32)},
+    {"notify_url": _text(500, URL)},  # where the operator POSTs signed "consent ended" notifications (operator/notify)
 )
 CONSENT_REQUEST = _object(
     {"citizen": _text(80, CITIZEN_KEY_ID.pattern),

@@ -12,3 +12,9 @@ CREATE TABLE IF NOT EXISTS consents (
     permissions TEXT NOT NULL, expires_at INTEGER NOT NULL, request_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS consents_by_holder ON consents(citizen, service_id);
 CREATE TABLE IF NOT EXISTS citizen_keys (citizen TEXT PRIMARY KEY, enc_key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS service_endpoints (service_id TEXT PRIMARY KEY, notify_url TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY, service_id TEXT NOT NULL, citizen TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL,
+    attempts INTEGER NOT NULL, next_at REAL NOT NULL, delivered_at REAL, last_error TEXT);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications(delivered_at, next_at);
+CREATE TABLE IF NOT EXISTS notifier_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -1,0 +1,1 @@
+"""Notifications to services when a consent ends (notifier.py)."""
