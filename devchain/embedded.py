@@ -23,10 +23,12 @@ from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
 from eth.vm.spoof import SpoofTransaction
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import (
+    _get_block_by_number,
     generate_genesis_state_for_keys,
     get_default_genesis_params,
     setup_tester_chain,
 )
+from eth_tester.exceptions import TransactionFailed
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from werkzeug.wrappers import Request, Response
@@ -35,6 +37,7 @@ from httpkit.serving import loopback_server
 from storage.sqlite.connections import connect
 
 CHAIN_ID = 131277322940537  # eth-tester's chain id
+FEE_FIELDS = ("gas_price", "max_fee_per_gas", "max_priority_fee_per_gas")  # eth-tester's names for a transaction's fee
 
 
 class SqliteKV(BaseDB):
@@ -146,6 +149,26 @@ class PersistentPyEVMBackend(PyEVMBackend):
         """(Re)build the chain object from its canonical head in the database."""
         self.chain = self._chain_class(AtomicDB(self.kv))
         self.chain.gas_estimator = estimate_gas_once
+
+    def call(self, transaction, block_number="latest"):
+        """eth_call as geth answers it. A call that names no fee runs at gas price 0 against
+        a zero base fee, so an account with no balance can call (eth-tester charges the
+        block's price, refusing an empty account); a revert raises TransactionFailed caused
+        by the EVM's error, whose raw revert data becomes the JSON-RPC error's `data`
+        (eth-tester keeps only its text)."""
+        free = not any(k in transaction for k in FEE_FIELDS)
+        tx = {"gas": self._max_available_gas(), **transaction, **({"gas_price": 0} if free else {})}
+        spoofed = SpoofTransaction(self._get_normalized_and_unsigned_evm_transaction(tx, block_number), from_=transaction["from"])
+        header = _get_block_by_number(self.chain, block_number).header
+        state = self.chain.get_vm(at_header=header.copy(base_fee_per_gas=0) if free else header).state
+        snapshot = state.snapshot()
+        try:
+            computation = state.apply_transaction(spoofed)
+        finally:
+            state.revert(snapshot)
+        if computation.is_error:
+            raise TransactionFailed("execution reverted") from computation.error
+        return computation.output
 
     def refresh_pending_timestamp(self, now: int) -> None:
         """Date the (empty) pending block at chain time `now`, not when the last block was mined."""

@@ -132,3 +132,30 @@ def test_domain_separator_matches_the_published_eip712_domain(registry):
         )
     )
     assert registry.contract.functions.domainSeparator().call() == expected
+
+
+def test_calls_from_an_account_with_no_balance_work_and_reverts_carry_their_data(registry, node):
+    """What ethers.js and web3 rely on, from either node: eth_call from an empty account, and a
+    revert's raw data (custom error selector and arguments) in the JSON-RPC error's `data`."""
+    import requests
+
+    from ledger.chain import decode_revert
+    from ledger.contract import error_selectors
+
+    empty = Account.create().address
+    assert registry.client.w3.eth.get_balance(empty) == 0
+    unknown = os.urandom(32)
+    assert registry.contract.functions.isActive(unknown).call({"from": empty}) is False
+    call = {"from": empty, "to": registry.address, "data": registry.contract.encode_abi("revoke", [unknown])}
+    error = requests.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]}, timeout=30).json()["error"]
+    assert "data" in error, error
+    data = error["data"] if isinstance(error["data"], str) else error["data"]["data"]  # geth: a hex string; older Hardhat: an object
+    selector = next(s for s, item in error_selectors().items() if item["name"] == "UnknownConsent")
+    assert data == "0x" + (selector + unknown).hex() or data.startswith("0x" + selector.hex()), error
+    if node.kind == "embedded":  # answered exactly as geth does
+        assert (error["code"], error["message"], data) == (3, "execution reverted", "0x" + (selector + unknown).hex())
+    try:
+        registry.contract.functions.revoke(unknown).call({"from": empty})
+    except Exception as exc:  # noqa: BLE001 - whatever web3 raises must carry the data
+        reverted = decode_revert(exc)
+    assert str(reverted).startswith("UnknownConsent(")
