@@ -49,7 +49,9 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
     readable.install(app)
 
     def registered() -> None:
+        """Register with the operator and publish the data agreement consent requests name."""
         client.register(NAME, "Builds CVs from your MyData and issues course certificates", svc.callback_url, svc.notify_url)
+        client.publish_agreement(pages.PURPOSES, pages.PERMISSIONS, pages.RETENTION_DAYS, recipients=[], jurisdiction="SE")
 
     app.extensions["cv_service.register"] = registered
     app.wsgi_app = SecurityHeaders(BodyLimits(app.wsgi_app))

@@ -20,6 +20,7 @@ bp = Blueprint("pages", __name__)
 CV_AREAS = ("work", "education", "skills", "certificates")
 PERMISSIONS = [{"area": a, "access": "read"} for a in CV_AREAS] + [{"area": "certificates", "access": "write"}]
 PURPOSES = ["dpv:ServiceProvision", "Build and show your CV; issue course certificates into it"]
+RETENTION_DAYS = 0  # keeps a copy only while the consent holds (cv_service/notified.py drops it at the end)
 DURATION_DAYS = 90
 NOTICE = (
     b"CV Builder reads your work history, education, skills and certificates to render your CV, "
@@ -43,7 +44,8 @@ def connect():
     """Ask the signed-in citizen for consent (no identifier typed by anyone)."""
     citizen = require_citizen()
     svc = service()
-    rid = svc.client.request_consent(citizen, PURPOSES, PERMISSIONS, DURATION_DAYS, svc.public_url.rstrip("/") + "/privacy", NOTICE)
+    notice = svc.public_url.rstrip("/") + "/privacy"
+    rid = svc.client.request_consent(citizen, PURPOSES, PERMISSIONS, DURATION_DAYS, notice, NOTICE, svc.client.latest_agreement_version())
     svc.store.add(rid, citizen)
     return redirect(url_for("pages.request_status", rid=rid), 303)
 

@@ -91,8 +91,24 @@ class ServiceClient:
         published = self.operator.get("/ledger/info").json()["notifications"]
         return published["key_id"], bytes.fromhex(published["public_key"])
 
-    def request_consent(self, citizen: str, purposes: list[str], permissions: list[dict], duration_days: int, notice_url: str, notice_text: bytes) -> str:
-        """Ask a citizen for consent; returns the request id."""
+    def publish_agreement(self, purposes: list[str], data_areas: list[dict], retention_days: int, recipients: list[str], jurisdiction: str = "SE") -> dict:
+        """Publish this service's data agreement (ledger/agreement.py): a new version if the
+        terms changed, else the latest. Returns {version, sha256, agreement, widens}: `widens`
+        lists what a new version lets the service do beyond the last, for which existing
+        consents do not hold (ask those citizens again, naming the new version)."""
+        terms = {"purposes": purposes, "data_areas": data_areas, "retention_days": retention_days, "recipients": recipients, "jurisdiction": jurisdiction}
+        return self.operator.post(f"/v1/services/{self.service_id}/agreements", terms)
+
+    def latest_agreement_version(self) -> int | None:
+        published = self.operator.get(f"/v1/services/{self.service_id}/agreements").json()
+        return published[-1]["version"] if published else None
+
+    def request_consent(
+        self, citizen: str, purposes: list[str], permissions: list[dict], duration_days: int, notice_url: str, notice_text: bytes,
+        agreement_version: int | None = None,
+    ) -> str:
+        """Ask a citizen for consent (under a version of this service's data agreement, if
+        given: the request may ask for no more than it says); returns the request id."""
         body = {
             "citizen": citizen,
             "purposes": purposes,
@@ -101,7 +117,7 @@ class ServiceClient:
             "notice_url": notice_url,
             "notice_sha256": hashlib.sha256(notice_text).hexdigest(),
         }
-        return self.operator.post("/v1/consent-requests", body)["id"]
+        return self.operator.post("/v1/consent-requests", {**body, "agreement_version": agreement_version} if agreement_version else body)["id"]
 
     def consent_request(self, request_id: str) -> dict:
         """The request's status, and its receipt once the citizen approved."""

@@ -53,6 +53,7 @@ def from_http_exception(exc: HTTPException) -> Problem:
 STATUS = {
     "bad-request": 400, "invalid-record": 400, "invalid-proof": 400, "invalid-note": 400, "invalid-checkpoint": 400,
     "invalid-tlog-proof": 400, "invalid-entry": 400, "invalid-envelope": 400, "invalid-resume": 400, "invalid-receipt": 400, "invalid-signature": 400,
+    "invalid-agreement": 400,
     "unauthorized": 401, "replayed-request": 401, "tile-not-found": 404,
     "chain-unavailable": 502, "pds-error": 502, "log-writer-unavailable": 503, "log-writer-lost": 503,
     "storage-unavailable": 503,

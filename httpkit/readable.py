@@ -2,7 +2,8 @@
 
 - `when`: a moment as "30 Nov 2026, 10:12" (in the reader's language, the app's time zone);
 - `relative`: the same moment as "in 4 weeks" or "3 hours ago";
-- `words`: a DPV purpose or lawful basis in plain words (ledger.vocabulary).
+- `words`: a DPV purpose or lawful basis in plain words (ledger.vocabulary);
+- `country`: an ISO 3166 code as the country's name ("SE" -> "Sweden").
 
 Moments arrive as the records write them (ISO 8601 UTC, "2026-11-30T09:12:00Z") or as unix
 seconds from the chain. The language is the best match of the request's Accept-Language
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format, get_timezone
 from flask import Flask, current_app, has_app_context, has_request_context, request
 
@@ -66,6 +68,11 @@ def relative(value: str | int | float | datetime | None, now: datetime | None = 
     return format_timedelta(at - (now or datetime.now(UTC)), add_direction=True, threshold=RELATIVE_THRESHOLD, locale=reader_locale())
 
 
+def country(code: str) -> str:
+    """The country an ISO 3166 alpha-2 code names, in the reader's language (the code if unknown)."""
+    return str(Locale.parse(reader_locale()).territories.get(code, code))
+
+
 def install(app: Flask) -> None:
-    """Make `when`, `relative` and `words` available to the app's templates."""
-    app.jinja_env.filters.update(when=when, relative=relative, words=label)
+    """Make `when`, `relative`, `words` and `country` available to the app's templates."""
+    app.jinja_env.filters.update(when=when, relative=relative, words=label, country=country)

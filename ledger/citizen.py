@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from eth_account.signers.local import LocalAccount
 
-from . import consent_binding, eip712, receipt, record
+from . import agreement, consent_binding, eip712, receipt, record
 from .chain import ChainError, is_development_chain
 from .errors import MyDataError
 from .problem_json import problem_of, unreachable
@@ -116,6 +116,9 @@ def approval(wallet: Wallet, info: dict[str, Any], request: dict[str, Any], perm
     permissions: build the record, commit to it, sign the grant (record and salt are kept
     in the wallet before anything is sent)."""
     service = request["service"]
+    shown = request.get("agreement")
+    if shown:  # pin the agreement the citizen was shown, after checking it is the one named
+        agreement.check_pinned(shown["agreement"], {"version": shown["version"], "sha256": shown["sha256"]})
     rec = record.new_record(
         subject=wallet.keys.pseudonym(service["id"]),
         controller_id=service["id"],
@@ -125,6 +128,7 @@ def approval(wallet: Wallet, info: dict[str, Any], request: dict[str, Any], perm
         notice_url=request["notice_url"],
         notice_text=b"",
         duration=timedelta(days=request["duration_days"]),
+        agreement=agreement.pin(shown["agreement"]) if shown else None,
     )
     rec["notice"]["sha256"] = request["notice_sha256"]
     salt, grant_body, _ = _sign_grant(wallet, rec, info)

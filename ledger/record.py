@@ -102,9 +102,12 @@ def new_record(
     jurisdiction: str = "SE",
     withdrawal_method: str = "Citizen app, or ConsentRegistry.revoke with the per-consent key",
     now: datetime | None = None,
+    agreement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build and validate a fresh record with a random 32-byte record id (= consent id)."""
+    """Build and validate a fresh record with a random 32-byte record id (= consent id),
+    pinning `agreement` ({"version", "sha256"} of the service's data agreement) if given."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
+    pinned = {"agreement": agreement} if agreement else {}
     return validate(
         {
             "schema_version": SCHEMA_VERSION,
@@ -119,5 +122,6 @@ def new_record(
             "granted_at": format_time(now),
             "expires_at": format_time(now + duration),
             "withdrawal_method": withdrawal_method,
+            **pinned,
         }
     )

@@ -90,7 +90,9 @@ def granted(w: Walk) -> str:
     status = w.http.get(f"{w.cv_url}/requests/{w.state['request']}", headers=JSON, timeout=60).json()
     expect(status["status"] == "approved", f"the service sees the request as {status['status']}")
     expect(status["receipt_status"] == "active", f"the service's receipt check says {status['receipt_status']}")
-    return f"consent {w.state['consent']} on chain in block {rcpt['chain']['block']}; the service verified its receipt"
+    pinned = rcpt["record"].get("agreement")
+    expect(pinned is not None, "the consent record pins no data agreement, though the request named one")
+    return f"consent {w.state['consent']} on chain in block {rcpt['chain']['block']} under data agreement version {pinned['version']}; the service verified its receipt"
 
 
 def read_ok(w: Walk) -> str:

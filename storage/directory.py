@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,14 +83,52 @@ class Directory:
         rows = self._db.rows("SELECT notify_url FROM service_endpoints WHERE service_id=%s", (service_id,))
         return str(rows[0][0]) if rows else None
 
-    # ---- consent requests ----------------------------------------------------------
-    def add_request(self, service_id: str, citizen: str, purposes: list[str], permissions: list[dict[str, str]], duration_days: int, notice_url: str, notice_sha256: str) -> str:
-        rid = "req_" + secrets.token_hex(16)
+    # ---- data agreements (ledger/agreement.py) ----------------------------------------
+    def publish_agreement(self, service_id: str, terms: dict[str, Any], same: Callable[[dict[str, Any], dict[str, Any]], bool]) -> tuple[dict[str, Any], bool]:
+        """Publish `terms` (an agreement without its version) as the service's next version,
+        unless the latest version says the same (`same`); returns (that version, whether it is
+        new). The version is taken in the INSERT itself and is the table's key, so two
+        publications never share one (a racing second one fails and may be sent again)."""
+        latest = self.agreements_of(service_id)[-1:]
+        if latest and same(latest[0], {**terms, "version": latest[0]["version"]}):
+            return latest[0], False
+        body = json.dumps({k: v for k, v in terms.items() if k != "version"}, sort_keys=True)
         self._db.execute(
-            "INSERT INTO consent_requests VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, NULL, NULL, NULL)",
-            (rid, service_id, citizen, json.dumps(purposes), json.dumps(permissions), duration_days, notice_url, notice_sha256, time.time()),
+            "INSERT INTO agreements SELECT %s, COALESCE(MAX(version), 0) + 1, %s, %s FROM agreements WHERE service_id=%s",
+            (service_id, body, time.time(), service_id),
         )
+        rows = self._db.rows("SELECT version FROM agreements WHERE service_id=%s AND document=%s ORDER BY version DESC LIMIT 1", (service_id, body))
+        return {**terms, "version": int(rows[0][0])}, True
+
+    def agreement(self, service_id: str, version: int) -> dict[str, Any] | None:
+        rows = self._db.rows("SELECT version, document FROM agreements WHERE service_id=%s AND version=%s", (service_id, version))
+        return {**json.loads(rows[0][1]), "version": int(rows[0][0])} if rows else None
+
+    def agreements_of(self, service_id: str) -> list[dict[str, Any]]:
+        """Every published version of the service's agreement, oldest first."""
+        rows = self._db.rows("SELECT version, document FROM agreements WHERE service_id=%s ORDER BY version", (service_id,))
+        return [{**json.loads(doc), "version": int(version)} for version, doc in rows]
+
+    # ---- consent requests ----------------------------------------------------------
+    def add_request(
+        self, service_id: str, citizen: str, purposes: list[str], permissions: list[dict[str, str]], duration_days: int, notice_url: str, notice_sha256: str,
+        agreement_version: int | None = None,
+    ) -> str:
+        """A new pending request (naming a version of the service's agreement, if given)."""
+        rid = "req_" + secrets.token_hex(16)
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO consent_requests VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, NULL, NULL, NULL)",
+                (rid, service_id, citizen, json.dumps(purposes), json.dumps(permissions), duration_days, notice_url, notice_sha256, time.time()),
+            )
+            if agreement_version is not None:
+                tx.execute("INSERT INTO request_agreements VALUES (%s, %s)", (rid, agreement_version))
         return rid
+
+    def request_agreement(self, rid: str) -> int | None:
+        """The agreement version request `rid` names (None: none)."""
+        rows = self._db.rows("SELECT version FROM request_agreements WHERE request_id=%s", (rid,))
+        return int(rows[0][0]) if rows else None
 
     @staticmethod
     def _request_of(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -150,7 +189,8 @@ class Directory:
         salts in their receipts), index rows, the published key and notifications about them
         (storage/outbox.py). Returns rows deleted."""
         return self._db.erase(
-            [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys", "notifications")],
+            [("DELETE FROM request_agreements WHERE request_id IN (SELECT id FROM consent_requests WHERE citizen=%s)", (citizen,))]
+            + [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys", "notifications")],
         )
 
     def consents_expiring(self, after: int, up_to: int) -> list[IndexedConsent]:

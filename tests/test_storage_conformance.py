@@ -246,6 +246,29 @@ def test_consents_expiring_in_a_window_come_soonest_first(backend):
     assert [c.expires_at for c in directory.consents_expiring(100, 300)] == [200, 300]  # (after, up_to]
 
 
+def test_agreement_versions_count_up_per_service_and_the_same_terms_keep_the_latest(backend):
+    directory = backend.directory()
+    same = lambda a, b: {**a, "version": 0} == {**b, "version": 0}  # noqa: E731 - ledger.agreement.same_terms
+    first, new = directory.publish_agreement("cv-builder", {"service": "cv-builder", "retention_days": 0}, same)
+    assert new and first == {"service": "cv-builder", "retention_days": 0, "version": 1}
+    assert directory.publish_agreement("cv-builder", {"service": "cv-builder", "retention_days": 0}, same) == (first, False)
+    second, new = directory.publish_agreement("cv-builder", {"service": "cv-builder", "retention_days": 30}, same)
+    assert new and second["version"] == 2
+    assert directory.publish_agreement("job-board", {"service": "job-board"}, same)[0]["version"] == 1  # per service
+    assert directory.agreements_of("cv-builder") == [first, second] and directory.agreement("cv-builder", 2) == second
+    assert directory.agreement("cv-builder", 3) is None and directory.agreements_of("nobody") == []
+
+
+def test_a_request_names_its_agreement_version_until_the_citizen_is_erased(backend):
+    directory = backend.directory()
+    directory.register(_service())
+    named = directory.add_request("cv-builder", "citizen:a", ["p"], [], 1, "https://n", "00" * 32, agreement_version=2)
+    plain = directory.add_request("cv-builder", "citizen:a", ["p"], [], 1, "https://n", "00" * 32)
+    assert directory.request_agreement(named) == 2 and directory.request_agreement(plain) is None
+    directory.erase_citizen("citizen:a")
+    assert directory.request_agreement(named) is None
+
+
 # ---- the notification outbox ---------------------------------------------------------
 def _note(index: int, citizen: str = "citizen:a"):
     from storage.outbox import Notification

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from ledger import citizen, signin
+from ledger import agreement, citizen, signin
 from ledger.chain import ChainClient
 from ledger.errors import MyDataError
 from ledger.history import verify_history
@@ -109,6 +109,23 @@ class CitizenAgent:
     # ---- consent requests ----------------------------------------------------------
     def pending(self) -> list[dict]:
         return citizen.pending_requests(self.wallet, self.operator)
+
+    def agreement_changes(self, request: dict) -> dict | None:
+        """What the data agreement a request names lets the service do beyond the one this
+        citizen last agreed to with it: {"from": that version, "changes": [plain words]}.
+        None when there is nothing to compare (no agreement named, none agreed before, or the
+        same version). The earlier agreement is checked against the hash the citizen's own
+        record pinned, so the operator cannot rewrite what was agreed."""
+        named, sid = request.get("agreement"), request["service"]["id"]
+        pins = [c["record"]["agreement"] for c in self.wallet.data["consents"].values() if c["record"]["controller"]["id"] == sid and c["record"].get("agreement")]
+        if not named or not pins:
+            return None
+        last = max(pins, key=lambda pin: pin["version"])
+        if last["version"] == named["version"]:
+            return None
+        earlier = self.operator.get(f"/v1/services/{sid}/agreements/{last['version']}").json()["agreement"]
+        agreement.check_pinned(earlier, last)
+        return {"from": last["version"], "changes": agreement.widening(earlier, named["agreement"])}
 
     def approve(self, request: dict, permissions: list[dict] | None = None) -> dict:
         """Grant (all or some of) a request, then share the data keys of the granted read areas."""

@@ -176,7 +176,9 @@ def signin_confirm():
 # ---- consent requests --------------------------------------------------------------
 @bp.get("/requests")
 def requests_page():
-    return render_template("citizen/requests.html", requests=agent().pending())
+    a = agent()
+    pending = a.pending()
+    return render_template("citizen/requests.html", requests=pending, changes={r["id"]: a.agreement_changes(r) for r in pending})
 
 def _pending(a: CitizenAgent, rid: str) -> dict:
     found = [r for r in a.pending() if r["id"] == rid]

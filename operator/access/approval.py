@@ -64,9 +64,13 @@ def check_authorization(
 
 
 def check_scope(request: dict, rec: dict) -> None:
-    """The record may grant at most what the service asked for, to that service, for that long."""
+    """The record may grant at most what the service asked for, to that service, for that
+    long, and pins exactly the agreement version the request named (or none if it named none)."""
     if rec["controller"]["id"] != request["service_id"]:
         raise bad_request("the record names another controller", field="record.controller.id")
+    named = request.get("agreement")
+    if rec.get("agreement") != ({"version": named["version"], "sha256": named["sha256"]} if named else None):
+        raise bad_request("the record pins another data agreement than the request names", field="record.agreement")
     extra = [p for p in rec["data_areas"] if p not in request["permissions"]]
     if extra:
         raise bad_request(f"the record grants {extra[0]['area']}:{extra[0]['access']}, which was not requested", field="record.data_areas")

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from flask import Blueprint, g, jsonify
 
 from httpkit.json_bodies import json_body
-from httpkit.problems import Problem
-from ledger import events, receipt, record
+from httpkit.problems import Problem, bad_request
+from ledger import agreement, events, receipt, record
 from storage.directory import IndexedConsent, Service
 
 from ..access.approval import check_approval, refused_permissions
@@ -48,15 +48,64 @@ def service_info(sid: str):
     return jsonify({"id": s.id, "name": s.name, "description": s.description, "callback_url": s.callback_url, "sign_key": s.sign_key.hex(), "enc_key": s.enc_key.hex()})
 
 
+# ---- data agreements (ledger/agreement.py) ------------------------------------------
+@bp.post("/services/<sid>/agreements")
+def publish_agreement(sid: str):
+    """Publish the caller's data agreement: the next version, or the latest if nothing
+    changed; `widens` says what the new version lets the service do that the last did not."""
+    if require_service() != sid:
+        raise Problem(403, "forbidden", "Only a service publishes its own agreement", sid)
+    terms = {"type": agreement.AGREEMENT_TYPE, "service": sid, "lawful_basis": "dpv:Consent", **json_body(schemas.AGREEMENT_TERMS)}
+    agreement.validate({**terms, "version": 1})
+    directory = runtime().directory
+    previous = directory.agreements_of(sid)[-1:]
+    doc, new = directory.publish_agreement(sid, terms, agreement.same_terms)
+    widens = agreement.widening(previous[0], doc) if previous and new else []
+    return jsonify({**_agreement_view(doc), "widens": widens}), 201 if new else 200
+
+
+@bp.get("/services/<sid>/agreements")
+def agreements(sid: str):
+    return jsonify([_agreement_view(doc) for doc in runtime().directory.agreements_of(sid)])
+
+
+@bp.get("/services/<sid>/agreements/<int:version>")
+def agreement_version(sid: str, version: int):
+    doc = runtime().directory.agreement(sid, version)
+    if doc is None:
+        raise Problem(404, "unknown-agreement", "No such agreement version", f"{sid} version {version}")
+    return jsonify(_agreement_view(doc))
+
+
+def _agreement_view(doc: dict) -> dict:
+    return {"version": doc["version"], "sha256": agreement.digest(doc), "agreement": doc}
+
+
 # ---- consent requests -----------------------------------------------------------
 @bp.post("/consent-requests")
 def create_request():
+    """A service asks a citizen; naming an agreement version, it may ask for no more than that version says."""
     sid = require_service()
     body = json_body(schemas.CONSENT_REQUEST)
+    version = body.get("agreement_version")
+    if version is not None:
+        doc = runtime().directory.agreement(sid, version)
+        if doc is None:
+            raise bad_request(f"{sid} has no agreement version {version}", field="agreement_version")
+        beyond = agreement.covers(doc, body["purposes"], body["permissions"])
+        if beyond:
+            raise bad_request(f"the request goes beyond the agreement: {beyond}", field="permissions")
     rid = runtime().directory.add_request(
-        sid, body["citizen"], body["purposes"], body["permissions"], body["duration_days"], body["notice_url"], body["notice_sha256"]
+        sid, body["citizen"], body["purposes"], body["permissions"], body["duration_days"], body["notice_url"], body["notice_sha256"], version
     )
     return jsonify({"id": rid, "status": "pending"}), 201
+
+
+def _agreement_of(req: dict) -> dict | None:
+    """The agreement version a request names, as the citizen is shown it (None: none)."""
+    version = runtime().directory.request_agreement(req["id"])
+    doc = runtime().directory.agreement(req["service_id"], version) if version is not None else None
+    return _agreement_view(doc) if doc else None
 
 
 def _request_for_caller(rid: str) -> dict:
@@ -79,6 +128,7 @@ def _public(req: dict) -> dict:
     return {
         **{k: req[k] for k in ("id", "citizen", "purposes", "permissions", "duration_days", "notice_url", "notice_sha256", "status", "consent_id", "receipt")},
         "service": {"id": service.id, "name": service.name, "description": service.description},
+        "agreement": _agreement_of(req),
     }
 
 
@@ -123,7 +173,7 @@ def _log_refusal(rid: str, service_id: str, permissions: list[dict]) -> None:
 def approve(rid: str):
     req = _pending_of_caller(rid)
     rt = runtime()
-    ok = check_approval(req, json_body(schemas.APPROVAL), rt.deployment.chain_id, rt.deployment.address)
+    ok = check_approval({**req, "agreement": _agreement_of(req)}, json_body(schemas.APPROVAL), rt.deployment.chain_id, rt.deployment.address)
     cid = ok.record["record_id"]
     tx = relay(lambda: rt.registry.grant(ok.grant))
     dep = rt.deployment

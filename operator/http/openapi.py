@@ -16,6 +16,7 @@ _PARAMS = {  # name in the routes' documentation -> (OpenAPI parameter name, its
     "service_id": ("id", {"type": "string", "pattern": schemas.SERVICE_ID}),
     "path": ("path", {"type": "string", "maxLength": 200}),
     "size": ("size", {"type": "integer", "minimum": 0}),
+    "version": ("version", schemas.AGREEMENT_VERSION),
 }
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
@@ -73,6 +74,11 @@ OPENAPI = {
         "/ledger/anchor": {"post": _op("Anchor the latest checkpoint now (admin bearer token)", public=True)},
         "/v1/services": {"post": _op("Register or re-register a service", body=schemas.SERVICE_REGISTRATION, ok="201", returns="ServiceRegistered")},
         "/v1/services/{id}": {"get": _op("A service's public description and encryption key", "service_id", returns="Service", public=True)},
+        "/v1/services/{id}/agreements": {
+            "post": _op("Publish the service's data agreement as its next version (same terms: the latest)", "service_id", body=schemas.AGREEMENT_TERMS, ok="201", returns="Agreement"),
+            "get": _op("Every version of a service's data agreement", "service_id", returns="Agreements", public=True),
+        },
+        "/v1/services/{id}/agreements/{version}": {"get": _op("One version of a service's data agreement", "service_id", "version", returns="Agreement", public=True)},
         "/v1/consent-requests": {"post": _op("A service asks a citizen for consent", body=schemas.CONSENT_REQUEST, ok="201", returns="RequestCreated")},
         "/v1/consent-requests/{id}": {"get": _op("A consent request, with its receipt once approved", "request_id", returns="ConsentRequest")},
         "/v1/consent-requests/{id}/approve": {

@@ -36,6 +36,7 @@ def _object(required: dict, optional: dict | None = None, extra: bool = False) -
 
 
 UNIX_TIME = {"type": "integer", "minimum": 1, "maximum": 2**64 - 1}
+AGREEMENT_VERSION = {"type": "integer", "minimum": 1, "maximum": 1_000_000}
 PERMISSION = _object({"area": _text(64, AREA_NAME.pattern), "access": {"enum": ["read", "write"]}})
 PERMISSIONS = {"type": "array", "minItems": 1, "maxItems": 64, "items": PERMISSION}
 CONSENT_RECORD = json.loads(resources.files("ledger").joinpath("schemas/consent-record.schema.json").read_text())
@@ -51,7 +52,8 @@ CONSENT_REQUEST = _object(
      "purposes": {"type": "array", "minItems": 1, "maxItems": 32, "items": _text()},
      "permissions": PERMISSIONS,
      "duration_days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
-     "notice_url": _text(500, URL), "notice_sha256": _text(64, HEX32)}
+     "notice_url": _text(500, URL), "notice_sha256": _text(64, HEX32)},
+    {"agreement_version": AGREEMENT_VERSION},  # the version of the service's data agreement it asks under (ledger/agreement.py)
 )
 BASE64_SIGNATURE = "^[A-Za-z0-9+/]{86}==$"  # a 64-byte Ed25519 signature
 AUTHORIZATION = _object({"citizen": _text(80, CITIZEN_KEY_ID.pattern), "service": _text(64, SERVICE_ID), "signature": _text(88, BASE64_SIGNATURE)})
@@ -64,6 +66,14 @@ APPROVAL = _object(
      "salt": _text(64, HEX32), "grant": GRANT, "citizen_enc_key": _text(64, HEX32)}
 )
 REFUSAL = _object({})
+AGREEMENT_TERMS = _object(  # a data agreement as a service publishes it; the operator adds type, service and version
+    {"purposes": {"type": "array", "minItems": 1, "maxItems": 32, "uniqueItems": True, "items": _text()},
+     "data_areas": {**PERMISSIONS, "uniqueItems": True},
+     "retention_days": {"type": "integer", "minimum": 0, "maximum": 36500},
+     "recipients": {"type": "array", "maxItems": 32, "uniqueItems": True, "items": _text(200)},
+     "jurisdiction": _text(2, "^[A-Z]{2}$")},
+    {"lawful_basis": {"enum": ["dpv:Consent", "dpv:ExplicitlyExpressedConsent"]}},
+)
 GRANTS = _object({"grants": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": GRANT}})
 REVOCATION = _object({"consent_id": _text(66, HEX32_0X), "signature": _text(132, SIGNATURE)})
 VERSION_WRITE = _object(
@@ -83,7 +93,8 @@ RESPONSES = {
         {"id": {"type": "string"}, "citizen": {"type": "string"}, "purposes": {"type": "array"}, "permissions": {"type": "array"},
          "duration_days": {"type": "integer"}, "notice_url": {"type": "string"}, "notice_sha256": {"type": "string"},
          "status": {"enum": ["pending", "approved", "refused"]}, "consent_id": {"type": ["string", "null"]},
-         "receipt": {"type": ["object", "null"]}, "service": {"type": "object"}}
+         "receipt": {"type": ["object", "null"]}, "service": {"type": "object"}},
+        {"agreement": {"type": ["object", "null"]}},
     ),
     "ConsentRequests": {"type": "array", "items": {"$ref": "#/components/schemas/ConsentRequest"}},
     "Decision": _ID_STATUS,
@@ -96,6 +107,8 @@ RESPONSES = {
     "Written": _object({"consent_id": {"type": "string"}, "version": {"type": "integer"}, "checked_block": {"type": "integer"}}),
     "NextVersion": _object({"version": {"type": "integer"}, "key_version": {"type": "integer"}, "citizen_enc_key": {"type": "string"}}),
     "History": {"type": "object", "required": ["entries", "log"], "properties": {"entries": {"type": "array"}}},
+    "Agreement": _object({"version": {"type": "integer"}, "sha256": {"type": "string"}, "agreement": {"type": "object"}}, {"widens": {"type": "array"}}),
+    "Agreements": {"type": "array", "items": {"$ref": "#/components/schemas/Agreement"}},
     "Object": {"type": "object"},
     "Array": {"type": "array"},
 }

@@ -18,3 +18,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     attempts INTEGER NOT NULL, next_at REAL NOT NULL, delivered_at REAL, last_error TEXT);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications(delivered_at, next_at);
 CREATE TABLE IF NOT EXISTS notifier_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agreements (
+    service_id TEXT NOT NULL, version INTEGER NOT NULL, document TEXT NOT NULL, published_at REAL NOT NULL,
+    PRIMARY KEY (service_id, version));
+CREATE TABLE IF NOT EXISTS request_agreements (request_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
