@@ -103,27 +103,27 @@ class SqliteKV(BaseDB):
         self.conn.close()
 
 
+def dry_run(state, transaction):
+    """The computation of `transaction` on `state`, with the state left as it was."""
+    snapshot = state.snapshot()
+    try:
+        return state.apply_transaction(transaction)
+    finally:
+        state.revert(snapshot)
+
+
 def estimate_gas_once(state, transaction) -> int:
     """Gas estimate from one execution at the block gas limit, confirmed by a second run.
 
     eth-tester's default binary search executes a transaction about a dozen times;
     this keeps `eth_estimateGas` cheap. Falls back to the search if the margin fails.
     """
-    at_limit = SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0)
-    snapshot = state.snapshot()
-    try:
-        computation = state.apply_transaction(at_limit)
-    finally:
-        state.revert(snapshot)
+    computation = dry_run(state, SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0))
     if computation.is_error:
         raise computation.error
     used = state.gas_limit - computation.get_gas_remaining()
     estimate = min(state.gas_limit, used + used // 63 + 5_000)
-    snapshot = state.snapshot()
-    try:
-        ok = not state.apply_transaction(SpoofTransaction(transaction, gas=estimate, gas_price=0)).is_error
-    finally:
-        state.revert(snapshot)
+    ok = not dry_run(state, SpoofTransaction(transaction, gas=estimate, gas_price=0)).is_error
     return estimate if ok else binary_gas_search_intrinsic_tolerance(state, transaction)
 
 
@@ -160,12 +160,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
         tx = {"gas": self._max_available_gas(), **transaction, **({"gas_price": 0} if free else {})}
         spoofed = SpoofTransaction(self._get_normalized_and_unsigned_evm_transaction(tx, block_number), from_=transaction["from"])
         header = _get_block_by_number(self.chain, block_number).header
-        state = self.chain.get_vm(at_header=header.copy(base_fee_per_gas=0) if free else header).state
-        snapshot = state.snapshot()
-        try:
-            computation = state.apply_transaction(spoofed)
-        finally:
-            state.revert(snapshot)
+        computation = dry_run(self.chain.get_vm(at_header=header.copy(base_fee_per_gas=0) if free else header).state, spoofed)
         if computation.is_error:
             raise TransactionFailed("execution reverted") from computation.error
         return computation.output

@@ -111,3 +111,15 @@ def world(node, tmp_path):
     w = World(node, tmp_path)
     yield w
     w.close()
+
+
+@pytest.fixture
+def site(node, tmp_path):
+    """A World with the CV service on a loopback port: (world, cv site, citizen agent)."""
+    from .worlds import CvSite, World
+
+    world = World(node, tmp_path)
+    cv = CvSite(world, tmp_path)
+    yield world, cv, world.agent
+    cv.close()
+    world.close()

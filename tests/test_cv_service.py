@@ -5,74 +5,17 @@ operator (no read is made, nothing is logged under the citizen)."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import requests
 
-from httpkit.serving import loopback_server
 from ledger import signin
 from ledger.keys import CitizenKeys
-from web.citizen_agent import CitizenAgent, SignInRefused
+from web.citizen_agent import SignInRefused
 
-from .conftest import free_port
-from .worlds import WORK, World
+from .worlds import JSON, WORK
 
-JSON = {"Accept": "application/json"}
 pytestmark = pytest.mark.parametrize("node", ["embedded"], indirect=True)
-
-
-class CvSite:
-    """The CV service on a loopback port, using the World's registered service keys."""
-
-    def __init__(self, world: World, tmp_path):
-        from cv_service import signin_routes
-        from cv_service.app import create_app
-
-        data = tmp_path / "cv"
-        data.mkdir()
-        keys = {"sign_seed": world.service_seed.hex(), "enc_key": bytes(world.service_enc).hex()}
-        (data / "service-keys.json").write_text(json.dumps(keys))
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.app = app = create_app(world.op.url, world.op.config.chain_url, data, self.url)
-        app.extensions["cv_service.register"]()  # re-registers cv-builder with this site's callback
-        self.store = app.extensions["cv_service"].store
-        self.routes = signin_routes
-        self.port = port
-        self.open()
-
-    def open(self) -> None:
-        """Serve the site on its port (again, after `close`)."""
-        self.server = loopback_server(self.app, self.port)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def browser(self) -> requests.Session:
-        return requests.Session()
-
-    def challenge(self, browser: requests.Session) -> str:
-        body = browser.get(self.url + "/signin", headers=JSON).json()
-        assert body["status"] == "waiting"
-        return body["challenge"]
-
-    def signed_in_browser(self, agent: CitizenAgent) -> requests.Session:
-        browser = self.browser()
-        agent.sign_in("cv-builder", self.challenge(browser))
-        assert browser.get(self.url + "/signin", allow_redirects=False).status_code == 303
-        return browser
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def site(node, tmp_path):
-    world = World(node, tmp_path)
-    cv = CvSite(world, tmp_path)
-    yield world, cv, world.agent
-    cv.close()
-    world.close()
 
 
 def _token(browser, url) -> str:

@@ -14,19 +14,10 @@ import requests
 from consent_operator.access import release
 from ledger.request_auth import RequestSigner
 
-from .test_cv_service import JSON, CvSite, _token
-from .worlds import WORK, World
+from .test_cv_service import _token
+from .worlds import JSON, WORK, CvSite, World
 
 pytestmark = pytest.mark.parametrize("node", ["embedded"], indirect=True)
-
-
-@pytest.fixture
-def site(node, tmp_path):
-    world = World(node, tmp_path)
-    cv = CvSite(world, tmp_path)
-    yield world, cv, world.agent
-    cv.close()
-    world.close()
 
 
 def _consent_and_copy(world: World, cv: CvSite, agent) -> tuple[requests.Session, str]:

@@ -1,6 +1,7 @@
 """A whole data path for tests: PDS, operator, a registered service and a citizen with data."""
 
 import functools
+import json
 import os
 import threading
 
@@ -17,7 +18,7 @@ from ledger.wallet import Wallet
 from pds.app import create_app as create_pds
 from pds.envelope import new_data_key, seal, wrap_key
 
-from .conftest import LiveOperator
+from .conftest import LiveOperator, free_port
 from .helpers import PASSPHRASE
 
 WORK = [{"name": "Arbetsförmedlingen", "position": "Developer"}]
@@ -90,3 +91,50 @@ class World:
     def close(self):
         self.op.close()
         self.pds_server.shutdown()
+
+
+JSON = {"Accept": "application/json"}
+
+
+class CvSite:
+    """The CV service on a loopback port, using the World's registered service keys."""
+
+    def __init__(self, world: World, tmp_path):
+        from cv_service import signin_routes
+        from cv_service.app import create_app
+
+        data = tmp_path / "cv"
+        data.mkdir()
+        keys = {"sign_seed": world.service_seed.hex(), "enc_key": bytes(world.service_enc).hex()}
+        (data / "service-keys.json").write_text(json.dumps(keys))
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.app = app = create_app(world.op.url, world.op.config.chain_url, data, self.url)
+        app.extensions["cv_service.register"]()  # re-registers cv-builder with this site's callback
+        self.store = app.extensions["cv_service"].store
+        self.routes = signin_routes
+        self.port = port
+        self.open()
+
+    def open(self) -> None:
+        """Serve the site on its port (again, after `close`)."""
+        self.server = loopback_server(self.app, self.port)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def browser(self) -> requests.Session:
+        return requests.Session()
+
+    def challenge(self, browser: requests.Session) -> str:
+        body = browser.get(self.url + "/signin", headers=JSON).json()
+        assert body["status"] == "waiting"
+        return body["challenge"]
+
+    def signed_in_browser(self, agent) -> requests.Session:  # a web.citizen_agent.CitizenAgent
+        browser = self.browser()
+        agent.sign_in("cv-builder", self.challenge(browser))
+        assert browser.get(self.url + "/signin", allow_redirects=False).status_code == 303
+        return browser
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
