@@ -3,9 +3,11 @@
 `NotificationReceiver.receive(request)` accepts a notification only when it is signed with
 RFC 9421 by the operator's published key (key id `operator`, read once from
 /ledger/info), fresh (within the signature window) and not seen before (its nonce), and
-names this service; it returns the `ConsentEnded` it tells of. The operator delivers at
-least once, so a service acts on each `id` once (the receiver does not remember ids: the
-service's own store does, beside what it drops).
+names this service; it returns the `ConsentEnded` it tells of. `handle(request, act)` is a
+web handler's whole work: receive, act, answer 204, or an RFC 9457 problem (401 for the
+signature, 400 for the body). The operator delivers at least once, so a service acts on
+each `id` once (the receiver does not remember ids: the service's own store does, beside
+what it drops).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from httpkit.problems import Problem
 from ledger.errors import MyDataError
-from ledger.request_auth import IncomingRequest, RequestVerifier
+from ledger.request_auth import IncomingRequest, RequestAuthError, RequestVerifier
 
 NOTIFICATION_TYPE = "consent.ended"
 REASONS = ("revoked", "expired")
@@ -91,3 +94,15 @@ class NotificationReceiver:
         if not ok:
             raise NotificationError("not a consent-ended notification for this service")
         return ConsentEnded(body["id"], body["consent_id"], body["citizen"], body["reason"], body["time"])
+
+    def handle(self, request: IncomingRequest, act: Callable[[ConsentEnded], object]) -> tuple[str, int]:
+        """Receive the notification in `request` and `act` on it; ("", 204) for the web
+        framework, or a Problem (401 not the operator's fresh signature, 400 a wrong body)."""
+        try:
+            ended = self.receive(request)
+        except RequestAuthError as exc:
+            raise Problem(401, exc.slug, "Not a notification signed by the operator", str(exc)) from None
+        except NotificationError as exc:
+            raise Problem(400, exc.problem_type, "Not a consent-ended notification", str(exc)) from None
+        act(ended)
+        return "", 204

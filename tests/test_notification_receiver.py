@@ -95,3 +95,15 @@ def test_nonces_are_remembered_until_they_expire_and_forgotten_per_key(monkeypat
     assert nonces.use("operator", "n1", 1020.0)  # expired: may be seen again
     assert nonces.forget("operator") == 1 and nonces.use("operator", "n1", 1020.0)
     assert nonces.forget("nobody") == 0
+
+
+def test_the_handler_acts_once_per_accepted_notification_and_answers_problems(receiver):
+    from httpkit.problems import Problem
+
+    acted = []
+    assert receiver.handle(_request(BODY), acted.append) == ("", 204) and [e.id for e in acted] == [7]
+    for req, status, slug in ((_request(BODY, None), 401, "unsigned-request"), (_request({**BODY, "reason": "x"}), 400, "invalid-notification")):
+        with pytest.raises(Problem) as answered:
+            receiver.handle(req, acted.append)
+        assert (answered.value.status, answered.value.slug) == (status, slug)
+    assert len(acted) == 1  # nothing acted on a refused one
