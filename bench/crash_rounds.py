@@ -42,7 +42,7 @@ from mydata.stack import Stack  # noqa: E402
 from pds.client import PdsClientError  # noqa: E402
 
 TARGETS = ("operator worker", "log writer", "pds worker", "pds")
-REPLICATED_TARGETS = ("replica",)  # a whole operator replica behind HAProxy (mydata up --replicas)
+REPLICATED_TARGETS = ("replica",)  # a whole operator or PDS replica behind HAProxy (mydata up --replicas)
 
 
 @dataclass

@@ -31,7 +31,7 @@ def create_app(operator_url: str, chain_url: str, data_dir: str | Path, public_u
     data_dir = Path(data_dir)
     identity = ServiceIdentity.load_or_create(data_dir / "service-keys.json")
     store = RequestsStore(data_dir / "cv-service.sqlite")
-    client = ServiceClient(operator_url, SERVICE_ID, identity.sign_seed, identity.enc_key, seen=store)
+    client = ServiceClient(operator_url, SERVICE_ID, identity.sign_seed, identity.enc_key, seen=store, receipts=store)
     svc = CvService(client, store, public_url, chain_url, citizen_app_url)
     app = Flask("cv_service")
     app.secret_key = identity.session_key  # sessions outlive a restart of the service

@@ -51,7 +51,7 @@ class NoncesInMemory:
     def use(self, key_id: str, nonce: str, expires_at: float) -> bool:
         now = time.time()
         with self._lock:
-            self._seen = {k: t for k, t in self._seen.items() if t > now}
+            self._seen = {k: t for k, t in self._seen.items() if t >= now}  # kept through its last valid second
             if (key_id, nonce) in self._seen:
                 return False
             self._seen[(key_id, nonce)] = expires_at
@@ -84,14 +84,13 @@ class NotificationReceiver:
         self._verifier.verify_request(request)
         try:
             body = json.loads(request.get_data())
-            ok = (
-                isinstance(body, dict) and body.get("type") == NOTIFICATION_TYPE and body.get("service") == self.service_id
-                and type(body.get("id")) is int and body.get("reason") in REASONS
-                and all(isinstance(body.get(k), str) for k in ("consent_id", "citizen", "time"))
-            )
         except ValueError:
-            ok = False
-        if not ok:
+            body = None
+        if not (
+            isinstance(body, dict) and body.get("type") == NOTIFICATION_TYPE and body.get("service") == self.service_id
+            and type(body.get("id")) is int and body.get("reason") in REASONS
+            and all(isinstance(body.get(k), str) for k in ("consent_id", "citizen", "time"))
+        ):
             raise NotificationError("not a consent-ended notification for this service")
         return ConsentEnded(body["id"], body["consent_id"], body["citizen"], body["reason"], body["time"])
 

@@ -1,6 +1,6 @@
 """The CV service's own state: which consent requests it sent to which citizen, the
 newest version of each citizen's area it has read or written (the SDK's SeenVersions),
-the sign-in challenges waiting for a citizen's answer, the copies of CV areas it keeps,
+the sign-in challenges waiting for a citizen's answer, the receipts of its consents, the copies of CV areas it keeps,
 and the consent-ended notifications it acted on (each once: the operator may repeat one)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, citizen TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS seen_versions (
     citizen TEXT NOT NULL, area TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (citizen, area)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS signins (challenge TEXT PRIMARY KEY, expires_at REAL NOT NULL, citizen TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receipts (request_id TEXT PRIMARY KEY, receipt TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS copies (
     citizen TEXT NOT NULL, area TEXT NOT NULL, document TEXT NOT NULL, read_at REAL NOT NULL, PRIMARY KEY (citizen, area)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS endings (
@@ -50,6 +51,14 @@ class RequestsStore:
             "INSERT INTO seen_versions VALUES (?, ?, ?) ON CONFLICT(citizen, area) DO UPDATE SET version=MAX(version, excluded.version)",
             (citizen, area, version),
         )
+
+    # ---- receipts (the SDK's ReceiptKeeper: the operator hands each over once) -------------
+    def keep_receipt(self, request_id: str, receipt: dict) -> None:
+        self._writer.execute("INSERT OR REPLACE INTO receipts VALUES (?, ?)", (request_id, json.dumps(receipt)))
+
+    def receipt_of(self, request_id: str) -> dict | None:
+        row = self._readers.get().execute("SELECT receipt FROM receipts WHERE request_id=?", (request_id,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     # ---- copies of CV areas, and consents that ended (cv_service/notified.py) ----------
     def keep_copy(self, citizen: str, area: str, document: object) -> None:

@@ -49,6 +49,28 @@ class SeenInMemory:
             self._seen[(citizen, area)] = max(version, self._seen.get((citizen, area), 0))
 
 
+class ReceiptKeeper(Protocol):
+    """Where a service keeps the receipts of its consents: the operator hands each over once
+    and then drops its own copy (a service keeps them durably in its own store)."""
+
+    def keep_receipt(self, request_id: str, receipt: dict) -> None: ...
+
+    def receipt_of(self, request_id: str) -> dict | None: ...
+
+
+class ReceiptsInMemory:
+    """ReceiptKeeper for one process's lifetime."""
+
+    def __init__(self) -> None:
+        self._receipts: dict[str, dict] = {}
+
+    def keep_receipt(self, request_id: str, receipt: dict) -> None:
+        self._receipts[request_id] = receipt
+
+    def receipt_of(self, request_id: str) -> dict | None:
+        return self._receipts.get(request_id)
+
+
 @dataclass(frozen=True)
 class GrantedConsent:
     """A consent as a service needs it: what it grants, and if it ended, how and when."""
@@ -63,9 +85,12 @@ class GrantedConsent:
 
 
 class ServiceClient:
-    def __init__(self, operator_url: str, service_id: str, sign_seed: bytes, enc_key: PrivateKey, seen: SeenVersions | None = None):
+    def __init__(
+        self, operator_url: str, service_id: str, sign_seed: bytes, enc_key: PrivateKey, seen: SeenVersions | None = None, receipts: ReceiptKeeper | None = None
+    ):
         self.service_id = service_id
         self.seen = seen or SeenInMemory()
+        self.receipts = receipts or ReceiptsInMemory()
         self.signer = RequestSigner(f"service:{service_id}", sign_seed)
         self.signing = SigningKey(sign_seed)  # signs the versions this service writes
         self.enc_key = enc_key
@@ -120,8 +145,16 @@ class ServiceClient:
         return self.operator.post("/v1/consent-requests", {**body, "agreement_version": agreement_version} if agreement_version else body)["id"]
 
     def consent_request(self, request_id: str) -> dict:
-        """The request's status, and its receipt once the citizen approved."""
-        return self.operator.get(f"/v1/consent-requests/{request_id}").json()
+        """The request's status, and its receipt once the citizen approved. The first time the
+        operator hands the receipt over it is kept (`receipts`), then the operator is told to
+        drop its copy; later answers carry the kept one."""
+        req: dict = self.operator.get(f"/v1/consent-requests/{request_id}").json()
+        if req.get("receipt"):
+            self.receipts.keep_receipt(request_id, req["receipt"])
+            self.operator.request("DELETE", f"/v1/consent-requests/{request_id}/receipt")
+        elif req["status"] == "approved":
+            req["receipt"] = self.receipts.receipt_of(request_id)
+        return req
 
     def verify_receipt(self, rcpt: dict, chain_url: str, vkey: str | None = None, citizen: str | None = None) -> receipt.ReceiptReport:
         """Check a consent receipt against a chain node alone (raises ReceiptError naming the
@@ -157,7 +190,7 @@ class ServiceClient:
         if req["status"] != "approved":
             return None
         state = self.operator.get(f"/ledger/consents/{req['consent_id']}").json()
-        granted = frozenset((p["area"], p["access"]) for p in req["receipt"]["record"]["data_areas"])
+        granted = frozenset((p["area"], p["access"]) for p in req["granted"])
         ended = "revoked" if state["revoked_at"] else (None if state["active"] else "expired")
         return GrantedConsent(req["consent_id"], granted, ended, state["revoked_at"] or state["expires_at"])
 

@@ -3,8 +3,8 @@
 Chain (embedded unless a node URL is given), registry deployment, PDS, operator and,
 for the demo, two witnesses that cosign the operator's checkpoints, the CV service, the
 citizen app and the auditor view (which names the witnesses of the latest anchor). With `replicas` > 1 the
-operator runs as that many replicas over one PostgreSQL database (the given one, or a local
-server kept in DATA_DIR/postgres) behind HAProxy on the operator's port. Each process logs to DATA_DIR/logs/<name>.log; `stop`
+operator and the PDS each run as that many replicas over one PostgreSQL database (the given
+one, or a local server kept in DATA_DIR/postgres), each behind HAProxy on its own port. Each process logs to DATA_DIR/logs/<name>.log; `stop`
 ends them in reverse order, so the operator never outlives its chain or PDS. A process that
 dies while the stack runs is started again (its data is on disk), not the end of the stack.
 """
@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,11 +78,15 @@ class Stack:
             from consent_operator.chain.deployment import deploy_registry  # here: `mydata operator` must set up its metrics before the operator package loads
 
             self.deployment, _ = deploy_registry(self.chain_url, op_dir)
-            self._spawn("pds", "/openapi.json", "pds", "--data-dir", self.data_dir / "pds", "--operator-dir", op_dir, "--port", self.ports.pds)
+            if self.replicas > 1:
+                self._start_database()
+                self._start_replicas("pds", "/openapi.json", lambda port: self._pds_args(op_dir, port))
+            else:
+                self._spawn("pds", "/openapi.json", *self._pds_args(op_dir, self.ports.pds))
             if self.apps:
                 self._start_witnesses(op_dir)
             if self.replicas > 1:
-                self._start_replicas(op_dir)
+                self._start_replicas("operator", "/ledger/info", lambda port: self._operator_args(op_dir, port))
             else:
                 self._spawn("operator", "/ledger/info", *self._operator_args(op_dir, self.ports.operator))
             if self.apps:
@@ -90,6 +95,10 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _pds_args(self, op_dir: Path, port: int) -> list:
+        args = ["pds", "--data-dir", self.data_dir / "pds", "--operator-dir", op_dir, "--port", port]
+        return args + (["--database-url", self.database_url] if self.replicas > 1 and self.database_url else [])
 
     def _operator_args(self, op_dir: Path, port: int) -> list:
         args = ["operator", "--chain", self.chain_url, "--data-dir", op_dir, "--port", port, "--pds", self.url("pds"), "--anchor-seconds", self.anchor_seconds]
@@ -110,8 +119,8 @@ class Stack:
             self._witness_keys[name] = cosigner(data, witness_name).key.vkey
             self._spawn(name, "/", "witness", "--name", witness_name, "--data-dir", data, "--log", log_vkey, "--port", getattr(self.ports, name))
 
-    def _start_replicas(self, op_dir: Path) -> None:
-        """N operator replicas over one PostgreSQL database, HAProxy on the operator's port."""
+    def _start_database(self) -> None:
+        """The PostgreSQL database the replicas share (a throwaway server unless given), migrated."""
         from storage.backends import PostgresBackend
 
         if self.database_url is None:
@@ -120,14 +129,17 @@ class Stack:
         backend = PostgresBackend(self.database_url)
         backend.migrate()
         backend.db.close()
+
+    def _start_replicas(self, role: str, health: str, args_for: Callable[[int], list]) -> None:
+        """N replicas of `role` (operator or pds) over the shared database, HAProxy on the role's port."""
         for i in range(1, self.replicas + 1):
-            name = f"operator-{i}"
+            name = f"{role}-{i}"
             self._replica_ports[name] = free_port()
-            self._spawn(name, "/ledger/info", *self._operator_args(op_dir, self._replica_ports[name]))
-        config = self.data_dir / "haproxy.cfg"
-        config.write_text(load_balancer.haproxy_config(self.ports.operator, [self._replica_ports[f"operator-{i}"] for i in range(1, self.replicas + 1)]))
+            self._spawn(name, health, *args_for(self._replica_ports[name]))
+        config = self.data_dir / f"haproxy-{role}.cfg"
+        config.write_text(load_balancer.haproxy_config(getattr(self.ports, role), [self._replica_ports[f"{role}-{i}"] for i in range(1, self.replicas + 1)], health))
         load_balancer.check_config(config)
-        self._spawn_command("operator", "/ledger/info", load_balancer.haproxy_command(config))
+        self._spawn_command(role, health, load_balancer.haproxy_command(config))
 
     def _start_apps(self) -> None:
         common = ["--operator", self.url("operator"), "--chain", self.chain_url]

@@ -25,13 +25,13 @@ def print_urls(stack: Stack) -> None:
 @click.option("--chain-port", default=DEFAULT.chain, show_default=True)
 @click.option("--operator-port", default=DEFAULT.operator, show_default=True)
 @click.option("--pds-port", default=DEFAULT.pds, show_default=True)
-@click.option("--replicas", default=1, show_default=True, type=click.IntRange(1, 32), help="Operator replicas behind HAProxy (over PostgreSQL).")
+@click.option("--replicas", default=1, show_default=True, type=click.IntRange(1, 32), help="Operator and PDS replicas, each behind HAProxy (over PostgreSQL).")
 @options.database_url
 def up_cmd(data_dir: Path, chain_url: str | None, chain_port: int, operator_port: int, pds_port: int, replicas: int, database_url: str | None) -> None:
     """Run the embedded chain, deploy the registry once, and serve the PDS and the operator.
 
-    With --replicas N the operator runs as N replicas behind HAProxy on the operator port,
-    sharing --database-url (default: a PostgreSQL server kept in DATA_DIR/postgres)."""
+    With --replicas N the operator and the PDS each run as N replicas behind HAProxy on their
+    ports, sharing --database-url (default: a PostgreSQL server kept in DATA_DIR/postgres)."""
     stack = Stack(data_dir, Ports(chain_port, operator_port, pds_port), chain_url, replicas=replicas, database_url=database_url)
     with stack:
         print_urls(stack)

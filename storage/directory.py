@@ -135,6 +135,7 @@ class Directory:
         out = dict(zip(_REQUEST.split(", "), row, strict=True))
         out["purposes"], out["permissions"] = json.loads(out["purposes"]), json.loads(out["permissions"])
         out["receipt"] = json.loads(out["receipt"]) if out["receipt"] else None
+        out["notice_url"], out["notice_sha256"] = out["notice_url"] or None, out["notice_sha256"] or None  # None once decided
         return out
 
     def request(self, rid: str) -> dict[str, Any] | None:
@@ -148,11 +149,17 @@ class Directory:
         )
         return [self._request_of(r) for r in rows]
 
-    def decide(self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict[str, Any] | None = None) -> bool:
-        """Close a pending request (and index its consent) atomically; False if it was not pending."""
+    def decide(
+        self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict[str, Any] | None = None, purposes: list[str] | None = None
+    ) -> bool:
+        """Close a pending request atomically (forgetting its notice: checked, it is in the
+        receipt's record); False if it was not pending. An approval indexes its consent, keeps its `purposes` if the citizen approved fewer than asked,
+        and holds its receipt until the service takes it (`receipt_taken`): what releases and
+        the Art 15 report need, and no more (the grant's transaction and time are in the log)."""
         with self._db.transaction() as tx:
-            changed = tx.execute(
-                "UPDATE consent_requests SET status=%s, decided_at=%s, consent_id=%s, receipt=%s WHERE id=%s AND status='pending'",
+            changed = tx.execute(  # the notice was checked against the approval: its URL and hash are the citizen's and service's now
+                "UPDATE consent_requests SET status=%s, decided_at=%s, consent_id=%s, receipt=%s, notice_url='', notice_sha256=''"
+                " WHERE id=%s AND status='pending'",
                 (status, time.time(), consent.consent_id if consent else None, json.dumps(receipt) if receipt else None, rid),
             )
             if changed and consent:
@@ -160,7 +167,19 @@ class Directory:
                     "INSERT INTO consents VALUES (%s, %s, %s, %s, %s, %s)",
                     (consent.consent_id, consent.service_id, consent.citizen, json.dumps(consent.permissions), consent.expires_at, rid),
                 )
+                if purposes is not None:
+                    tx.execute("INSERT INTO narrowed_purposes VALUES (%s, %s)", (consent.consent_id, json.dumps(purposes)))
         return bool(changed)
+
+    def receipt_taken(self, rid: str) -> bool:
+        """The service keeps the receipt of request `rid` now: the operator drops its copy
+        (the citizen and the service hold theirs; the log has the commitment)."""
+        return bool(self._db.execute("UPDATE consent_requests SET receipt=NULL WHERE id=%s AND status='approved' AND receipt IS NOT NULL", (rid,)))
+
+    def narrowed_purposes(self, consent_id: str) -> list[str] | None:
+        """The consent's purposes if the citizen approved fewer than asked (None: as asked)."""
+        rows = self._db.rows("SELECT purposes FROM narrowed_purposes WHERE consent_id=%s", (consent_id,))
+        return json.loads(rows[0][0]) if rows else None
 
     # ---- citizens' published encryption keys -----------------------------------------
     def set_citizen_key(self, citizen: str, enc_key: bytes) -> None:
@@ -189,7 +208,8 @@ class Directory:
         salts in their receipts), index rows, the published key and notifications about them
         (storage/outbox.py). Returns rows deleted."""
         return self._db.erase(
-            [("DELETE FROM request_agreements WHERE request_id IN (SELECT id FROM consent_requests WHERE citizen=%s)", (citizen,))]
+            [("DELETE FROM request_agreements WHERE request_id IN (SELECT id FROM consent_requests WHERE citizen=%s)", (citizen,)),
+             ("DELETE FROM narrowed_purposes WHERE consent_id IN (SELECT consent_id FROM consents WHERE citizen=%s)", (citizen,))]
             + [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys", "notifications")],
         )
 

@@ -153,3 +153,10 @@ def test_agreement_rules():
     with pytest.raises(agreement.AgreementError, match="^the agreement shown is not version 1 with SHA-256 [0-9a-f]{64}$"):
         agreement.check_pinned({**doc, "version": 2}, agreement.pin(doc))
     assert agreement.covers(doc, ["dpv:ServiceProvision"], [{"area": "work", "access": "write"}]) == "write work is not in agreement version 1"
+    import hashlib
+
+    import rfc8785
+
+    assert agreement.digest(doc) == hashlib.sha256(rfc8785.dumps(doc)).hexdigest() != agreement.digest({**doc, "version": 2})
+    assert agreement.pin(doc) == {"version": 1, "sha256": agreement.digest(doc)}
+    assert agreement.widening(doc, {**doc, "version": 2}) == []  # the same terms widen nothing (retention kept, not longer)

@@ -168,3 +168,26 @@ def test_what_an_approval_leaves_out_is_what_was_refused():
     assert refused_permissions([work, skills], [work]) == [skills]
     assert refused_permissions([work, skills], [skills, work]) == []
     assert refused_permissions([work], []) == [work]
+
+
+def test_the_record_pins_exactly_the_agreement_the_request_names(asked):
+    from ledger import agreement
+
+    wallet, request = asked
+    terms = {"type": "mydata-data-agreement/1", "service": "cv-builder", "version": 3, "purposes": ["dpv:ServiceProvision"], "lawful_basis": "dpv:Consent",
+             "data_areas": request["permissions"], "retention_days": 0, "recipients": [], "jurisdiction": "SE"}
+    named = {"version": 3, "sha256": agreement.digest(terms), "agreement": terms}
+    under = {**request, "agreement": named}
+    rec, _, body = citizen.approval(wallet, INFO, under)
+    assert rec["agreement"] == {"version": 3, "sha256": named["sha256"]}
+    check_approval(under, body, *DOMAIN)  # pinned as named
+    plain, _, _ = citizen.approval(wallet, INFO, request)
+    check_scope(request, plain)  # none named, none pinned
+    for pinned, req in [
+        ({"version": 2, "sha256": named["sha256"]}, under), ({"version": 3, "sha256": "00" * 32}, under), (None, under),
+        ({"version": 3, "sha256": named["sha256"]}, request),
+    ]:
+        edited = {k: v for k, v in rec.items() if k != "agreement"} | ({"agreement": pinned} if pinned else {})
+        with pytest.raises(Problem) as err:
+            check_scope(req, edited)
+        assert (err.value.extra["field"], err.value.detail) == ("record.agreement", "the record pins another data agreement than the request names")

@@ -15,11 +15,12 @@ def test_four_rounds_of_sigkill_lose_nothing_acknowledged_and_answer_no_500(tmp_
 
 
 def test_killing_whole_replicas_behind_haproxy_loses_nothing_and_the_others_keep_serving(tmp_path, pg_url):
-    """Two operator replicas over PostgreSQL (the stack of `mydata up --replicas 2`): each
-    round kills one whole replica (its gunicorn arbiter and workers) under load."""
+    """Two operator and two PDS replicas over PostgreSQL, each pair behind HAProxy (the stack
+    of `mydata up --replicas 2`): each round kills one whole replica (its gunicorn arbiter
+    and workers) under load."""
     report = run(2, tmp_path, REPLICATED_TARGETS, replicas=2, database_url=pg_url)
     assert report["lost"] == []
     assert report["acknowledged"] > 0 and report["statuses"].get("read ok", 0) > 0
     assert 500 not in report["statuses"], report["examples"]
-    assert sum(n for name, n in report["restarts"].items() if name.startswith("operator-")) == 2
+    assert sum(n for name, n in report["restarts"].items() if name.startswith(("operator-", "pds-"))) == 2
     assert report["audited_size"] > 0

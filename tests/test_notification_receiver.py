@@ -91,6 +91,8 @@ def test_nonces_are_remembered_until_they_expire_and_forgotten_per_key(monkeypat
     monkeypatch.setattr(notifications.time, "time", lambda: now[0])
     assert nonces.use("operator", "n1", 1010.0) and not nonces.use("operator", "n1", 1010.0)
     assert nonces.use("other", "n1", 1010.0)  # another key's nonce space
+    now[0] = 1010.0
+    assert not nonces.use("operator", "n1", 1010.0)  # still within its window at the very second it ends
     now[0] = 1011.0
     assert nonces.use("operator", "n1", 1020.0)  # expired: may be seen again
     assert nonces.forget("operator") == 1 and nonces.use("operator", "n1", 1020.0)

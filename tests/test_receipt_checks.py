@@ -141,6 +141,9 @@ TAMPERS = {
     "hex without 0x": (lambda r: r.update(salt=r["salt"][2:]), "format", "salt: '[0-9a-f]{64}' does not match .*"),
     "missing part": (lambda r: r.pop("anchor"), "format", re.escape("anchor: is required")),
     "unknown field": (lambda r: r["log"].update(leaf=1), "format", re.escape("log.leaf: is not a known field")),
+    "expiry before grant": (lambda r: r["record"].update(expires_at="2025-01-01T00:00:00Z"), "record", re.escape("expires_at: must be later than granted_at")),
+    "no such day": (lambda r: r["record"].update(granted_at="2026-02-30T00:00:00Z"), "record", re.escape("granted_at: is not a valid UTC date-time")),
+    "entry not base64": (lambda r: r["log"].update(entry="abc"), "format", "malformed receipt \\(Error\\(.*\\)\\)"),
     "anchor number as text": (lambda r: r["anchor"].update(index="2"), "format", re.escape("anchor.index: '2' is not of type 'integer'")),
 }
 

@@ -1,6 +1,7 @@
 """Two operator replicas over one PostgreSQL database share what each signed request must
 meet on every replica: its nonce and the rate-limit budgets. A database that goes away
-costs requests a 503 problem, and they recover when it is back."""
+costs requests a 503 problem, and they recover when it is back, under load too, losing
+nothing acknowledged."""
 
 from __future__ import annotations
 
@@ -75,6 +76,55 @@ def test_a_database_outage_answers_503_and_requests_recover_by_themselves(node, 
             pg.resume()
             wait_until(lambda: requests.Session().send(_consent_request(world)).status_code == 201, "requests to succeed again", 30)
         finally:
+            world.close()
+
+
+def test_a_database_restarted_under_load_loses_nothing_acknowledged(node, tmp_path):
+    """Four clients keep asking for consent while PostgreSQL crashes and comes back: each
+    answer is a 201 or a 503 problem (never a 500), and every 201 is there afterwards."""
+    import threading
+
+    with PostgresServer() as pg:
+        url = pg.create_database("restart")
+        _migrate(url)
+        world = World(node, tmp_path, database_url=url)
+        acknowledged: list[str] = []
+        refusals: list[str] = []  # the content type of every answer that was not a 201
+        statuses: dict[int, int] = {}
+        stop = threading.Event()
+
+        def client() -> None:
+            session = requests.Session()
+            while not stop.is_set():
+                try:
+                    resp = session.send(_consent_request(world), timeout=30)
+                except requests.ConnectionError:
+                    continue
+                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                if resp.status_code == 201:
+                    acknowledged.append(resp.json()["id"])
+                else:
+                    refusals.append(resp.headers.get("Content-Type", ""))
+
+        try:
+            clients = [threading.Thread(target=client) for _ in range(4)]
+            for t in clients:
+                t.start()
+            wait_until(lambda: len(acknowledged) >= 10, "requests before the crash", 30)
+            pg.stop("immediate")
+            wait_until(lambda: statuses.get(503, 0) >= 4, "503 problems while the database is down", 30)
+            pg.resume()
+            before = len(acknowledged)
+            wait_until(lambda: len(acknowledged) >= before + 10, "requests to succeed again by themselves", 60)
+            stop.set()
+            for t in clients:
+                t.join()
+            assert set(statuses) <= {201, 503}, statuses
+            assert set(refusals) == {"application/problem+json"}
+            missing = [rid for rid in acknowledged if world.op.runtime.directory.request(rid) is None]
+            assert missing == [] and len(set(acknowledged)) == len(acknowledged)
+        finally:
+            stop.set()
             world.close()
 
 

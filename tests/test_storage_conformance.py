@@ -224,6 +224,23 @@ def test_erasing_a_citizen_removes_every_row_that_names_them(backend):
     assert directory.citizen_key("citizen:a") is None and directory.citizen_key("citizen:b") == b"\x03" * 32
 
 
+def test_an_approval_keeps_narrowed_purposes_and_its_receipt_until_the_service_takes_it(backend):
+    from storage.directory import IndexedConsent
+
+    directory = backend.directory()
+    directory.register(_service())
+    rid = directory.add_request("cv-builder", "citizen:a", ["p", "q"], [], 1, "https://n", "00" * 32)
+    directory.decide(rid, "approved", IndexedConsent("0xa", "cv-builder", "citizen:a", [], 1), {"receipt": 1}, ["p"])
+    asked = directory.add_request("cv-builder", "citizen:a", ["p"], [], 1, "https://n", "00" * 32)
+    directory.decide(asked, "approved", IndexedConsent("0xc", "cv-builder", "citizen:a", [], 1), {"receipt": 2})
+    assert directory.narrowed_purposes("0xa") == ["p"] and directory.narrowed_purposes("0xc") is None
+    assert directory.request(rid)["receipt"] == {"receipt": 1}
+    assert directory.receipt_taken(rid) and not directory.receipt_taken(rid)  # once
+    assert directory.request(rid)["receipt"] is None and directory.consent("0xa") is not None
+    directory.erase_citizen("citizen:a")
+    assert directory.narrowed_purposes("0xa") is None
+
+
 def test_a_service_sets_and_clears_where_it_takes_notifications(backend):
     directory = backend.directory()
     directory.register(_service())

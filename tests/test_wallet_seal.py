@@ -42,17 +42,21 @@ def _sealed():
     return seal(b"the phrase", PASSPHRASE)
 
 
+LIMITS = "the seal asks for a key derivation cost outside libsodium's limits"
+
+
 @pytest.mark.parametrize(("change", "error", "words"), [
     (lambda s: s.update(box=s["box"][:-2] + ("00" if s["box"][-2:] != "00" else "01")), WrongPassphrase, "wrong passphrase"),
     (lambda s: s.update(salt="00" * 16), WrongPassphrase, "wrong passphrase"),
     (lambda s: s.update(kdf="scrypt"), SealError, "unknown key derivation 'scrypt'"),
-    (lambda s: s.update(memlimit=2**40), SealError, "outside libsodium's limits"),  # a terabyte: refused, not attempted
-    (lambda s: s.update(opslimit=100), SealError, "outside libsodium's limits"),
-    (lambda s: s.update(opslimit=0), SealError, "outside libsodium's limits"),
-    (lambda s: s.update(memlimit=1024), SealError, "outside libsodium's limits"),
-    (lambda s: s.update(opslimit=2.0), SealError, "outside libsodium's limits"),
-    (lambda s: s.update(memlimit=True), SealError, "outside libsodium's limits"),
-    (lambda s: s.update(salt="00" * 15), SealError, "salt length"),
+    (lambda s: s.update(memlimit=2**40), SealError, LIMITS),  # a terabyte: refused, not attempted
+    (lambda s: s.update(opslimit=100), SealError, LIMITS),
+    (lambda s: s.update(opslimit=5), SealError, LIMITS),
+    (lambda s: s.update(opslimit=0), SealError, LIMITS),
+    (lambda s: s.update(memlimit=8191), SealError, LIMITS),
+    (lambda s: s.update(opslimit=2.0), SealError, LIMITS),
+    (lambda s: s.update(memlimit=True), SealError, LIMITS),
+    (lambda s: s.update(salt="00" * 15), SealError, "malformed seal (salt length)"),
     (lambda s: s.update(box="not hex"), SealError, "malformed seal (ValueError)"),
     (lambda s: s.pop("salt"), SealError, "malformed seal (KeyError)"),
 ])
@@ -61,7 +65,20 @@ def test_a_changed_or_hostile_seal_is_refused(change, error, words):
     change(sealed)
     with pytest.raises(error) as raised:
         unseal(sealed, PASSPHRASE)
-    assert words in str(raised.value) and type(raised.value) is error
+    assert str(raised.value) == words and type(raised.value) is error
+
+
+@pytest.mark.parametrize(("opslimit", "memlimit"), [(1, 8192), (4, 8192)])  # libsodium's least and (for passes) most
+def test_a_seal_at_the_edge_of_the_limits_opens_with_its_own_cost(opslimit, memlimit):
+    import os
+
+    import nacl.pwhash.argon2id as argon2id
+    from nacl.secret import SecretBox
+
+    salt = os.urandom(16)
+    key = argon2id.kdf(32, PASSPHRASE.encode(), salt, opslimit=opslimit, memlimit=memlimit)
+    sealed = {"kdf": "argon2id13", "opslimit": opslimit, "memlimit": memlimit, "salt": salt.hex(), "box": bytes(SecretBox(key).encrypt(b"edge")).hex()}
+    assert unseal(sealed, PASSPHRASE) == b"edge"
 
 
 def test_a_seal_that_is_not_an_object_is_refused():

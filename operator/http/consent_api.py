@@ -123,10 +123,26 @@ def get_request(rid: str):
     return jsonify(_public(_request_for_caller(rid)))
 
 
+@bp.delete("/consent-requests/<rid>/receipt")
+def receipt_taken(rid: str):
+    """The service stored the receipt: the operator drops its own copy (it keeps what
+    releases and the Art 15 report need, not the whole receipt)."""
+    req = _request_for_caller(rid)
+    if g.caller != f"service:{req['service_id']}":
+        raise Problem(403, "forbidden", "Only the service that asked takes the receipt", rid)
+    runtime().directory.receipt_taken(rid)
+    return "", 204
+
+
 def _public(req: dict) -> dict:
-    service = runtime().directory.service(req["service_id"])
+    """A request as its service and citizen see it: with the receipt until the service took
+    it, and what the consent grants (from the index) once approved."""
+    directory = runtime().directory
+    service = directory.service(req["service_id"])
+    consent = directory.consent(req["consent_id"]) if req["consent_id"] else None
     return {
         **{k: req[k] for k in ("id", "citizen", "purposes", "permissions", "duration_days", "notice_url", "notice_sha256", "status", "consent_id", "receipt")},
+        "granted": consent.permissions if consent else None,
         "service": {"id": service.id, "name": service.name, "description": service.description},
         "agreement": _agreement_of(req),
     }
@@ -181,7 +197,8 @@ def approve(rid: str):
     signer = rt.registry.consent(ok.grant.consent_id).signer
     rcpt = receipt.build(ok.record, ok.salt, {**ok.grant_doc, "signer": signer}, chain, receipt_evidence(rt, cid))
     indexed = IndexedConsent(cid, req["service_id"], req["citizen"], ok.record["data_areas"], ok.grant.expires_at)
-    if not rt.directory.decide(rid, "approved", indexed, rcpt):
+    narrowed = ok.record["purposes"] if ok.record["purposes"] != req["purposes"] else None  # None: as asked (kept once, in the request)
+    if not rt.directory.decide(rid, "approved", indexed, rcpt, narrowed):
         raise Problem(409, "request-decided", "This request was already decided")
     rt.directory.set_citizen_key(req["citizen"], ok.citizen_enc_key)  # writers wrap data keys for it
     refused = refused_permissions(req["permissions"], ok.record["data_areas"])

@@ -17,6 +17,7 @@ from flask import Blueprint, jsonify
 
 from httpkit.problems import Problem
 from ledger import events
+from ledger.lookup_keys import consent_key, grant_key
 from ledger.record import format_time
 
 from ..access.approval import refused_permissions
@@ -49,12 +50,12 @@ def access_report(citizen: str):
     consents = []
     for req in (r for r in requests_ if r["status"] == "approved"):
         c = rt.directory.consent(req["consent_id"])
-        rec = req["receipt"]["record"]
+        grant = _grant_entry(rt, c.consent_id)
         consents.append(
             {
-                "consent_id": c.consent_id, "service": c.service_id, "purposes": rec["purposes"], "permissions": c.permissions,
-                "granted_at": rec["granted_at"], "expires_at": rec["expires_at"], "status": status_of(rt, c, now),
-                "chain_tx": req["receipt"]["chain"]["tx"],
+                "consent_id": c.consent_id, "service": c.service_id, "purposes": rt.directory.narrowed_purposes(c.consent_id) or req["purposes"],
+                "permissions": c.permissions, "granted_at": grant.get("time"), "expires_at": format_time(datetime.fromtimestamp(c.expires_at, UTC)),
+                "status": status_of(rt, c, now), "chain_tx": grant.get("tx"),
             }
         )
     accesses = []
@@ -78,13 +79,21 @@ def access_report(citizen: str):
             "recipients": recipients,
             "consents": consents,
             "accesses": accesses,
-            "refused_requests": _refusals(requests_),
+            "refused_requests": _refusals(rt, requests_),
             "storage": "The PDS holds the CV encrypted; the operator holds no plaintext, only this consent index and the access log.",
         }
     )
 
 
-def _refusals(requests_: list[dict]) -> list[dict]:
+def _grant_entry(rt: OperatorRuntime, consent_id: str) -> dict:
+    """The log's `consent.granted` entry of a consent (its transaction and chain time); {} if
+    the log has none (a grant a reorg withdrew)."""
+    found = rt.log.find(grant_key(consent_id)) or rt.log.find(consent_key(consent_id))[:1]  # logs from before grants had their own key
+    entry = events.decode(rt.log.entry(found[0])) if found else {}
+    return entry if entry.get("type") == events.CONSENT_GRANTED else {}
+
+
+def _refusals(rt: OperatorRuntime, requests_: list[dict]) -> list[dict]:
     """Each request the citizen refused, in whole or (approving the rest) in part, with the
     permissions refused."""
     out = []
@@ -92,7 +101,7 @@ def _refusals(requests_: list[dict]) -> list[dict]:
         if r["status"] == "refused":
             refused, partial = r["permissions"], False
         elif r["status"] == "approved":
-            refused, partial = refused_permissions(r["permissions"], r["receipt"]["record"]["data_areas"]), True
+            refused, partial = refused_permissions(r["permissions"], rt.directory.consent(r["consent_id"]).permissions), True
         else:
             continue
         if refused:

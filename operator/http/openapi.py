@@ -28,7 +28,7 @@ def _op(summary: str, *params: str, body: dict | None = None, ok: str = "200", r
         "summary": summary,
         "parameters": [{"name": _PARAMS[p][0], "in": "path", "required": True, "schema": _PARAMS[p][1]} for p in params]
         + [{"name": q, "in": "query", "required": req, "schema": {"type": "integer", "minimum": 0}} for q, req in (query or {}).items()],
-        "responses": {ok: {"description": "success", "content": content}, "default": {"$ref": "#/components/responses/Problem"}},
+        "responses": {ok: {"description": "success", **({"content": content} if text or returns else {})}, "default": {"$ref": "#/components/responses/Problem"}},
     }
     if body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -81,6 +81,9 @@ OPENAPI = {
         "/v1/services/{id}/agreements/{version}": {"get": _op("One version of a service's data agreement", "service_id", "version", returns="Agreement", public=True)},
         "/v1/consent-requests": {"post": _op("A service asks a citizen for consent", body=schemas.CONSENT_REQUEST, ok="201", returns="RequestCreated")},
         "/v1/consent-requests/{id}": {"get": _op("A consent request, with its receipt once approved", "request_id", returns="ConsentRequest")},
+        "/v1/consent-requests/{id}/receipt": {
+            "delete": _op("The service stored the receipt: the operator drops its copy", "request_id", ok="204", returns=None)
+        },
         "/v1/consent-requests/{id}/approve": {
             "post": _op("The citizen approves (record, salt, signed grant)", "request_id", body=schemas.APPROVAL, ok="201", returns="Decision")
         },

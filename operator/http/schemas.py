@@ -91,10 +91,10 @@ RESPONSES = {
     "RequestCreated": _ID_STATUS,
     "ConsentRequest": _object(
         {"id": {"type": "string"}, "citizen": {"type": "string"}, "purposes": {"type": "array"}, "permissions": {"type": "array"},
-         "duration_days": {"type": "integer"}, "notice_url": {"type": "string"}, "notice_sha256": {"type": "string"},
+         "duration_days": {"type": "integer"}, "notice_url": {"type": ["string", "null"]}, "notice_sha256": {"type": ["string", "null"]},
          "status": {"enum": ["pending", "approved", "refused"]}, "consent_id": {"type": ["string", "null"]},
          "receipt": {"type": ["object", "null"]}, "service": {"type": "object"}},
-        {"agreement": {"type": ["object", "null"]}},
+        {"agreement": {"type": ["object", "null"]}, "granted": {"type": ["array", "null"]}},
     ),
     "ConsentRequests": {"type": "array", "items": {"$ref": "#/components/schemas/ConsentRequest"}},
     "Decision": _ID_STATUS,
