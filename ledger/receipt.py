@@ -220,5 +220,5 @@ def _verify(receipt: dict[str, Any], registry_for: RegistryFor, vkey: str | None
     checks.append(f"checkpoint anchored on chain in block {anchor_receipt['blockNumber']}")
 
     head_time = w3.eth.get_block("latest")["timestamp"]
-    status = "revoked" if onchain.revoked_at else ("expired" if head_time >= onchain.expires_at else "active")
+    status = onchain.state(head_time)
     return ReceiptReport(grant["consent_id"].lower(), status, checks)

@@ -36,6 +36,10 @@ class OnChainConsent:
     def exists(self) -> bool:
         return int(self.signer, 16) != 0
 
+    def state(self, chain_time: int) -> str:
+        """"revoked", "expired" (by the chain's time `chain_time`) or "active"."""
+        return "revoked" if self.revoked_at else ("expired" if chain_time >= self.expires_at else "active")
+
 
 @dataclass(frozen=True)
 class Anchor:

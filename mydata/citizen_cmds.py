@@ -192,6 +192,4 @@ def list_cmd(wallet_path, chain_url) -> None:
 
 
 def _state(registry: Registry, consent_id: str) -> str:
-    on_chain = registry.consent(bytes.fromhex(consent_id[2:]))
-    now = registry.client.w3.eth.get_block("latest")["timestamp"]
-    return "revoked" if on_chain.revoked_at else ("active" if now < on_chain.expires_at else "expired")
+    return registry.consent(bytes.fromhex(consent_id[2:])).state(registry.client.w3.eth.get_block("latest")["timestamp"])

@@ -144,7 +144,7 @@ class CitizenAgent:
         out = []
         for cid, c in self.wallet.data["consents"].items():
             on_chain = self.registry.consent(bytes.fromhex(cid[2:]))
-            status = "revoked" if on_chain.revoked_at else ("active" if chain_now < on_chain.expires_at else "expired")
+            status = on_chain.state(chain_now)
             rec = c["record"]
             out.append(
                 {

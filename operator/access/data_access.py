@@ -95,10 +95,7 @@ def release_area(rt: OperatorRuntime, req, citizen: str, area: str) -> dict:
             return _release_nothing(rt, a, citizen, area)
         reason = "not-shared" if exc.status == 404 else "pds-error"
         raise deny(rt, a.service, citizen, area, reason, d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim) from None
-    try:
-        release.log_access(rt, events.DATA_READ, a.service, citizen, area, "released", d.block, cid, a.claim, version=latest["version"])
-    except ClaimTaken:
-        raise refused(replayed()) from None
+    _log_read(rt, a, citizen, area, "released", latest["version"])
     return {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": latest["wrapped_key"], "checked_block": d.block}
 
 
@@ -110,9 +107,14 @@ def _nothing_stored(exc: PdsError) -> bool:
 def _release_nothing(rt: OperatorRuntime, a: Access, citizen: str, area: str) -> dict:
     """An area the consent covers but the citizen left empty: a read of nothing, logged as a
     read ("empty"), not as a denial."""
-    d, cid = a.decision, a.decision.consent.consent_id
+    _log_read(rt, a, citizen, area, "empty", 0)
+    return {"consent_id": a.decision.consent.consent_id, "version": 0, "empty": True, "checked_block": a.decision.block}
+
+
+def _log_read(rt: OperatorRuntime, a: Access, citizen: str, area: str, decision: str, version: int) -> None:
+    """Log the `data.read` of `version` (0: nothing stored) under the request's claim; a
+    claim taken before is a replay, refused and not logged again."""
     try:
-        release.log_access(rt, events.DATA_READ, a.service, citizen, area, "empty", d.block, cid, a.claim, version=0)
+        release.log_access(rt, events.DATA_READ, a.service, citizen, area, decision, a.decision.block, a.decision.consent.consent_id, a.claim, version=version)
     except ClaimTaken:
         raise refused(replayed()) from None
-    return {"consent_id": cid, "version": 0, "empty": True, "checked_block": d.block}
