@@ -33,6 +33,7 @@ from .access.rate_limits import RateLimits
 from .access.release_cache import ReleaseCache
 from .config import OperatorConfig
 from .keystore import OPERATOR_KEY_ID, FileSecrets, OperatorSecrets
+from .leadership import Leader
 from .notify.notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -115,15 +116,10 @@ class OperatorRuntime:
         every poll_seconds, so a dead holder is replaced within about one). A new block is
         noted within head_poll_seconds (from then on no release waits on it unfollowed), then
         followed; anchoring runs every poll_seconds."""
-        leader, next_anchor, next_claim = None, 0.0, 0.0
+        leader, next_anchor = Leader(self.backend, "background", self.config.poll_seconds), 0.0
         while not self._stop.wait(self.config.head_poll_seconds):
             try:
-                if time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + self.config.poll_seconds
-                    if leader is not None and not leader.alive():
-                        leader = None  # the database dropped our session: another replica may lead now
-                    leader = leader or self.backend.try_hold("background")
-                if leader is None:
+                if not leader.held():
                     continue
                 if self.follower.note_head():
                     self.follower.sync()

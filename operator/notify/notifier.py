@@ -32,6 +32,7 @@ from storage.outbox import Notification
 
 from .. import metrics
 from ..access import release
+from ..leadership import Leader
 
 if TYPE_CHECKING:
     from ..runtime import OperatorRuntime
@@ -111,15 +112,10 @@ class Notifier:
 
     def run(self, every: float) -> None:
         """Tick every `every` seconds while this process holds the "notifier" lock."""
-        leader, next_claim = None, 0.0
+        leader = Leader(self.rt.backend, "notifier", self.rt.config.poll_seconds)
         while not self._stop.wait(every):
             try:
-                if time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + self.rt.config.poll_seconds
-                    if leader is not None and not leader.alive():
-                        leader = None
-                    leader = leader or self.rt.backend.try_hold("notifier")
-                if leader is not None:
+                if leader.held():
                     self.tick()
             except Exception as exc:  # noqa: BLE001 - database or chain away: the next tick retries
                 log.warning("notifier failed (will retry): %s", exc)
