@@ -78,12 +78,16 @@ def widening(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes += [f"{a['access']} {a['area']}" for a in new["data_areas"] if a not in old["data_areas"]]
     changes += [f"a new recipient: {r}" for r in new["recipients"] if r not in old["recipients"]]
     if new["retention_days"] > old["retention_days"]:
-        changes.append(f"keeps data for {new['retention_days']} days instead of {old['retention_days']}")
+        changes.append(f"keeps what it reads {_kept(new['retention_days'])}, not {_kept(old['retention_days'])}")
     if new["jurisdiction"] != old["jurisdiction"]:
         changes.append(f"processes data in {new['jurisdiction']} instead of {old['jurisdiction']}")
     if new["lawful_basis"] != old["lawful_basis"]:
         changes.append(f"another lawful basis: {new['lawful_basis']}")
     return changes
+
+
+def _kept(days: int) -> str:
+    return "only while the consent lasts" if days == 0 else f"for {days} days"
 
 
 def covers(agreement: dict[str, Any], purposes: list[str], permissions: list[dict[str, str]]) -> str | None:

@@ -42,7 +42,7 @@ def test_versions_are_numbered_the_same_terms_keep_the_latest_and_widening_is_na
     assert _publish(world, V1)["version"] == 1  # nothing changed: no new version
     second = _publish(world, V2)
     assert second["version"] == 2
-    assert second["widens"] == ["read skills", "a new recipient: Bemanning AB", "keeps data for 30 days instead of 0"]
+    assert second["widens"] == ["read skills", "a new recipient: Bemanning AB", "keeps what it reads for 30 days, not only while the consent lasts"]
     listed = requests.get(f"{world.op.url}/v1/services/cv-builder/agreements", timeout=10).json()
     assert [a["version"] for a in listed] == [1, 2] and listed[0]["sha256"] == first["sha256"]
     one = requests.get(f"{world.op.url}/v1/services/cv-builder/agreements/1", timeout=10).json()
@@ -141,7 +141,7 @@ def test_agreement_rules():
     doc = agreement.validate({"type": "mydata-data-agreement/1", "service": "s", "version": 1, "lawful_basis": "dpv:Consent", **V1})
     wider = {**doc, **V2, "version": 2, "jurisdiction": "US", "purposes": ["dpv:ServiceProvision", "dpv:Marketing"], "lawful_basis": "dpv:ExplicitlyExpressedConsent"}
     assert agreement.widening(doc, wider) == [
-        "a new purpose: dpv:Marketing", "read skills", "a new recipient: Bemanning AB", "keeps data for 30 days instead of 0",
+        "a new purpose: dpv:Marketing", "read skills", "a new recipient: Bemanning AB", "keeps what it reads for 30 days, not only while the consent lasts",
         "processes data in US instead of SE", "another lawful basis: dpv:ExplicitlyExpressedConsent",
     ]
     assert agreement.widening(wider, doc) == ["processes data in SE instead of US", "another lawful basis: dpv:Consent"]  # narrower, but moved
@@ -160,3 +160,4 @@ def test_agreement_rules():
     assert agreement.digest(doc) == hashlib.sha256(rfc8785.dumps(doc)).hexdigest() != agreement.digest({**doc, "version": 2})
     assert agreement.pin(doc) == {"version": 1, "sha256": agreement.digest(doc)}
     assert agreement.widening(doc, {**doc, "version": 2}) == []  # the same terms widen nothing (retention kept, not longer)
+    assert agreement.widening({**doc, "retention_days": 30}, {**doc, "retention_days": 60}) == ["keeps what it reads for 60 days, not for 30 days"]
