@@ -82,16 +82,17 @@ class NotificationReceiver:
         """The notification in a Werkzeug/Flask request (RequestAuthError if it is not the
         operator's signed, fresh, first-seen request; NotificationError if its body is wrong)."""
         self._verifier.verify_request(request)
+        wrong = NotificationError("not a consent-ended notification for this service")
         try:
             body = json.loads(request.get_data())
         except ValueError:
-            body = None
+            raise wrong from None
         if not (
             isinstance(body, dict) and body.get("type") == NOTIFICATION_TYPE and body.get("service") == self.service_id
             and type(body.get("id")) is int and body.get("reason") in REASONS
             and all(isinstance(body.get(k), str) for k in ("consent_id", "citizen", "time"))
         ):
-            raise NotificationError("not a consent-ended notification for this service")
+            raise wrong
         return ConsentEnded(body["id"], body["consent_id"], body["citizen"], body["reason"], body["time"])
 
     def handle(self, request: IncomingRequest, act: Callable[[ConsentEnded], object]) -> tuple[str, int]:

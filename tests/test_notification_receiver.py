@@ -104,8 +104,11 @@ def test_the_handler_acts_once_per_accepted_notification_and_answers_problems(re
 
     acted = []
     assert receiver.handle(_request(BODY), acted.append) == ("", 204) and [e.id for e in acted] == [7]
-    for req, status, slug in ((_request(BODY, None), 401, "unsigned-request"), (_request({**BODY, "reason": "x"}), 400, "invalid-notification")):
+    for req, answer in (
+        (_request(BODY, None), (401, "unsigned-request", "Not a notification signed by the operator", "the request carries no Signature and Signature-Input")),
+        (_request({**BODY, "reason": "x"}), (400, "invalid-notification", "Not a consent-ended notification", "not a consent-ended notification for this service")),
+    ):
         with pytest.raises(Problem) as answered:
             receiver.handle(req, acted.append)
-        assert (answered.value.status, answered.value.slug) == (status, slug)
+        assert (answered.value.status, answered.value.slug, answered.value.title, answered.value.detail) == answer
     assert len(acted) == 1  # nothing acted on a refused one
