@@ -115,6 +115,7 @@ def test_the_web_apps_refuse_oversized_and_deep_bodies(node, tmp_path):
         "auditor": (auditor_app(nowhere, node.url, tmp_path / "state.json"), "/"),
         "cv": (cv_app(nowhere, nowhere, tmp_path / "cv", "http://127.0.0.1:1"), "/connect"),
     }
+    apps["cv notifications"] = (apps["cv"][0], "/notifications")  # the operator's signed notifications arrive here
     for app, path in apps.values():
         client = app.test_client()
         big = client.post(path, data=b"a" * (DEFAULT_MAX_BODY + 1), content_type="application/x-www-form-urlencoded")
