@@ -11,6 +11,7 @@ can no longer be linked to its record.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable
@@ -73,7 +74,9 @@ class Wallet:
         data = self._read(self.path)
         if data["phrase"] != self.data["phrase"] or self.phrase is None:
             raise WalletError(f"{self.path} now holds another wallet: unlock it again")
-        return type(self)(self.path, data, self.phrase)
+        fresh = copy.copy(self)  # the same phrase and derived keys: the BIP-39 seed is not derived again
+        fresh.data = data
+        return fresh
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any]:
