@@ -115,7 +115,8 @@ class OperatorRuntime:
         and replicas only (the holder of the backend's "background" lock, sought and checked
         every poll_seconds, so a dead holder is replaced within about one). A new block is
         noted within head_poll_seconds (from then on no release waits on it unfollowed), then
-        followed; anchoring runs every poll_seconds."""
+        followed; anchoring runs every poll_seconds. Entries appended before a pause are
+        published once the latest checkpoint is the log's interval old."""
         leader, next_anchor = Leader(self.backend, "background", self.config.poll_seconds), 0.0
         while not self._stop.wait(self.config.head_poll_seconds):
             try:
@@ -123,6 +124,7 @@ class OperatorRuntime:
                     continue
                 if self.follower.note_head():
                     self.follower.sync()
+                self.log.publish_if_due()
                 if time.monotonic() >= next_anchor:
                     next_anchor = time.monotonic() + self.config.poll_seconds
                     self.anchor_and_follow()

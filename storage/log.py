@@ -2,9 +2,17 @@
 
 Every perfect subtree hash is stored as it completes, so the root at any size and any
 inclusion or consistency proof are O(log n) reads (one `hashes` call each: sumdb's
-HashReader shape). An append batch, its new nodes, the new signed checkpoint and any
-caller metadata commit in one transaction of the backend (`LogBackend.append_transaction`):
-after a crash the log is either before or after the batch. Backends: storage/sqlite/log.py
+HashReader shape). An append batch, its new nodes and any caller metadata commit in one
+transaction of the backend (`LogBackend.append_transaction`): after a crash the log is
+either before or after the batch.
+
+Checkpoints are published on an interval, not per write (Tessera's shape): an append is
+durable and has its index when its transaction commits (the tree *head* moves), and the
+next checkpoint that covers it is signed by the first commit at least `publish_seconds`
+after the last one (the rate limit lives in the database, so it holds across replicas),
+by `publish_if_due` when appends stop, or at once by `publish()` when a proof or an
+anchor needs it. Readers see the published `size`: proofs, tiles and audits cover what a
+signed checkpoint covers. Backends: storage/sqlite/log.py
 (one host) and storage/postgres/log.py (replicas: every replica appends, a coordination
 row serialises the batches and a compare-and-swap on the tree head keeps two writers from
 ever forking the log).
@@ -31,6 +39,7 @@ from ledger.tlog.note import Signer
 
 log = logging.getLogger(__name__)
 
+PUBLISH_SECONDS = 1.0  # a new checkpoint at most this often while appends flow (each is ~270 B and a signature)
 APPEND_CLAIM_SECONDS = 600  # how long an append's own claim is kept to read back its outcome
 SIGNING_KEY_META = "log.vkey"  # the verifier key of the log's first signer, kept with the log
 _LEVEL_SHIFT = 48  # node key = level << 48 | index
@@ -50,6 +59,7 @@ class AppendRequest:
     keys: list[list[str]]
     claim: tuple[str, float] | None = None  # (key, expires_at): see LogStore.append
     owner: str = field(default_factory=lambda: secrets.token_hex(8))  # tells this request's claim from a replay's
+    publish: bool = False  # sign a checkpoint covering this request in its own transaction
     first: int = -1
     done: bool = False
     error: BaseException | None = None
@@ -130,7 +140,11 @@ class AppendTransaction(Protocol):
     exception, rolls back."""
 
     def size(self) -> int:
-        """The number of committed entries, read inside the transaction."""
+        """The number of committed entries (the tree head), read inside the transaction."""
+        ...
+
+    def last_checkpoint(self) -> tuple[int, float] | None:
+        """(size, signing time) of the latest checkpoint, read inside the transaction."""
         ...
 
     def hashes(self, keys: list[int]) -> list[bytes]:
@@ -156,7 +170,7 @@ class AppendTransaction(Protocol):
 
     def add_nodes(self, nodes: list[tuple[int, bytes]]) -> None: ...
 
-    def add_checkpoint(self, size: int, root: bytes, note: str) -> None: ...
+    def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: float) -> None: ...
 
     def set_meta(self, items: dict[str, str]) -> None: ...
 
@@ -172,7 +186,17 @@ class LogBackend(Protocol):
     """Where a log keeps its rows. Reads see committed state; `snapshot` pins one state
     for the reads of this thread inside it."""
 
-    def checkpoint_size(self) -> int: ...
+    def checkpoint_size(self) -> int:
+        """The size of the latest signed checkpoint."""
+        ...
+
+    def head_size(self) -> int:
+        """The number of committed entries (some may not be in a checkpoint yet)."""
+        ...
+
+    def checkpoint_time(self) -> float:
+        """When the latest checkpoint was signed (0 if none was)."""
+        ...
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         """Stored node hashes of `keys`, in order; LogError naming the first missing one."""
@@ -226,9 +250,10 @@ class LogBackend(Protocol):
 class LogStore:
     """An append-only RFC 9162 log with C2SP checkpoints signed by `signer`, kept by `backend`."""
 
-    def __init__(self, backend: LogBackend, origin: str, signer: Signer, writer: Committer | None = None):
+    def __init__(self, backend: LogBackend, origin: str, signer: Signer, writer: Committer | None = None, publish_seconds: float = PUBLISH_SECONDS):
         self.backend = backend
         self.writer = writer
+        self.publish_seconds = publish_seconds
         self._writer_missed = False
         self.origin = origin
         self.signer = signer
@@ -251,8 +276,15 @@ class LogStore:
     # ---- reads -----------------------------------------------------------------
     @property
     def size(self) -> int:
-        """The committed tree size (other processes and replicas may append to the same log)."""
+        """The published tree size: that of the latest signed checkpoint, which every proof,
+        tile and audit is checked against (see the module doc)."""
         return self.backend.checkpoint_size()
+
+    @property
+    def head(self) -> int:
+        """The number of durable entries, published or not (other processes and replicas
+        may append to the same log)."""
+        return self.backend.head_size()
 
     def subtree(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) from stored perfect subtrees (end <= size), read in one call."""
@@ -307,8 +339,9 @@ class LogStore:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(index, size) from stored nodes, verified against the signed root before it is
-        returned (LogCorrupt if a stored hash was altered)."""
-        size = self.size if size is None else size
+        returned (LogCorrupt if a stored hash was altered). Without a size: in the published
+        tree, published first (on demand) if the entry is durable but not yet in it."""
+        size = self.covering_size(index) if size is None else size
         self._check_size(size)
         path = merkle.inclusion_path(index, size, self.subtree)
         try:
@@ -331,10 +364,10 @@ class LogStore:
     def check(self, chunk: int = 4096) -> int:
         """Recompute every stored node and every checkpoint root from the entries.
 
-        Returns the number of entries checked; raises LogCorrupt naming the first stored
-        hash that differs. The operator runs this before it serves or appends (a corrupt
-        right-edge node would otherwise poison every later root)."""
-        size = self.size
+        Returns the number of entries checked (published or not); raises LogCorrupt naming
+        the first stored hash that differs. The operator runs this before it serves or
+        appends (a corrupt right-edge node would otherwise poison every later root)."""
+        size = max(self.head, self.size)  # (a lost last entry shrinks SQLite's head, not its checkpoint)
         signed = self.backend.signed_roots()
         rng = merkle.CompactRange()
         pending: list[tuple[int, int, bytes]] = []
@@ -360,7 +393,7 @@ class LogStore:
                     compare()
         compare()
         if rng.size != size:
-            raise LogCorrupt(f"the log holds {rng.size} entries, its checkpoint says {size}")
+            raise LogCorrupt(f"the log holds {rng.size} entries, its tree head or checkpoint says {size}")
         return size
 
     def latest_checkpoint(self) -> str | None:
@@ -397,6 +430,36 @@ class LogStore:
         """Drop a private lookup key (erasure): the entries stay, nothing links them to `key`."""
         return self.backend.forget(key)
 
+    # ---- publishing ------------------------------------------------------------
+    def covering_size(self, index: int) -> int:
+        """The published size, once it covers entry `index` if that entry is durable: an
+        entry not yet published is published now (on demand)."""
+        size = self.size
+        return size if index < size else self.publish()
+
+    def publish(self) -> int:
+        """Sign a checkpoint of every durable entry now, unless the latest already covers them;
+        returns the published size. (One short exclusive transaction: the root comes from
+        this process's copy of the right edge, or the stored nodes.)"""
+        with self.backend.append_transaction() as tx:
+            head, last = tx.size(), tx.last_checkpoint()
+            if last is not None and last[0] >= head:
+                return last[0]
+            self._sign(tx, self._edge(tx, head))
+        return head
+
+    def publish_if_due(self, now: float | None = None) -> bool:
+        """Publish if entries wait and the latest checkpoint is `publish_seconds` old (the
+        background loop calls this, so that the last appends before a pause are published)."""
+        if self.head <= self.size or (now or time.time()) - self.backend.checkpoint_time() < self.publish_seconds:
+            return False
+        self.publish()
+        return True
+
+    def _sign(self, tx: AppendTransaction, edge: merkle.CompactRange) -> None:
+        cp = Checkpoint(self.origin, edge.size, edge.root())
+        tx.add_checkpoint(cp.size, cp.root, sign_checkpoint(cp, self.signer), time.time())
+
     # ---- writes ----------------------------------------------------------------
     def append(
         self,
@@ -404,6 +467,7 @@ class LogStore:
         meta: dict[str, str] | None = None,
         keys: Sequence[Sequence[str]] | None = None,
         claim: tuple[str, float] | None = None,
+        publish: bool = False,
     ) -> int:
         """Durably append entries, their lookup keys and meta values in one transaction.
 
@@ -411,7 +475,9 @@ class LogStore:
         `claim` (key, expires_at) makes the append conditional: if that key was claimed
         before and has not expired, nothing is written and ClaimTaken is raised. (The
         release path claims a request's nonce this way: its replay check and its log entry
-        are one write.) An append without a claim gets a random one: the claim records
+        are one write.) `publish` signs a checkpoint covering these entries in the same
+        transaction (the chain follower's: its cursor and the events it logged must reach
+        readers together, or an auditor would miss events below the followed block). An append without a claim gets a random one: the claim records
         the first index, so an append whose writer died mid-commit is read back or redone,
         never lost and never doubled.
         Concurrent callers are group-committed: while one batch is being committed, new
@@ -420,7 +486,7 @@ class LogStore:
         once its own request is durable (or raises that batch's error).
         """
         claim = claim or (f"append:{secrets.token_hex(16)}", time.time() + APPEND_CLAIM_SECONDS)
-        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim)
+        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim, publish=publish)
         with self._queue_cond:
             self._queue.append(request)
             while not request.done:
@@ -519,9 +585,10 @@ class LogStore:
                 new_range.append(merkle.leaf_hash(data), lambda lvl, i, h: nodes.append((node_key(lvl, i), h)))
         tx.add_entries(rows)
         tx.add_nodes(nodes)
-        if rows or first == 0:
-            cp = Checkpoint(self.origin, new_range.size, new_range.root())
-            tx.add_checkpoint(cp.size, cp.root, sign_checkpoint(cp, self.signer))
+        last = tx.last_checkpoint()
+        asked = any(req.publish for req in accepted)
+        if last is None or (new_range.size > last[0] and (asked or time.time() - last[1] >= self.publish_seconds)):
+            self._sign(tx, new_range)  # a new log's empty checkpoint, one asked for, or the interval's
         tx.set_firsts([(req.claim[0], req.first) for req in accepted if req.claim is not None])
         for req in accepted:
             tx.set_meta(req.meta)

@@ -45,7 +45,7 @@ def test_a_citizen_signs_in_from_their_app_asks_nothing_typed_and_sees_their_cv(
 def test_anonymous_callers_see_nothing_and_cause_no_read(site):
     world, cv, _ = site
     world.consent([{"area": "work", "access": "read"}])
-    size = world.op.runtime.log.size
+    size = world.op.runtime.log.head
     anonymous = cv.browser()
     assert anonymous.get(cv.url + "/cv", allow_redirects=False).headers["Location"].startswith("/signin")
     resp = anonymous.get(cv.url + "/cv", headers=JSON)
@@ -55,21 +55,21 @@ def test_anonymous_callers_see_nothing_and_cause_no_read(site):
         resp = anonymous.post(cv.url + path, headers={**JSON, "X-CSRFToken": token})
         assert resp.status_code == 401, path
     assert anonymous.get(cv.url + f"/cv/{world.cid}").status_code == 404  # no route takes a citizen id any more
-    assert world.op.runtime.log.size == size
+    assert world.op.runtime.log.head == size
 
 
 def test_cross_site_posts_without_the_sessions_token_are_refused(site):
     world, cv, agent = site
     world.consent([{"area": "certificates", "access": "write"}, {"area": "certificates", "access": "read"}])
     browser = cv.signed_in_browser(agent)
-    size = world.op.runtime.log.size
+    size = world.op.runtime.log.head
     other = cv.browser()
     foreign_token = _token(other, cv.url)
     for headers in ({}, {"X-CSRFToken": foreign_token}, {"X-CSRFToken": "forged"}):
         for path in ("/connect", "/cv/certificates", "/signout"):
             resp = browser.post(cv.url + path, data={"course": "Forged"}, headers=headers, allow_redirects=False)
             assert resp.status_code == 400 and "CSRF" in resp.text, (path, headers)
-    assert world.op.runtime.log.size == size
+    assert world.op.runtime.log.head == size
     assert browser.get(cv.url + "/", headers=JSON).json()["citizen"] == world.cid  # still signed in
     signed_out = browser.post(cv.url + "/signout", headers={"X-CSRFToken": _token(browser, cv.url)}, allow_redirects=False)
     assert signed_out.status_code == 303 and browser.get(cv.url + "/", headers=JSON).json()["citizen"] is None
@@ -182,10 +182,10 @@ def test_after_a_revoke_the_cv_says_so_and_reads_nothing(site):
     rid = _connect(cv, browser, agent, [{"area": "work", "access": "read"}])
     consent_id = browser.get(f"{cv.url}/requests/{rid}", headers=JSON).json()["consent_id"]
     agent.revoke(consent_id)
-    size = world.op.runtime.log.size
+    size = world.op.runtime.log.head
     page = browser.get(cv.url + "/cv")
     assert page.status_code == 403 and "You revoked your consent on" in page.text
-    assert world.op.runtime.log.size == size  # nothing asked for, nothing denied
+    assert world.op.runtime.log.head == size  # nothing asked for, nothing denied
 
 
 def test_after_a_revoke_the_service_asks_again_and_the_citizen_sees_the_new_request(site):

@@ -61,6 +61,7 @@ def test_appends_from_many_threads_get_distinct_indices_keys_and_a_signed_checkp
     assert worker.find("k1") == sorted(f for i, f in enumerate(firsts) if i % 3 == 1)
     worker.append([], {"cursor": "7"})
     assert worker.get_meta("cursor") == "7"
+    assert worker.head == 200 and worker.publish() == 200  # durable at once; published on demand
     cp = open_checkpoint(worker.latest_checkpoint(), signer.verifier, ORIGIN)
     assert cp.size == worker.size == 200 and cp.root == worker.root()
 
@@ -79,7 +80,7 @@ def test_a_taken_claim_is_reported_as_such_through_the_writer(tmp_path, signer, 
     worker.append([b"read"], claim=("nonce:s n", 2e9))
     with pytest.raises(ClaimTaken):
         worker.append([b"replayed read"], claim=("nonce:s n", 2e9))
-    assert worker.size == 1
+    assert worker.head == 1
 
 
 def test_socket_is_private_to_the_operator(tmp_path, writer):
@@ -153,7 +154,7 @@ def test_an_append_whose_writer_died_mid_commit_is_read_back_or_redone_once(tmp_
     worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits))
     assert worker.append([b"a", b"b"], keys=[["k"], ["k"]]) == 0
     assert worker.append([b"c"], claim=("nonce:1", 2e9)) == 2
-    assert worker.size == 3 and [worker.entry(i) for i in range(3)] == [b"a", b"b", b"c"]
+    assert worker.head == 3 and [worker.entry(i) for i in range(3)] == [b"a", b"b", b"c"]
     assert worker.find("k") == [0, 1]
     assert worker.check() == 3
 
@@ -166,7 +167,7 @@ def test_a_replay_whose_writer_died_mid_commit_is_still_refused(tmp_path, signer
     worker = SqliteLog(tmp_path / "log.sqlite", ORIGIN, signer, DiesAfterTaking(writer_side, commits=True))
     with pytest.raises(ClaimTaken):
         worker.append([b"replayed release"], claim=("nonce:1", 2e9))
-    assert worker.size == 1
+    assert worker.head == 1
 
 
 def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_none(tmp_path, signer):
@@ -218,7 +219,41 @@ def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_non
         for f in futures:
             f.result()  # no append raised
     proc.kill()
-    entries = worker.entries(0, worker.size)
+    entries = worker.entries(0, worker.head)
     assert len(entries) == len(set(entries)) == len(acknowledged)
     assert all(worker.entry(i) == d for d, i in acknowledged.items())
-    assert worker.check() == worker.size
+    assert worker.check() == worker.head
+
+
+_GOOD_FRAME = {"entries": ["YQ=="], "meta": {"m": "1"}, "keys": [["k"]], "claim": ["c", 1.5], "owner": "0123abcd", "publish": True}
+
+
+def test_a_request_frame_carries_every_field_of_the_append():
+    import json
+
+    from consent_operator.log.log_writer import _request_of
+
+    req = _request_of(json.dumps(_GOOD_FRAME).encode())
+    assert (req.entries, req.meta, req.keys, req.claim, req.owner, req.publish) == ([b"a"], {"m": "1"}, [["k"]], ("c", 1.5), "0123abcd", True)
+    assert _request_of(json.dumps({**_GOOD_FRAME, "publish": False}).encode()).publish is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("meta", {"m": 1}, "meta must map strings to strings"),
+        ("keys", [[1]], "keys must be lists of strings"),
+        ("claim", ["c"], "claim must be"),
+        ("claim", [1, 2], "claim must be"),
+        ("owner", "", "owner must be the request's token"),
+        ("owner", "x" * 65, "owner must be the request's token"),
+        ("publish", "yes", "publish must be true or false"),
+    ],
+)
+def test_a_malformed_request_frame_is_refused_by_name(field, value, reason):
+    import json
+
+    from consent_operator.log.log_writer import _request_of
+
+    with pytest.raises(ValueError, match=reason):
+        _request_of(json.dumps({**_GOOD_FRAME, field: value}).encode())

@@ -22,13 +22,14 @@ _PG_TABLE = re.compile(r"\blog_(entries|nodes|checkpoints|claims|meta)\b")
 
 
 class SqliteLogs:
-    """Log stores opened on one SQLite file (as the processes of one host would)."""
+    """Log stores opened on one SQLite file (as the processes of one host would). Unless a
+    test asks for an interval, each commit publishes its checkpoint (publish_seconds=0)."""
 
     def __init__(self, tmp_path):
         self.path = tmp_path / "log.sqlite"
 
-    def open(self, signer):
-        return SqliteLog(self.path, ORIGIN, signer)
+    def open(self, signer, publish_seconds=0.0):
+        return SqliteLog(self.path, ORIGIN, signer, publish_seconds=publish_seconds)
 
     def execute(self, sql, args=()):
         """Run SQL written for PostgreSQL (log_ tables, %s) behind the store's back."""
@@ -42,9 +43,9 @@ class PostgresLogs:
     def __init__(self, url):
         self.url, self.dbs = url, []
 
-    def open(self, signer):
+    def open(self, signer, publish_seconds=0.0):
         self.dbs.append(PostgresDatabase(self.url))
-        return PostgresLog(self.dbs[-1], ORIGIN, signer)
+        return PostgresLog(self.dbs[-1], ORIGIN, signer, publish_seconds=publish_seconds)
 
     def execute(self, sql, args=()):
         with psycopg.connect(self.url, autocommit=True) as db:
@@ -97,6 +98,84 @@ def test_every_append_leaves_a_signed_checkpoint(store, signer):
     cp = open_checkpoint(store.latest_checkpoint(), signer.verifier, ORIGIN)
     assert (cp.size, cp.root) == (2, store.root())
     assert open_checkpoint(store.checkpoint_at(0), signer.verifier, ORIGIN).root == merkle.EMPTY_ROOT
+
+
+class Clock:
+    """The log's wall clock, moved on by the test (the interval is judged by it)."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def time(self):
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import storage.log
+
+    fake = Clock()
+    monkeypatch.setattr(storage.log, "time", fake)
+    return fake
+
+
+def test_with_an_interval_an_append_is_durable_and_indexed_before_it_is_published(logs, signer, clock):
+    store = logs.open(signer, publish_seconds=60)
+    assert store.append([b"a", b"b"], keys=[["k"], []]) == 0
+    assert (store.head, store.size) == (2, 0)  # acknowledged, findable, not yet in a checkpoint
+    assert store.find("k") == [0] and store.entries(0, 2) == [b"a", b"b"]
+    with pytest.raises(LogError, match="beyond the log size 0"):
+        store.root(2)
+    assert store.append([b"c"]) == 2 and store.size == 0  # still inside the interval: no signature
+    assert len(store.backend.signed_roots()) == 1  # only the new log's empty checkpoint
+    clock.offset = 61
+    store.append([b"d"])  # the first commit after the interval publishes everything durable
+    cp = open_checkpoint(store.latest_checkpoint(), signer.verifier, ORIGIN)
+    assert (cp.size, cp.root, store.size) == (4, merkle.root_of([b"a", b"b", b"c", b"d"]), 4)
+
+
+def test_publish_signs_at_once_and_only_when_entries_wait(logs, signer, clock):
+    store = logs.open(signer, publish_seconds=60)
+    store.append([b"a", b"b", b"c"])
+    assert store.publish() == 3 and store.size == 3
+    assert open_checkpoint(store.checkpoint_at(3), signer.verifier, ORIGIN).root == merkle.root_of([b"a", b"b", b"c"])
+    assert store.publish() == 3 and len(store.backend.signed_roots()) == 2  # nothing new: no new checkpoint
+    store.append([b"d"])
+    assert store.covering_size(2) == 3  # already published: nothing signed
+    assert store.covering_size(3) == 4 and store.size == 4  # on demand for a durable, unpublished entry
+    store.append([b"e"])
+    path = store.inclusion_proof(4)  # a proof of an unpublished entry publishes first
+    merkle.verify_inclusion(4, 5, merkle.leaf_hash(b"e"), path, store.signed_root(5))
+
+
+def test_publish_if_due_waits_for_the_interval_and_for_entries(logs, signer, clock):
+    store = logs.open(signer, publish_seconds=60)
+    clock.offset = 61
+    assert not store.publish_if_due()  # due, but nothing waits
+    store.append([b"a"])  # publishes (the interval passed)
+    store.append([b"b"])
+    assert not store.publish_if_due() and store.size == 1  # an entry waits, the interval has not passed
+    clock.offset = 122
+    assert store.publish_if_due() and store.size == 2
+
+
+def test_the_interval_holds_across_writers_of_one_log(logs, signer, clock):
+    """The last checkpoint's time is read from the store, so a replica that just published
+    keeps another from publishing again within the interval."""
+    first, second = logs.open(signer, publish_seconds=60), logs.open(signer, publish_seconds=60)
+    clock.offset = 61
+    first.append([b"a"])
+    second.append([b"b"])
+    assert (second.size, second.head, len(second.backend.signed_roots())) == (1, 2, 2)
+
+
+def test_the_check_covers_entries_not_yet_published(logs, signer):
+    store = logs.open(signer, publish_seconds=60)
+    store.append([b"x%d" % i for i in range(8)])
+    assert store.size == 0 and store.check() == 8
+    logs.execute("UPDATE log_nodes SET hash = %s WHERE id = %s", (b"\x00" * 32, node_key(1, 2)))
+    with pytest.raises(LogCorrupt, match="level 1 index 2"):
+        store.check()
 
 
 def test_reopened_store_keeps_every_entry_node_and_checkpoint(logs, signer):
@@ -269,16 +348,16 @@ def test_replicas_appending_at_once_build_one_tree(logs, signer):
 def test_a_writer_whose_tree_head_moved_writes_nothing(pg_url, signer):
     """The compare-and-swap that keeps two writers who both think they lead from forking the log."""
     db = PostgresDatabase(pg_url)
-    log = PostgresLog(db, ORIGIN, signer)
+    log = PostgresLog(db, ORIGIN, signer, publish_seconds=0)
     log.append([b"a", b"b"])
     with pytest.raises(TreeMoved):
         with db.transaction() as conn:
-            stale = _PostgresAppend(conn, head=1)  # it believes the tree still has one entry
-            stale.add_checkpoint(2, b"\x00" * 32, "a forged head")
+            stale = _PostgresAppend(conn, head=1, last_checkpoint=None)  # it believes the tree still has one entry
+            stale.add_checkpoint(2, b"\x00" * 32, "a forged head", time.time())
             stale.advance(1, 2)
     with pytest.raises(psycopg.errors.UniqueViolation):  # and an index taken is refused outright
         with db.transaction() as conn:
-            _PostgresAppend(conn, head=1).add_entries([(1, b"forked")])
+            _PostgresAppend(conn, head=1, last_checkpoint=None).add_entries([(1, b"forked")])
     assert log.size == 2 and log.entries(0, 2) == [b"a", b"b"] and log.check() == 2
     db.close()
 

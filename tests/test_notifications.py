@@ -137,4 +137,4 @@ def test_consents_of_services_without_an_endpoint_queue_nothing(world):
     world.agent.revoke(consent_id)
     notifier = world.op.runtime.notifier
     assert notifier.tick() == 0 and notifier.outbox.pending() == 0
-    assert notifier.outbox.cursor() == world.op.runtime.log.size  # read past, nothing left behind
+    assert notifier.outbox.cursor() == world.op.runtime.log.head  # read past, nothing left behind

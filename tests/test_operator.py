@@ -47,6 +47,42 @@ def test_checkpoint_and_tiles_verify_independently(operator, wallet):
     assert missing.json()["type"].endswith("/tile-not-found")
 
 
+def _published(operator):
+    info = requests.get(operator.url + "/ledger/info").json()
+    return open_checkpoint(requests.get(operator.url + "/log/checkpoint").text, Verifier.from_vkey(info["log"]["vkey"]), info["log"]["origin"])
+
+
+def test_an_entry_is_published_within_the_interval_or_at_once_for_its_proof(operator, wallet):
+    grant_via_operator(operator, wallet)  # the follower publishes the chain events it logs
+    log = operator.runtime.log
+    published = _published(operator).size
+    assert published == log.head
+    index = log.append([b'{"type":"data.read"}'])  # durable and indexed, not yet in a checkpoint
+    assert (index, _published(operator).size) == (published, published)
+    resp = requests.get(operator.url + "/log/proof/inclusion", params={"index": index})
+    assert resp.status_code == 200 and resp.json()["size"] == index + 1  # published on demand
+    cp = _published(operator)
+    path = [base64.b64decode(h) for h in resp.json()["proof"]]
+    merkle.verify_inclusion(index, cp.size, merkle.leaf_hash(b'{"type":"data.read"}'), path, cp.root)
+    beyond = requests.get(operator.url + "/log/proof/inclusion", params={"index": index + 1})
+    assert beyond.status_code == 400 and beyond.json()["type"].endswith("/bad-request")
+
+
+def test_the_background_loop_publishes_entries_left_waiting(node, tmp_path):
+    from devchain.nodes import wait_until
+
+    from .conftest import LiveOperator
+
+    op = LiveOperator(node, tmp_path / "op", background=True)
+    try:
+        log = op.runtime.log
+        log.append([b'{"type":"data.read"}'])
+        wait_until(lambda: log.size == log.head, "the waiting entry to be published", 30)
+        assert log.publish_seconds == 1.0 and log.signed_root(log.head) == merkle.root_of(log.entries(0, log.head))
+    finally:
+        op.close()
+
+
 def test_revocation_through_the_operator_is_logged(operator, wallet):
     rcpt = grant_via_operator(operator, wallet)
     cid = rcpt["grant"]["consent_id"]
@@ -69,7 +105,7 @@ def test_direct_on_chain_revocation_is_logged_by_the_follower(operator, wallet, 
     registry = Registry(operator.runtime.client, rcpt["chain"]["contract"])
     citizen.revoke_on_chain(wallet, registry, cid)
     assert operator.runtime.follower.sync() == 1
-    last = events.decode(operator.runtime.log.entry(operator.runtime.log.size - 1))
+    last = events.decode(operator.runtime.log.entry(operator.runtime.log.head - 1))
     assert last["type"] == events.CONSENT_REVOKED and last["consent_id"] == cid
     assert last["relayer"] == last["signer"]  # sent by the citizen's own key
     follower = operator.runtime.follower
@@ -103,11 +139,11 @@ AUTH = {"citizen": "citizen:" + "ab" * 32, "service": "cv-builder", "signature":
     ],
 )
 def test_bad_requests_get_problem_json_naming_the_field(operator, path, body, field):
-    size = operator.runtime.log.size
+    size = operator.runtime.log.head
     resp = requests.post(operator.url + path, json=body)
     assert resp.status_code == 400 and resp.headers["Content-Type"] == "application/problem+json"
     assert resp.json()["type"].endswith("/bad-request") and resp.json()["field"] == field
-    assert operator.runtime.log.size == size
+    assert operator.runtime.log.head == size
 
 
 @pytest.mark.parametrize("forgery", ["no citizen signed it", "another key", "another consent"])
@@ -124,10 +160,10 @@ def test_a_grant_whose_key_no_citizen_authorized_is_not_relayed(operator, forger
     else:
         other_grant, _, _, other_account = signed_grant(registry)
         item["authorization"] = relay_item(other_grant, other_account)["authorization"]
-    size = operator.runtime.log.size
+    size = operator.runtime.log.head
     resp = requests.post(operator.url + "/ledger/grants", json={"grants": [item]})
     assert resp.status_code == 400 and resp.json()["field"] == "grants[0].authorization", resp.text
-    assert not registry.consent(grant.consent_id).exists and operator.runtime.log.size == size
+    assert not registry.consent(grant.consent_id).exists and operator.runtime.log.head == size
 
 
 def test_non_json_body_and_unknown_consent_are_refused(operator):
@@ -157,7 +193,7 @@ def test_anchor_on_demand_needs_the_admin_token(operator, wallet):
     bad = requests.post(operator.url + "/ledger/anchor", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401 and bad.json()["type"].endswith("/unauthorized")
     ok = requests.post(operator.url + "/ledger/anchor", headers={"Authorization": f"Bearer {operator.runtime.admin_token}"})
-    assert ok.status_code == 200 and ok.json()["size"] == operator.runtime.log.size
+    assert ok.status_code == 200 and ok.json()["size"] == operator.runtime.log.head
 
 
 def test_scheduled_anchoring_every_n_entries(node, tmp_path):

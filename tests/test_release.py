@@ -39,16 +39,16 @@ def test_a_consented_read_is_released_and_logged(world):
     entry = world.last_entry()
     assert entry["type"] == events.DATA_READ and entry["consent_id"] == cid and entry["block"] == body["checked_block"]
     assert world.cid not in str(entry)  # pseudonymous: the citizen id is only a private lookup key
-    assert world.op.runtime.log.find(world.cid)[-1] == world.op.runtime.log.size - 1
+    assert world.op.runtime.log.find(world.cid)[-1] == world.op.runtime.log.head - 1
 
 
 def assert_refused_unlogged(world, send, reason):
     """`send()` is answered 401 `reason`, and nothing is logged: not under the citizen, not at all."""
-    size = world.op.runtime.log.size
+    size = world.op.runtime.log.head
     resp = send()
     assert resp.status_code == 401, resp.text
     assert resp.json()["type"].endswith("/" + reason)
-    assert world.op.runtime.log.size == size
+    assert world.op.runtime.log.head == size
 
 
 def test_wrong_service_is_denied(world):
@@ -181,16 +181,16 @@ def test_a_citizen_key_is_refused_unlogged_on_another_citizens_area(world):
     stranger = Wallet.create(world.op.config.data_dir.parent / "stranger.json", PASSPHRASE)
     session = requests.Session()
     session.auth = RequestSigner(stranger.keys.citizen_id(), stranger.keys.request_seed())
-    before = world.op.runtime.log.size
+    before = world.op.runtime.log.head
     resp = world.read(session=session)
     assert resp.status_code == 403 and resp.json()["type"].endswith("/forbidden")
-    assert world.op.runtime.log.size == before
+    assert world.op.runtime.log.head == before
 
 
 def test_a_flood_of_unsigned_requests_adds_nothing_to_history_and_meets_the_rate_limit(world):
     world.consent([{"area": "work", "access": "read"}])
     history_before = len(world.op.runtime.log.find(world.cid))
-    size_before = world.op.runtime.log.size
+    size_before = world.op.runtime.log.head
     unsigned, limited = 'mydata_refused_requests_total{reason="unsigned-request"}', "mydata_rate_limited_requests_total"
     counted_before = _counters(world, unsigned, limited)  # the test process's operators share one set of counters
     url = f"{world.op.url}/v1/citizens/{world.cid}/areas/work"
@@ -198,7 +198,7 @@ def test_a_flood_of_unsigned_requests_adds_nothing_to_history_and_meets_the_rate
         statuses = [s.get(url).status_code for _ in range(2000)]
     assert statuses.count(401) == 60 and statuses.count(429) == 1940  # RateLimitConfig: 60 refusals a minute per address
     assert len(world.op.runtime.log.find(world.cid)) == history_before
-    assert world.op.runtime.log.size == size_before
+    assert world.op.runtime.log.head == size_before
     after = _counters(world, unsigned, limited)
     assert (after[0] - counted_before[0], after[1] - counted_before[1]) == (60, 1940)
 

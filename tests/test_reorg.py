@@ -40,7 +40,7 @@ def _status(op: LiveOperator, grant) -> str:
 
 
 def _types(op: LiveOperator) -> list[str]:
-    return [events.decode(e)["type"] for e in op.runtime.log.entries(0, op.runtime.log.size)]
+    return [events.decode(e)["type"] for e in op.runtime.log.entries(0, op.runtime.log.head)]
 
 
 def _audit(op: LiveOperator, path):
@@ -118,7 +118,7 @@ def test_within_the_confirmation_depth_nothing_from_the_orphaned_branch_is_logge
         assert _rpc(op, "evm_revert", fork)
         _mine(op, 4)
         rt.follower.sync()
-        assert rt.log.size == 0 and _status(op, grant) == "unconfirmed"
+        assert rt.log.head == 0 and _status(op, grant) == "unconfirmed"
 
         rt.registry.grant(grant, op.account)  # on branch B, then buried 2 deep
         rt.follower.sync()

@@ -48,14 +48,14 @@ def test_operator_restart_keeps_log_checkpoints_and_anchors(node, tmp_path):
     reg.grant(signed_grant(reg)[0], first.account)
     first.runtime.follower.sync()
     anchor = first.runtime.anchorer.anchor_now()
-    size, root, checkpoint = first.runtime.log.size, first.runtime.log.root(), first.runtime.log.latest_checkpoint()
+    size, root, checkpoint = first.runtime.log.head, first.runtime.log.root(), first.runtime.log.latest_checkpoint()
     first.close()
 
     reg.grant(signed_grant(reg)[0], first.account)  # happens while the operator is down
     second = LiveOperator(node, tmp_path / "op")
     try:
         log = second.runtime.log
-        assert log.size == size + 1  # caught up from its cursor, nothing lost or doubled
+        assert log.head == size + 1  # caught up from its cursor, nothing lost or doubled
         assert log.root(size) == root and log.checkpoint_at(size) == checkpoint
         assert second.runtime.anchorer.latest() == anchor
         assert second.runtime.signer.verifier == first.runtime.signer.verifier

@@ -86,7 +86,7 @@ class World:
 
     def last_entry(self):
         log = self.op.runtime.log
-        return events.decode(log.entry(log.size - 1))
+        return events.decode(log.entry(log.head - 1))
 
     def close(self):
         self.op.close()

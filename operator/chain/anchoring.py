@@ -46,7 +46,7 @@ class Anchorer:
     def due(self, now: float | None = None) -> bool:
         last = self.latest()
         last_size = last.size if last else 0
-        grown = self.log.size - last_size
+        grown = self.log.head - last_size
         if grown <= 0:
             return False
         if grown >= self.every_entries:
@@ -55,8 +55,9 @@ class Anchorer:
         return (now or time.time()) - since >= self.every_seconds
 
     def anchor_now(self) -> AnchorRecord | None:
-        """Anchor the latest checkpoint unless it is anchored already."""
+        """Publish a checkpoint of every durable entry and anchor it, unless it is anchored already."""
         with self._lock:
+            self.log.publish()
             cp = Checkpoint.parse(note.split(self.log.latest_checkpoint())[0])
             last = self.latest()
             if cp.size == 0 or (last and last.size >= cp.size):

@@ -103,7 +103,7 @@ class ChainFollower:
                 keys.append([consent_key(cid), state_key, chain_block_key(ev.block)])
         remembered = [*self._remembered(), [end, "0x" + bytes(end_block["hash"]).hex()]][-REMEMBERED:]
         meta = {CURSOR_KEY: str(end), HEAD_TIME_KEY: str(end_block["timestamp"]), BLOCKS_KEY: json.dumps(remembered)}
-        self.log.append(entries, meta, keys)
+        self.log.append(entries, meta, keys, publish=bool(entries))
         return len(entries)
 
     def _remembered(self) -> list[list[Any]]:
@@ -142,8 +142,8 @@ class ChainFollower:
             "orphaned": orphaned,
             "time": format_time(datetime.now(UTC)),
         }
-        meta[WITHDRAWALS_KEY] = json.dumps([*withdrawals, [ancestor, self.log.size]])
-        self.log.append([events.encode(withdrawal)], meta, [sorted(set(keys))])
+        meta[WITHDRAWALS_KEY] = json.dumps([*withdrawals, [ancestor, self.log.head]])
+        self.log.append([events.encode(withdrawal)], meta, [sorted(set(keys))], publish=True)
 
     def note_head(self) -> bool:
         """Record that the node has a (confirmed) block past the followed one, if it does.

@@ -86,10 +86,15 @@ def consistency():
 
 
 def _proof(first: str, second: str, prover):
-    """A proof between query parameters `first` and `second` (`second` defaults to the log
-    size), served as JSON with both; a range the log cannot prove is a 400."""
+    """A proof between query parameters `first` and `second` (`second` defaults to the
+    published size; an inclusion proof of an entry that is durable but not yet published
+    publishes it first), served as JSON with both; a range the log cannot prove is a 400."""
     log = runtime().log
-    a, b = query_int(request.args, first), query_int(request.args, second, log.size)
+    a = query_int(request.args, first)
+    if second in request.args:
+        b = query_int(request.args, second)
+    else:
+        b = log.covering_size(a) if first == "index" else log.size
     try:
         return jsonify({first: a, second: b, "proof": _b64(prover(log)(a, b))})
     except (LogError, ValueError) as exc:

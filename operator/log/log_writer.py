@@ -10,7 +10,7 @@ request threads competing for its GIL, so the lock is held only for the work.
 
 Frames are a 4-byte big-endian length and a JSON object: a request
 `{"entries": [base64…], "meta": {…}, "keys": [[…]], "claim": [key, expires_at] or null,
-"owner": token}` (the owner token is stored with the claim, so a worker whose writer died
+"owner": token, "publish": bool}` (the owner token is stored with the claim, so a worker whose writer died
 can tell its own committed append from a replay's),
 a reply `{"first": n}`, `{"taken": key}` (the claim was made before) or `{"error": "…"}`.
 """
@@ -74,7 +74,10 @@ def _request_of(payload: bytes) -> AppendRequest:
     owner = obj.get("owner")
     if not isinstance(owner, str) or not 0 < len(owner) <= 64:
         raise ValueError("owner must be the request's token")
-    return AppendRequest(entries, meta, [list(ks) for ks in keys], tuple(claim) if claim else None, owner)
+    publish = obj.get("publish", False)
+    if not isinstance(publish, bool):
+        raise ValueError("publish must be true or false")
+    return AppendRequest(entries, meta, [list(ks) for ks in keys], tuple(claim) if claim else None, owner, publish)
 
 
 def _reply_of(req: AppendRequest) -> dict:
@@ -191,7 +194,7 @@ class LogWriterClient:
         fails after the send, each request gets WriterLost: its outcome is unknown until
         the log store reads it back."""
         conn = self._connection()
-        frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys, "claim": r.claim, "owner": r.owner}) for r in batch)
+        frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys, "claim": r.claim, "owner": r.owner, "publish": r.publish}) for r in batch)
         try:
             conn.sendall(frames)
             replies = self._receive(conn, len(batch))

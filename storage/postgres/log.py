@@ -1,8 +1,9 @@
 """The log's PostgreSQL backend: every replica appends to one log.
 
 Each append batch is one transaction that first locks the tree head row (`log_head`,
-FOR UPDATE): batches from all replicas get their indices one after another, and each
-commits (WAL fsynced) before any caller is answered. The head moves by compare-and-swap
+FOR UPDATE, reading the latest checkpoint's size and time in the same round trip):
+batches from all replicas get their indices one after another, and each commits (WAL
+fsynced) before any caller is answered. The head moves by compare-and-swap
 (`UPDATE … WHERE size = old`), so even two writers that both believed they held the lock
 could never fork the tree. Reads take a pooled connection per query, or one pinned
 REPEATABLE READ transaction inside `snapshot()`.
@@ -20,7 +21,7 @@ import psycopg
 
 from ledger.tlog.note import Signer
 
-from ..log import AnchorRecord, Committer, LogError, LogStore, TreeMoved
+from ..log import PUBLISH_SECONDS, AnchorRecord, Committer, LogError, LogStore, TreeMoved
 from .pool import PostgresDatabase
 
 _ANCHOR = "size, root, tx, block, anchor_index"
@@ -54,6 +55,14 @@ class PostgresLogBackend:
     def checkpoint_size(self) -> int:
         row = self._one("SELECT COALESCE(MAX(size), 0) FROM log_checkpoints")
         return row[0] if row else 0
+
+    def head_size(self) -> int:
+        row = self._one("SELECT size FROM log_head WHERE id = 1")
+        return row[0] if row else 0
+
+    def checkpoint_time(self) -> float:
+        row = self._one("SELECT created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+        return float(row[0]) if row else 0.0
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         with self._read() as conn:
@@ -117,9 +126,12 @@ class PostgresLogBackend:
     def append_transaction(self) -> Iterator[_PostgresAppend]:
         """Pipelined: the writes of the batch go out together and are answered at COMMIT."""
         with self.db.connection() as conn, conn.pipeline(), conn.transaction():
-            head = conn.execute("SELECT size FROM log_head WHERE id = 1 FOR UPDATE").fetchone()
+            head = conn.execute(
+                "SELECT h.size, c.size, c.created_at FROM log_head h LEFT JOIN LATERAL"
+                " (SELECT size, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1) c ON true WHERE h.id = 1 FOR UPDATE OF h"
+            ).fetchone()
             assert head is not None, "migration 0002 inserts the head row"
-            yield _PostgresAppend(conn, head[0])
+            yield _PostgresAppend(conn, head[0], None if head[1] is None else (head[1], head[2]))
 
     # ---- anchors --------------------------------------------------------------------
     def record_anchor(self, rec: AnchorRecord) -> None:
@@ -166,11 +178,14 @@ def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
 class _PostgresAppend:
     """An AppendTransaction holding the tree head row's lock."""
 
-    def __init__(self, conn: psycopg.Connection, head: int):
-        self._conn, self._head = conn, head
+    def __init__(self, conn: psycopg.Connection, head: int, last_checkpoint: tuple[int, float] | None):
+        self._conn, self._head, self._last_checkpoint = conn, head, last_checkpoint
 
     def size(self) -> int:
         return self._head
+
+    def last_checkpoint(self) -> tuple[int, float] | None:
+        return self._last_checkpoint
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         return _hashes(self._conn, keys)
@@ -211,10 +226,10 @@ class _PostgresAppend:
         if nodes:
             self._conn.cursor().executemany("INSERT INTO log_nodes (id, hash) VALUES (%s, %s)", nodes)
 
-    def add_checkpoint(self, size: int, root: bytes, note: str) -> None:
+    def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: float) -> None:
         self._conn.execute(
             "INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (size, root, note, time.time()),
+            (size, root, note, signed_at),
         )
 
     def set_meta(self, items: dict[str, str]) -> None:
@@ -236,5 +251,5 @@ class _PostgresAppend:
 class PostgresLog(LogStore):
     """A LogStore in PostgreSQL, shared by every replica."""
 
-    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, writer: Committer | None = None):
-        super().__init__(PostgresLogBackend(db), origin, signer, writer)
+    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, writer: Committer | None = None, publish_seconds: float = PUBLISH_SECONDS):
+        super().__init__(PostgresLogBackend(db), origin, signer, writer, publish_seconds)

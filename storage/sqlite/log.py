@@ -16,7 +16,7 @@ from pathlib import Path
 from ledger.tlog.note import Signer
 
 from ..locks import WriterLock
-from ..log import AnchorRecord, Committer, LogError, LogStore
+from ..log import PUBLISH_SECONDS, AnchorRecord, Committer, LogError, LogStore
 from . import connections
 from .connections import ThreadLocalConnections, connect
 
@@ -56,6 +56,13 @@ class SqliteLogBackend:
     # ---- reads -------------------------------------------------------------------
     def checkpoint_size(self) -> int:
         return self._db().execute("SELECT MAX(size) FROM checkpoints").fetchone()[0] or 0
+
+    def head_size(self) -> int:
+        return _head(self._db())
+
+    def checkpoint_time(self) -> float:
+        row = _last_checkpoint(self._db())
+        return row[1] if row else 0.0
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         return _hashes(self._db(), keys)
@@ -151,6 +158,15 @@ class SqliteLogBackend:
 _ANCHOR = "size, root, tx, block, anchor_index"
 
 
+def _head(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0])
+
+
+def _last_checkpoint(conn: sqlite3.Connection) -> tuple[int, float] | None:
+    row = conn.execute("SELECT size, created_at FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def _hashes(conn: sqlite3.Connection, keys: list[int]) -> list[bytes]:
     """Node hashes of `keys` in order, a few hundred per query (LogError if one is missing)."""
     found: dict[int, bytes] = {}
@@ -170,7 +186,10 @@ class _SqliteAppend:
         self._conn = conn
 
     def size(self) -> int:
-        return int(self._conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0])
+        return _head(self._conn)
+
+    def last_checkpoint(self) -> tuple[int, float] | None:
+        return _last_checkpoint(self._conn)
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         return _hashes(self._conn, keys)
@@ -201,8 +220,8 @@ class _SqliteAppend:
     def add_nodes(self, nodes: list[tuple[int, bytes]]) -> None:
         self._conn.executemany("INSERT INTO nodes(id, hash) VALUES (?, ?)", nodes)
 
-    def add_checkpoint(self, size: int, root: bytes, note: str) -> None:
-        self._conn.execute("INSERT OR IGNORE INTO checkpoints(size, root, note, created_at) VALUES (?, ?, ?, ?)", (size, root, note, time.time()))
+    def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: float) -> None:
+        self._conn.execute("INSERT OR IGNORE INTO checkpoints(size, root, note, created_at) VALUES (?, ?, ?, ?)", (size, root, note, signed_at))
 
     def set_meta(self, items: dict[str, str]) -> None:
         self._conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", items.items())
@@ -218,6 +237,6 @@ class _SqliteAppend:
 class SqliteLog(LogStore):
     """A LogStore in the SQLite file at `path` (the single-host default)."""
 
-    def __init__(self, path: str | Path, origin: str, signer: Signer, writer: Committer | None = None):
+    def __init__(self, path: str | Path, origin: str, signer: Signer, writer: Committer | None = None, publish_seconds: float = PUBLISH_SECONDS):
         self.path = Path(path)
-        super().__init__(SqliteLogBackend(self.path), origin, signer, writer)
+        super().__init__(SqliteLogBackend(self.path), origin, signer, writer, publish_seconds)
