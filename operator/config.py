@@ -25,6 +25,7 @@ class OperatorConfig:
     log_writer_socket: Path | None = None  # a log writer process commits appends (see log_writer_process)
     rate_limits: RateLimitConfig = RateLimitConfig()
     database_url: str | None = None  # shared state of replicas (storage.backends); None: SQLite in data_dir
+    archive_after_days: float = 30.0  # an ended consent leaves the live index this long after it ended (access/archiving.py)
     witnesses: tuple[str, ...] = ()  # URL=VKEY of each witness that cosigns checkpoints before they are anchored
     # Benchmark baseline only: also ask the chain (eth_call isActive) on every release.
     eth_call_per_release: bool = False

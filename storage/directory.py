@@ -2,7 +2,10 @@
 
 The consent index maps each consent the operator relayed to its service, citizen,
 permissions and expiry, so the release path answers from its own store without asking
-the chain. Revocations come from the audit log (the follower writes a `revoked:<id>` key
+the chain. A consent that ended (revoked or expired) long enough ago is archived: its
+index row, request and purposes move into one compact `archived_consents` document, so the
+hot tables the release path reads hold live consents only, while the citizen's history
+and Art 15 report still name it (`consent`, `consents_for_citizen`, `requests_of` read both). Revocations come from the audit log (the follower writes a `revoked:<id>` key
 for every on-chain revocation, relayed or direct), so the index never goes stale.
 Written once in portable SQL over an `SqlDatabase` (SQLite on one host, PostgreSQL for
 replicas).
@@ -48,6 +51,41 @@ _CONSENT = "consent_id, service_id, citizen, permissions, expires_at"
 
 def _consent(r: tuple[Any, ...]) -> IndexedConsent:
     return IndexedConsent(r[0], r[1], r[2], json.loads(r[3]), r[4])
+
+
+@dataclass(frozen=True)
+class _Archived:
+    """An archived consent read back: its index row, its request (as `Directory.request`
+    gives it, without notice or receipt) and its narrowed purposes, if any."""
+
+    consent: IndexedConsent
+    request: dict[str, Any]
+    narrowed_purposes: list[str] | None
+
+
+def _archive_document(consent: IndexedConsent, request: dict[str, Any], narrowed: list[str] | None) -> str:
+    """One compact JSON document: the id, citizen and service once (the id and citizen are
+    columns), the request's permissions only where they differ from the consent's."""
+    doc: dict[str, Any] = {
+        "service": consent.service_id, "permissions": consent.permissions, "expires_at": consent.expires_at, "request": request["id"],
+        "purposes": request["purposes"], "days": request["duration_days"], "asked_at": request["created_at"], "decided_at": request["decided_at"],
+    }
+    if request["permissions"] != consent.permissions:
+        doc["asked"] = request["permissions"]
+    if narrowed is not None:
+        doc["narrowed"] = narrowed
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _archived_of(consent_id: str, citizen: str, document: str) -> _Archived:
+    doc = json.loads(document)
+    consent = IndexedConsent(consent_id, doc["service"], citizen, doc["permissions"], doc["expires_at"])
+    request = {
+        "id": doc["request"], "service_id": doc["service"], "citizen": citizen, "purposes": doc["purposes"], "permissions": doc.get("asked", doc["permissions"]),
+        "duration_days": doc["days"], "notice_url": None, "notice_sha256": None, "status": "approved", "created_at": doc["asked_at"],
+        "decided_at": doc["decided_at"], "consent_id": consent_id, "receipt": None,
+    }
+    return _Archived(consent, request, doc.get("narrowed"))
 
 
 class Directory:
@@ -138,6 +176,9 @@ class Directory:
         out["notice_url"], out["notice_sha256"] = out["notice_url"] or None, out["notice_sha256"] or None  # None once decided
         return out
 
+    def _archived(self, where: str, arg: str) -> list[_Archived]:
+        return [_archived_of(*row) for row in self._db.rows(f"SELECT consent_id, citizen, document FROM archived_consents WHERE {where}=%s", (arg,))]
+
     def request(self, rid: str) -> dict[str, Any] | None:
         rows = self._db.rows(f"SELECT {_REQUEST} FROM consent_requests WHERE id=%s", (rid,))
         return self._request_of(rows[0]) if rows else None
@@ -147,7 +188,8 @@ class Directory:
         rows = self._db.rows(
             f"SELECT {_REQUEST} FROM consent_requests WHERE citizen=%s AND status=COALESCE(%s, status) ORDER BY created_at", (citizen, status)
         )
-        return [self._request_of(r) for r in rows]
+        archived = [a.request for a in self._archived("citizen", citizen) if status in (None, a.request["status"])]
+        return sorted([self._request_of(r) for r in rows] + archived, key=lambda r: r["created_at"])
 
     def decide(
         self, rid: str, status: str, consent: IndexedConsent | None = None, receipt: dict[str, Any] | None = None, purposes: list[str] | None = None
@@ -179,7 +221,10 @@ class Directory:
     def narrowed_purposes(self, consent_id: str) -> list[str] | None:
         """The consent's purposes if the citizen approved fewer than asked (None: as asked)."""
         rows = self._db.rows("SELECT purposes FROM narrowed_purposes WHERE consent_id=%s", (consent_id,))
-        return json.loads(rows[0][0]) if rows else None
+        if rows:
+            return list(json.loads(rows[0][0]))
+        archived = self._archived("consent_id", consent_id)
+        return archived[0].narrowed_purposes if archived else None
 
     # ---- citizens' published encryption keys -----------------------------------------
     def set_citizen_key(self, citizen: str, enc_key: bytes) -> None:
@@ -196,11 +241,52 @@ class Directory:
         return [_consent(r) for r in self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE citizen=%s AND service_id=%s", (citizen, service_id))]
 
     def consents_for_citizen(self, citizen: str) -> list[IndexedConsent]:
-        return [_consent(r) for r in self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE citizen=%s", (citizen,))]
+        """The citizen's consents, live and archived."""
+        live = [_consent(r) for r in self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE citizen=%s", (citizen,))]
+        return live + [a.consent for a in self._archived("citizen", citizen)]
 
     def consent(self, consent_id: str) -> IndexedConsent | None:
+        """A consent, live or archived (the release path reads live ones: `consents_of`)."""
         rows = self._db.rows(f"SELECT {_CONSENT} FROM consents WHERE consent_id=%s", (consent_id,))
-        return _consent(rows[0]) if rows else None
+        if rows:
+            return _consent(rows[0])
+        archived = self._archived("consent_id", consent_id)
+        return archived[0].consent if archived else None
+
+    # ---- ended consents: noted, then archived ------------------------------------------
+    def endings_before(self, cutoff: float, limit: int = 500) -> list[str]:
+        """Consents noted as ended before `cutoff`, oldest first (the notifier notes each
+        ending it reads in the log: storage/outbox.py)."""
+        return [r[0] for r in self._db.rows("SELECT consent_id FROM consent_endings WHERE ended_at<%s ORDER BY ended_at LIMIT %s", (cutoff, limit))]
+
+    def drop_ending(self, consent_id: str) -> None:
+        """Forget a noted ending (the consent holds again: a reorg withdrew its revocation)."""
+        self._db.execute("DELETE FROM consent_endings WHERE consent_id=%s", (consent_id,))
+
+    def archive(self, consent_id: str) -> bool:
+        """Move an ended consent out of the hot tables into one archived document, in one
+        transaction (its noted ending goes too); False if it is not in the hot tables."""
+        rows = self._db.rows(f"SELECT {_CONSENT}, request_id FROM consents WHERE consent_id=%s", (consent_id,))
+        if not rows:
+            self.drop_ending(consent_id)
+            return False
+        consent, rid = _consent(rows[0]), rows[0][5]
+        request = self.request(rid)
+        if request is None:  # (an index row always has its request: decide writes both)
+            raise LookupError(f"consent {consent_id} has no request {rid}")
+        document = _archive_document(consent, request, self.narrowed_purposes(consent_id))
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO archived_consents VALUES (%s, %s, %s) ON CONFLICT(consent_id) DO NOTHING",
+                (consent_id, consent.citizen, document),
+            )
+            for sql, arg in (
+                ("DELETE FROM consents WHERE consent_id=%s", consent_id), ("DELETE FROM narrowed_purposes WHERE consent_id=%s", consent_id),
+                ("DELETE FROM consent_requests WHERE id=%s", rid), ("DELETE FROM request_agreements WHERE request_id=%s", rid),
+                ("DELETE FROM consent_endings WHERE consent_id=%s", consent_id),
+            ):
+                tx.execute(sql, (arg,))
+        return True
 
     # ---- erasure ---------------------------------------------------------------------
     def erase_citizen(self, citizen: str) -> int:
@@ -209,8 +295,10 @@ class Directory:
         (storage/outbox.py). Returns rows deleted."""
         return self._db.erase(
             [("DELETE FROM request_agreements WHERE request_id IN (SELECT id FROM consent_requests WHERE citizen=%s)", (citizen,)),
-             ("DELETE FROM narrowed_purposes WHERE consent_id IN (SELECT consent_id FROM consents WHERE citizen=%s)", (citizen,))]
-            + [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,)) for table in ("consent_requests", "consents", "citizen_keys", "notifications")],
+             ("DELETE FROM narrowed_purposes WHERE consent_id IN (SELECT consent_id FROM consents WHERE citizen=%s)", (citizen,)),
+             ("DELETE FROM consent_endings WHERE consent_id IN (SELECT consent_id FROM consents WHERE citizen=%s)", (citizen,))]
+            + [(f"DELETE FROM {table} WHERE citizen=%s", (citizen,))
+               for table in ("consent_requests", "consents", "archived_consents", "citizen_keys", "notifications")],
         )
 
     def consents_expiring(self, after: int, up_to: int) -> list[IndexedConsent]:

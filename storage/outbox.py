@@ -1,7 +1,7 @@
 """The operator's durable outbox of notifications to services ("your consent ended").
 
 The audit log is the source: the notifier reads the entries after its cursor, and queues
-one notification per ending entry (revoked, expired, withdrawn by a reorg) together with
+one notification per ending entry (and notes the ending for the archive) (revoked, expired, withdrawn by a reorg) together with
 the new cursor, in one transaction — so a crash between the two neither loses nor doubles
 one. Each notification's id is its log entry's index, so queueing it again changes nothing
 (the service dedupes by the same id). Delivery is at least once: a row stays due until a
@@ -12,6 +12,7 @@ SQL over the directory's `SqlDatabase` (it shares the directory's tables and era
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +48,13 @@ class Outbox:
         rows = self._db.rows("SELECT value FROM notifier_state WHERE name=%s", (name,))
         return str(rows[0][0]) if rows else default
 
-    def queue(self, items: list[Notification], cursor: int, now: float) -> None:
-        """Queue `items` (ignoring any queued before) and move the cursor, atomically."""
+    def queue(self, items: list[Notification], cursor: int, now: float, endings: Sequence[tuple[str, float]] = ()) -> None:
+        """Queue `items` (ignoring any queued before), note the consents that ended
+        (consent_id, ended_at: the archive's to-do list, storage/directory.py) and move the
+        cursor, atomically."""
         with self._db.transaction() as tx:
+            for consent_id, ended_at in endings:
+                tx.execute("INSERT INTO consent_endings VALUES (%s, %s) ON CONFLICT(consent_id) DO NOTHING", (consent_id, ended_at))
             for n in items:
                 tx.execute(
                     "INSERT INTO notifications VALUES (%s, %s, %s, %s, %s, 0, %s, NULL, NULL) ON CONFLICT(id) DO NOTHING",
@@ -80,6 +85,10 @@ class Outbox:
         self._db.execute(
             "UPDATE notifications SET attempts=attempts+1, next_at=%s, last_error=%s WHERE id=%s", (next_at, error[:500], notification_id)
         )
+
+    def prune_delivered(self, before: float) -> int:
+        """Drop notifications delivered before `before` (their log entries stay); rows dropped."""
+        return self._db.execute("DELETE FROM notifications WHERE delivered_at<%s", (before,))
 
     def state(self, notification_id: int) -> dict[str, Any] | None:
         """One notification's delivery state (attempts, delivered_at, last_error)."""

@@ -224,6 +224,32 @@ def test_erasing_a_citizen_removes_every_row_that_names_them(backend):
     assert directory.citizen_key("citizen:a") is None and directory.citizen_key("citizen:b") == b"\x03" * 32
 
 
+def test_an_archived_consent_leaves_the_live_index_and_is_read_back_whole(backend):
+    from storage.directory import IndexedConsent
+
+    directory, outbox = backend.directory(), backend.outbox()
+    directory.register(_service())
+    rid = directory.add_request("cv-builder", "citizen:a", ["p", "q"], [{"area": "work", "access": "read"}], 30, "https://n", "00" * 32, agreement_version=2)
+    consent = IndexedConsent("0xa", "cv-builder", "citizen:a", [{"area": "work", "access": "read"}], 99)
+    directory.decide(rid, "approved", consent, {"receipt": 1}, ["p"])
+    live = directory.add_request("cv-builder", "citizen:a", ["p"], [], 1, "https://n", "00" * 32)
+    directory.decide(live, "approved", IndexedConsent("0xb", "cv-builder", "citizen:a", [], 1), None)
+    before = directory.request(rid)
+    outbox.queue([], 5, 10.0, [("0xa", 100.0), ("0xb", 300.0)])
+    outbox.queue([], 6, 10.0, [("0xa", 200.0)])  # noted again: the first time counts
+    assert directory.endings_before(250.0) == ["0xa"] and directory.endings_before(400.0) == ["0xa", "0xb"]
+    directory.drop_ending("0xb")
+    assert directory.archive("0xa") and not directory.archive("0xa")  # once
+    assert directory.endings_before(float("inf")) == []
+    assert directory.consents_of("citizen:a", "cv-builder") == [IndexedConsent("0xb", "cv-builder", "citizen:a", [], 1)]  # live ones only
+    assert directory.consent("0xa") == consent and directory.narrowed_purposes("0xa") == ["p"]
+    assert sorted(c.consent_id for c in directory.consents_for_citizen("citizen:a")) == ["0xa", "0xb"]
+    archived = next(r for r in directory.requests_of("citizen:a") if r["id"] == rid)
+    assert archived == {**before, "receipt": None} and [r["id"] for r in directory.requests_of("citizen:a", "approved")] == [rid, live]
+    assert directory.request(rid) is None and directory.request_agreement(rid) is None  # gone from the live tables
+    assert directory.erase_citizen("citizen:a") >= 3 and directory.consent("0xa") is None
+
+
 def test_an_approval_keeps_narrowed_purposes_and_its_receipt_until_the_service_takes_it(backend):
     from storage.directory import IndexedConsent
 

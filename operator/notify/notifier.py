@@ -1,6 +1,6 @@
 """Tells services when a consent ends: signed notifications from a durable outbox.
 
-Three steps, each safe to repeat after a crash at any point:
+Four steps, each safe to repeat after a crash at any point:
 1. Expiries: a consent past its expiry (by the followed chain's time) gets its
    `consent.expired` entry logged, once, even if no service ever asks for its data again.
 2. Queueing: the log entries after the outbox's cursor are read in order; each
@@ -12,6 +12,8 @@ Three steps, each safe to repeat after a crash at any point:
    `operator`, published at /ledger/info). A 2xx answer marks it delivered; anything else
    (refused, unreachable, timed out) retries after a backoff doubling from
    `first_retry` up to `max_retry` seconds. At least once: the service dedupes by `id`.
+4. Archiving, once a minute: consents that ended `archive_after_days` ago leave the live
+   index (access/archiving.py); step 2 notes each ending it reads for it.
 
 Runs in one thread of one process among all workers and replicas (the holder of the
 backend's "notifier" lock), so a slow service never holds up the chain follower.
@@ -28,10 +30,11 @@ import requests
 
 from ledger import events
 from ledger.request_auth import RequestSigner
+from storage.directory import IndexedConsent
 from storage.outbox import Notification
 
 from .. import metrics
-from ..access import release
+from ..access import archiving, release
 from ..leadership import Leader
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 ENDINGS = {events.CONSENT_REVOKED: "revoked", events.CONSENT_EXPIRED: "expired"}
 NOTIFICATION_TYPE = "consent.ended"
 CHUNK = 1000  # log entries read per query while queueing
+ARCHIVE_EVERY_SECONDS = 60.0
 
 
 class Notifier:
@@ -53,12 +57,18 @@ class Notifier:
         self.session = requests.Session()
         self.session.auth = signer
         self._stop = threading.Event()
+        self._next_archive = 0.0
 
     def tick(self) -> int:
-        """Log due expiries, queue new endings, deliver what is due; returns deliveries made."""
+        """Log due expiries, queue new endings, deliver what is due, archive what ended long
+        ago (once a minute); returns deliveries made."""
         self.log_expiries()
         self.queue()
-        return self.deliver()
+        delivered = self.deliver()
+        if time.monotonic() >= self._next_archive:
+            self._next_archive = time.monotonic() + ARCHIVE_EVERY_SECONDS
+            archiving.archive_ended(self.rt, time.time(), self.rt.config.archive_after_days * 86400)
+        return delivered
 
     def log_expiries(self) -> None:
         """Log the expiry of every consent whose time came since the last call (the time the
@@ -73,19 +83,26 @@ class Notifier:
         self.outbox.expired_up_to(now)
 
     def queue(self) -> None:
-        cursor, size = self.outbox.cursor(), self.rt.log.size
+        cursor, size = self.outbox.cursor(), self.rt.log.head
         while cursor < size:
-            end = min(size, cursor + CHUNK)
-            items = [n for i, data in enumerate(self.rt.log.entries(cursor, end), cursor) if (n := self._notification(i, events.decode(data)))]
-            self.outbox.queue(items, end, time.time())
+            end, now = min(size, cursor + CHUNK), time.time()
+            items, endings = [], []
+            for i, data in enumerate(self.rt.log.entries(cursor, end), cursor):
+                entry = events.decode(data)
+                consent = self.rt.directory.consent(entry["consent_id"]) if entry["type"] in ENDINGS else None
+                if consent is not None:
+                    endings.append((consent.consent_id, now))
+                    if notification := self._notification(i, entry, consent):
+                        items.append(notification)
+            self.outbox.queue(items, end, now, endings)
             metrics.NOTIFICATIONS_QUEUED.inc(len(items))
             cursor = end
 
-    def _notification(self, index: int, entry: dict) -> Notification | None:
-        reason = ENDINGS.get(entry["type"])
-        consent = self.rt.directory.consent(entry["consent_id"]) if reason else None
-        url = self.rt.directory.notify_url(consent.service_id) if consent else None
-        if consent is None or url is None or reason is None:
+    def _notification(self, index: int, entry: dict, consent: IndexedConsent) -> Notification | None:
+        """The notification of an ending entry of `consent`, if its service takes them."""
+        reason = ENDINGS[entry["type"]]
+        url = self.rt.directory.notify_url(consent.service_id)
+        if url is None:
             return None
         body = {
             "type": NOTIFICATION_TYPE, "id": index, "reason": reason, "consent_id": consent.consent_id,

@@ -24,3 +24,8 @@ CREATE TABLE IF NOT EXISTS agreements (
     PRIMARY KEY (service_id, version));
 CREATE TABLE IF NOT EXISTS request_agreements (request_id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS narrowed_purposes (consent_id TEXT PRIMARY KEY, purposes TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consent_endings (consent_id TEXT PRIMARY KEY, ended_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS endings_by_time ON consent_endings(ended_at);
+-- (WITHOUT ROWID holds while rows stay well under 1 KB: bigger ones spill into overflow pages)
+CREATE TABLE IF NOT EXISTS archived_consents (consent_id TEXT PRIMARY KEY, citizen TEXT NOT NULL, document TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS archived_by_citizen ON archived_consents(citizen);
