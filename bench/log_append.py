@@ -1,8 +1,8 @@
 """Durable log appends per second (goal >= 10,000/s), on SQLite or PostgreSQL.
 
-Every append commits one durable transaction holding the entries, their new tree nodes
-and a freshly signed checkpoint (SQLite: an fsynced WAL commit; PostgreSQL: a commit with
-the tree head row locked, as every replica appends). Prints entries/s for several batch
+Every append commits one durable transaction holding the entries and their new tree
+nodes (SQLite: an fsynced WAL commit; PostgreSQL: a commit with the tree head row locked,
+as every replica appends); a checkpoint is signed at most once a second (storage/log.py). Prints entries/s for several batch
 sizes, batch 1 being the fsync-bound worst case, and for many threads appending one entry
 each, which each writer group-commits: on PostgreSQL the threads are spread over
 `--writers` log stores with their own connection pools, as replicas would be.
@@ -64,10 +64,10 @@ def run(backend: str, entries: int, threads: int, writers: int, server: Postgres
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda i: logs[i % len(logs)].append([ENTRY]), range(n)))
         elapsed = time.perf_counter() - start
-        commits = len(logs[0].backend.signed_roots()) - 1
+        checkpoints = len(logs[0].backend.signed_roots()) - 1
         check = logs[0].check()
     print(f"{backend} {threads} threads over {writers} writer(s), one entry each: {n / elapsed:>10,.0f} durable appends/s  "
-          f"({n} entries, {commits} group commits, {check} checked)")
+          f"({n} entries, {checkpoints} checkpoints signed, {check} checked)")
 
 
 def main() -> None:

@@ -61,8 +61,14 @@ def serve_operator(config, port: int, workers: int = 2) -> None:
     help="Blocks deep before a chain event is logged and counts [default: 0 on a development chain, else 2].",
 )
 @click.option("--witness", "witnesses", multiple=True, metavar="URL=VKEY", help="A witness that cosigns each checkpoint before it is anchored; repeat for more.")
+@click.option(
+    "--requests-per-key", default="2000/second", show_default=True, callback=lambda ctx, param, value: _rate(value),
+    help="Accepted requests per service or citizen key (per worker on SQLite, shared on PostgreSQL).",
+)
 @click.option("--eth-call-per-release", is_flag=True, hidden=True, help="Benchmark baseline: ask the chain on every release.")
-def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, database_url, confirmations, witnesses, eth_call_per_release) -> None:
+def operator_cmd(
+    ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, workers, pds_url, database_url, confirmations, witnesses, requests_per_key, eth_call_per_release
+) -> None:
     """Serve the operator (audit log, ledger, consent and data APIs) on 127.0.0.1 under gunicorn.
 
     It first checks every stored log hash against the entries and refuses to start on a mismatch."""
@@ -71,10 +77,23 @@ def operator_cmd(ctx, chain_url, data_dir, port, anchor_every, anchor_seconds, w
     summed_metrics(data_dir, port)
     config = operator_config(
         chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, confirmations=confirmations,
-        witnesses=witnesses, eth_call_per_release=eth_call_per_release,
+        witnesses=witnesses, eth_call_per_release=eth_call_per_release, rate_limits=requests_per_key,
     )
     _check(data_dir, database_url)
     serve_operator(config, port, workers)
+
+
+def _rate(value: str):
+    """`--requests-per-key` as the operator's rate limits (a click error names a bad value)."""
+    from limits import parse
+
+    from consent_operator.access.rate_limits import RateLimitConfig
+
+    try:
+        parse(value)
+    except ValueError:
+        raise click.ClickException(f"--requests-per-key {value!r} is not a rate such as 2000/second") from None
+    return RateLimitConfig(per_key=value)
 
 
 def _check(data_dir: Path, database_url: str | None = None) -> int:

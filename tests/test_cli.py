@@ -86,6 +86,7 @@ def test_errors_are_one_line_and_exit_non_zero(system, tmp_path):
         (["consent", "revoke", "--wallet", str(data / "wallet.json"), "--operator", "http://127.0.0.1:9", "0x" + "ab" * 32], "no consent"),
         (["consent", "list", "--wallet", str(data / "wallet.json"), {"MYDATA_PASSPHRASE": "not the passphrase"}], "wrong passphrase"),
         (["citizen", "create", "--wallet", str(tmp_path / "short.json"), {"MYDATA_PASSPHRASE": "short"}], "a passphrase needs at least 8 characters"),
+        (["operator", "--data-dir", str(tmp_path / "op"), "--requests-per-key", "lots"], "'lots' is not a rate such as 2000/second"),
     ]:
         given = args.pop() if isinstance(args[-1], dict) else {}
         proc = mydata(*args, check=False, env={**env, **given}, input="")
