@@ -2,11 +2,12 @@
 
 The consent index maps each consent the operator relayed to its service, citizen,
 permissions and expiry, so the release path answers from its own store without asking
-the chain. A consent that ended (revoked or expired) long enough ago is archived: its
-index row, request and purposes move into one compact `archived_consents` document, so the
-hot tables the release path reads hold live consents only, while the citizen's history
-and Art 15 report still name it (`consent`, `consents_for_citizen`, `requests_of` read both). Revocations come from the audit log (the follower writes a `revoked:<id>` key
+the chain. Revocations come from the audit log (the follower writes a `revoked:<id>` key
 for every on-chain revocation, relayed or direct), so the index never goes stale.
+A consent that ended (revoked or expired) long enough ago is archived: its index row,
+request and purposes move into one compact `archived_consents` document, so the hot tables
+the release path reads hold live consents only, while the citizen's history and Art 15
+report still name it (`consent`, `consents_for_citizen` and `requests_of` read both).
 Written once in portable SQL over an `SqlDatabase` (SQLite on one host, PostgreSQL for
 replicas).
 """
@@ -254,7 +255,7 @@ class Directory:
         return archived[0].consent if archived else None
 
     # ---- ended consents: noted, then archived ------------------------------------------
-    def endings_before(self, cutoff: float, limit: int = 500) -> list[str]:
+    def endings_before(self, cutoff: float, limit: int = 5000) -> list[str]:
         """Consents noted as ended before `cutoff`, oldest first (the notifier notes each
         ending it reads in the log: storage/outbox.py)."""
         return [r[0] for r in self._db.rows("SELECT consent_id FROM consent_endings WHERE ended_at<%s ORDER BY ended_at LIMIT %s", (cutoff, limit))]

@@ -433,9 +433,10 @@ class LogStore:
     # ---- publishing ------------------------------------------------------------
     def covering_size(self, index: int) -> int:
         """The published size, once it covers entry `index` if that entry is durable: an
-        entry not yet published is published now (on demand)."""
+        entry not yet published is published now (on demand); an index beyond the head
+        publishes nothing (a reader cannot make the log sign for entries that do not exist)."""
         size = self.size
-        return size if index < size else self.publish()
+        return size if index < size or index >= self.head else self.publish()
 
     def publish(self) -> int:
         """Sign a checkpoint of every durable entry now, unless the latest already covers them;

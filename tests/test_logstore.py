@@ -142,6 +142,7 @@ def test_publish_signs_at_once_and_only_when_entries_wait(logs, signer, clock):
     assert store.publish() == 3 and len(store.backend.signed_roots()) == 2  # nothing new: no new checkpoint
     store.append([b"d"])
     assert store.covering_size(2) == 3  # already published: nothing signed
+    assert store.covering_size(9) == 3 and store.size == 3  # beyond the head: nothing signed either
     assert store.covering_size(3) == 4 and store.size == 4  # on demand for a durable, unpublished entry
     store.append([b"e"])
     path = store.inclusion_proof(4)  # a proof of an unpublished entry publishes first

@@ -3,8 +3,9 @@
 A consent that ended (revoked or expired) at least `after_seconds` ago — as the notifier
 noted when it read the ending in the log — moves into the directory's archive
 (storage/directory.py): its index row, request and purposes become one compact document.
-The release path no longer sees it (a service that asks again is told `no-consent`), while
-the citizen's history and Art 15 report still name it. Each is checked against the log
+The release path no longer sees it (a service that asks again is told `no-consent`, or
+`area-not-granted` if it holds another consent), while the citizen's history and Art 15
+report still name it. Each is checked against the log
 first: a consent whose revocation a reorg withdrew holds again and is not archived.
 Notifications delivered before the same cut-off are dropped too (the log keeps the entries
 they told about).
