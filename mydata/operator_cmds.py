@@ -75,25 +75,26 @@ def operator_cmd(
     if ctx.invoked_subcommand:
         return
     summed_metrics(data_dir, port)
+    from consent_operator.access.rate_limits import RateLimitConfig
+
     config = operator_config(
         chain_url, data_dir, anchor_every, anchor_seconds, pds_url, database_url=database_url, confirmations=confirmations,
-        witnesses=witnesses, eth_call_per_release=eth_call_per_release, rate_limits=requests_per_key,
+        witnesses=witnesses, eth_call_per_release=eth_call_per_release, rate_limits=RateLimitConfig(per_key=requests_per_key),
     )
     _check(data_dir, database_url)
     serve_operator(config, port, workers)
 
 
-def _rate(value: str):
-    """`--requests-per-key` as the operator's rate limits (a click error names a bad value)."""
+def _rate(value: str) -> str:
+    """`--requests-per-key`, checked (a click error names a bad value). Nothing of
+    consent_operator is imported here: the metrics' mode must be chosen first (summed_metrics)."""
     from limits import parse
-
-    from consent_operator.access.rate_limits import RateLimitConfig
 
     try:
         parse(value)
     except ValueError:
         raise click.ClickException(f"--requests-per-key {value!r} is not a rate such as 2000/second") from None
-    return RateLimitConfig(per_key=value)
+    return value
 
 
 def _check(data_dir: Path, database_url: str | None = None) -> int:
