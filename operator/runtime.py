@@ -115,8 +115,8 @@ class OperatorRuntime:
         and replicas only (the holder of the backend's "background" lock, sought and checked
         every poll_seconds, so a dead holder is replaced within about one). A new block is
         noted within head_poll_seconds (from then on no release waits on it unfollowed), then
-        followed; anchoring runs every poll_seconds. Entries appended before a pause are
-        published once the latest checkpoint is the log's interval old."""
+        followed. Every poll_seconds, entries appended before a pause are published (once the
+        latest checkpoint is the log's interval old) and anchoring runs."""
         leader, next_anchor = Leader(self.backend, "background", self.config.poll_seconds), 0.0
         while not self._stop.wait(self.config.head_poll_seconds):
             try:
@@ -124,9 +124,9 @@ class OperatorRuntime:
                     continue
                 if self.follower.note_head():
                     self.follower.sync()
-                self.log.publish_if_due()
                 if time.monotonic() >= next_anchor:
                     next_anchor = time.monotonic() + self.config.poll_seconds
+                    self.log.publish_if_due()  # (two reads: not on every head poll)
                     self.anchor_and_follow()
             except Exception as exc:  # noqa: BLE001 - chain or database unreachable or busy: the next tick retries
                 log.warning("background chain work failed (will retry): %s", exc)
