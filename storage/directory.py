@@ -221,11 +221,15 @@ class Directory:
 
     def narrowed_purposes(self, consent_id: str) -> list[str] | None:
         """The consent's purposes if the citizen approved fewer than asked (None: as asked)."""
-        rows = self._db.rows("SELECT purposes FROM narrowed_purposes WHERE consent_id=%s", (consent_id,))
-        if rows:
-            return list(json.loads(rows[0][0]))
+        live = self._live_narrowed(consent_id)
+        if live is not None:
+            return live
         archived = self._archived("consent_id", consent_id)
         return archived[0].narrowed_purposes if archived else None
+
+    def _live_narrowed(self, consent_id: str) -> list[str] | None:
+        rows = self._db.rows("SELECT purposes FROM narrowed_purposes WHERE consent_id=%s", (consent_id,))
+        return list(json.loads(rows[0][0])) if rows else None
 
     # ---- citizens' published encryption keys -----------------------------------------
     def set_citizen_key(self, citizen: str, enc_key: bytes) -> None:
@@ -275,7 +279,7 @@ class Directory:
         request = self.request(rid)
         if request is None:  # (an index row always has its request: decide writes both)
             raise LookupError(f"consent {consent_id} has no request {rid}")
-        document = _archive_document(consent, request, self.narrowed_purposes(consent_id))
+        document = _archive_document(consent, request, self._live_narrowed(consent_id))  # (not archived yet: no look there)
         with self._db.transaction() as tx:
             tx.execute(
                 "INSERT INTO archived_consents VALUES (%s, %s, %s) ON CONFLICT(consent_id) DO NOTHING",

@@ -478,9 +478,10 @@ class LogStore:
         release path claims a request's nonce this way: its replay check and its log entry
         are one write.) `publish` signs a checkpoint covering these entries in the same
         transaction (the chain follower's: its cursor and the events it logged must reach
-        readers together, or an auditor would miss events below the followed block). An append without a claim gets a random one: the claim records
-        the first index, so an append whose writer died mid-commit is read back or redone,
-        never lost and never doubled.
+        readers together, or an auditor would miss events below the followed block). An
+        append without a claim gets a random one: the claim records the first index, so an
+        append whose writer died mid-commit is read back or redone, never lost and never
+        doubled.
         Concurrent callers are group-committed: while one batch is being committed, new
         requests queue up, and the next leader commits them all at once, through the writer
         process if there is one (one round trip per batch), else here. Each caller returns
