@@ -28,9 +28,11 @@ from storage.directory import Directory
 from storage.log import LogStore
 
 from .access.auth import public_key_for
+from .access.consent_states import ConsentStates
 from .access.pds_client import PdsClient
 from .access.rate_limits import RateLimits
 from .access.release_cache import ReleaseCache
+from .access.service_keys import ServiceKeys
 from .config import OperatorConfig
 from .keystore import OPERATOR_KEY_ID, FileSecrets, OperatorSecrets
 from .leadership import Leader
@@ -60,7 +62,9 @@ class OperatorRuntime:
     directory: Directory
     pds: PdsClient | None
     release_cache: ReleaseCache
+    consent_states: ConsentStates
     rate_limits: RateLimits
+    service_keys: ServiceKeys
     request_verifier: RequestVerifier
     notifier: Notifier | None = None  # set by start: it needs the runtime itself
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -81,6 +85,7 @@ class OperatorRuntime:
         deployment.check(client)
         registry = Registry.of(client, deployment)
         directory = backend.directory()
+        service_keys = ServiceKeys(lambda sid: s.sign_key if (s := directory.service(sid)) else None)
         rt = cls(
             config=config,
             account=account,
@@ -99,8 +104,10 @@ class OperatorRuntime:
             directory=directory,
             pds=PdsClient(config.pds_url, secrets.request_seed()) if config.pds_url else None,
             release_cache=ReleaseCache(config.release_cache_seconds),
+            consent_states=ConsentStates(),
             rate_limits=RateLimits(config.rate_limits, backend.rate_counters()),
-            request_verifier=RequestVerifier(lambda key_id: public_key_for(directory, key_id), backend.replay_store()),
+            service_keys=service_keys,
+            request_verifier=RequestVerifier(lambda key_id: public_key_for(service_keys, key_id), backend.replay_store()),
         )
         rt.notifier = Notifier(rt, RequestSigner(OPERATOR_KEY_ID, secrets.request_seed()))
         rt.anchorer.reconcile()

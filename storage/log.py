@@ -40,6 +40,7 @@ from ledger.tlog.note import Signer
 log = logging.getLogger(__name__)
 
 PUBLISH_SECONDS = 1.0  # a new checkpoint at most this often while appends flow (each is ~270 B and a signature)
+PRUNE_CLAIMS_SECONDS = 1.0  # expired claims are dropped at most this often per process (only their space is at stake: an expired nonce is refused as stale anyway)
 APPEND_CLAIM_SECONDS = 600  # how long an append's own claim is kept to read back its outcome
 SIGNING_KEY_META = "log.vkey"  # the verifier key of the log's first signer, kept with the log
 _LEVEL_SHIFT = 48  # node key = level << 48 | index
@@ -261,6 +262,7 @@ class LogStore:
         self._queue: list[AppendRequest] = []
         self._queue_cond = threading.Condition()
         self._committing = False
+        self._claims_pruned_at = 0.0
         self._check_signing_key()
 
     def _check_signing_key(self) -> None:
@@ -573,7 +575,9 @@ class LogStore:
         new_range = self._edge(tx, first).copy()
         nodes: list[tuple[int, bytes]] = []
         rows: list[tuple[int, bytes]] = []
-        tx.prune_claims(time.time())
+        if time.time() - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
+            tx.prune_claims(time.time())
+            self._claims_pruned_at = time.time()
         won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
         accepted = []
         for req in batch:
@@ -592,9 +596,8 @@ class LogStore:
         if last is None or (new_range.size > last[0] and (asked or time.time() - last[1] >= self.publish_seconds)):
             self._sign(tx, new_range)  # a new log's empty checkpoint, one asked for, or the interval's
         tx.set_firsts([(req.claim[0], req.first) for req in accepted if req.claim is not None])
-        for req in accepted:
-            tx.set_meta(req.meta)
-            tx.add_keys([(k, req.first + i) for i, ks in enumerate(req.keys) for k in ks])
+        tx.set_meta({k: v for req in accepted for k, v in req.meta.items()})  # a later request's value wins, as if written in turn
+        tx.add_keys([(k, req.first + i) for req in accepted for i, ks in enumerate(req.keys) for k in ks])
         tx.advance(first, new_range.size)
         return new_range
 

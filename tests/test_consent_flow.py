@@ -103,11 +103,17 @@ def test_service_registration_needs_the_key_it_names_and_re_registration_the_old
         impostor.register("Fake", "Takes over cv-builder", "https://evil.example/cb")
     assert err.value.problem["type"].endswith("/bad-signature")
     assert operator.runtime.directory.service("cv-builder").name == "CV Builder"
+    with pytest.raises(citizen.OperatorError) as err:  # authenticated (the key is kept now), then refused for its body
+        service.operator.post("/v1/consent-requests", {})
+    assert err.value.problem["type"].endswith("/bad-request")
     rotated = RequestSigner("service:cv-builder", os.urandom(32))
     body = {"id": "cv-builder", "name": "CV Builder 2", "description": "d", "callback_url": "https://cv.example/cb",
             "sign_key": rotated.public_key().hex(), "enc_key": bytes(service.enc_key.public_key).hex()}
     assert service.operator.post("/v1/services", body)["id"] == "cv-builder"  # signed by the old key
     assert operator.runtime.directory.service("cv-builder").sign_key == rotated.public_key()
+    with pytest.raises(citizen.OperatorError) as err:  # the old key is retired at once where it was replaced
+        service.operator.post("/v1/consent-requests", {})
+    assert err.value.problem["type"].endswith("/bad-signature")
 
 
 def test_unsigned_or_unknown_callers_are_refused(operator):

@@ -12,7 +12,7 @@ import pytest
 
 from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import open_checkpoint
-from storage.log import AppendRequest, ClaimTaken, LogCorrupt, LogError, TreeMoved, node_key
+from storage.log import PRUNE_CLAIMS_SECONDS, AppendRequest, ClaimTaken, LogCorrupt, LogError, TreeMoved, node_key
 from storage.postgres.log import PostgresLog, _PostgresAppend
 from storage.postgres.pool import PostgresDatabase
 from storage.sqlite.log import SqliteLog
@@ -277,9 +277,12 @@ def test_in_a_group_only_the_request_whose_claim_was_taken_is_refused(store):
     assert [store.entry(r.first) for r in (batch[0], batch[2])] == [b"a", b"c"] and store.size == 2
 
 
-def test_expired_claims_are_dropped_so_the_table_stays_small(logs, store):
-    store.append([b"old"], claim=("c", time.time() - 1))
-    store.append([b"next"])  # any commit drops expired claims
+def test_expired_claims_are_dropped_so_the_table_stays_small(logs, store, clock):
+    store.append([b"old"], claim=("c", clock.time() - 1))
+    store.append([b"soon"])  # within PRUNE_CLAIMS_SECONDS of the last drop: kept a while
+    assert logs.execute("SELECT COUNT(*) FROM log_claims WHERE key = 'c'") == [(1,)]
+    clock.offset += PRUNE_CLAIMS_SECONDS
+    store.append([b"next"])  # the first commit after that drops expired claims
     assert logs.execute("SELECT COUNT(*) FROM log_claims WHERE key = 'c'") == [(0,)]
 
 

@@ -103,14 +103,17 @@ def test_direct_on_chain_revocation_is_logged_by_the_follower(operator, wallet, 
     rcpt = grant_via_operator(operator, wallet)
     cid = rcpt["grant"]["consent_id"]
     registry = Registry(operator.runtime.client, rcpt["chain"]["contract"])
+    follower = operator.runtime.follower
+    state_before = follower.position().state
     citizen.revoke_on_chain(wallet, registry, cid)
-    assert operator.runtime.follower.sync() == 1
+    assert follower.sync() == 1
     last = events.decode(operator.runtime.log.entry(operator.runtime.log.head - 1))
     assert last["type"] == events.CONSENT_REVOKED and last["consent_id"] == cid
     assert last["relayer"] == last["signer"]  # sent by the citizen's own key
-    follower = operator.runtime.follower
     head = operator.runtime.client.w3.eth.get_block("latest")
-    assert follower.position() == (follower.last_block, follower.chain_time(), False) == (head["number"], head["timestamp"], False)
+    position = follower.position()
+    assert (position.block, position.chain_time, position.lagging) == (follower.last_block, follower.chain_time(), False) == (head["number"], head["timestamp"], False)
+    assert position.state != state_before  # the revocation came with a new state token
 
 
 def test_a_grant_relayed_twice_is_refused_and_logged_once(operator, wallet):

@@ -80,9 +80,9 @@ def test_a_direct_revocation_the_watcher_has_noted_is_followed_before_any_releas
     registry = Registry(world.op.runtime.client, world.op.runtime.deployment.address)
     citizen.revoke_on_chain(world.wallet, registry, cid)
     follower = world.op.runtime.follower
-    assert follower.note_head() and follower.position()[2]  # noted, not yet followed
+    assert follower.note_head() and follower.position().lagging  # noted, not yet followed
     assert_denied(world, world.read(), "revoked")
-    assert not follower.position()[2]
+    assert not follower.position().lagging
 
 
 def test_the_background_watcher_denies_reads_after_a_direct_revocation(node, tmp_path):
@@ -358,6 +358,6 @@ def test_the_operators_own_anchor_block_is_followed_at_once_so_releases_never_wa
         runtime.anchor_and_follow()
         anchor = runtime.anchorer.latest()
         assert anchor != before and runtime.follower.last_block >= anchor.block
-        assert not runtime.follower.note_head() and not runtime.follower.position()[2]  # nothing left to follow
+        assert not runtime.follower.note_head() and not runtime.follower.position().lagging  # nothing left to follow
     finally:
         world.close()

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from consent_operator.access.release import status_of
+from consent_operator.access.release import current_statuses
 from consent_operator.chain.follower import BLOCKS_KEY, ChainReorgTooDeep, default_confirmations
 from ledger import eip712, events
 from ledger.audit import AuditFailure, run_audit
@@ -35,8 +35,10 @@ def _mine(op: LiveOperator, blocks: int) -> None:
 
 
 def _status(op: LiveOperator, grant) -> str:
+    """The status a release would judge by (through the process's kept consent states, so a
+    withdrawal must reach them too)."""
     consent = IndexedConsent("0x" + grant.consent_id.hex(), "cv-builder", "citizen:x", [{"area": "work", "access": "read"}], grant.expires_at)
-    return status_of(op.runtime, consent, 0)
+    return current_statuses(op.runtime, [consent])[1][0]
 
 
 def _types(op: LiveOperator) -> list[str]:

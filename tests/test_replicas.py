@@ -14,6 +14,7 @@ import requests
 
 from devchain.nodes import wait_until
 from devchain.postgres import PostgresServer
+from ledger import citizen
 
 from .conftest import LiveOperator
 from .helpers import mydata
@@ -50,6 +51,19 @@ def test_a_nonce_used_on_one_replica_is_refused_on_the_other(replicas, pg_url):
     with psycopg.connect(pg_url) as db:  # the database refused it, not a file both replicas happen to share
         assert db.execute("SELECT count(*) FROM request_nonces WHERE key_id = 'service:cv-builder'").fetchone()[0] >= 1
     assert not (world.op.config.data_dir / "nonces.sqlite").exists()
+
+
+def test_a_revocation_through_one_replica_denies_the_next_read_on_the_other(replicas):
+    """Replica B keeps what the log says of the consent between reads (ConsentStates); the
+    revocation A logs changes the follower's state token, so B's very next read looks again."""
+    world, b = replicas
+    cid = world.consent([{"area": "work", "access": "read"}])
+    session = world.service.operator.session
+    url = f"{b.url}/v1/citizens/{world.cid}/areas/work"
+    assert session.get(url).status_code == 200 and session.get(url).status_code == 200  # the second from what B kept
+    citizen.revoke_via_operator(world.wallet, citizen.OperatorClient(world.op.url), cid)
+    resp = session.get(url)
+    assert resp.status_code == 403 and resp.json()["type"].endswith("/revoked")
 
 
 def test_the_refused_request_budget_holds_across_replicas(replicas):

@@ -26,8 +26,7 @@ ENDED = ("revoked", "expired")
 def archive_ended(rt: OperatorRuntime, now: float, after_seconds: float) -> int:
     """Archive the consents that ended before `now - after_seconds`; returns how many."""
     cutoff = now - after_seconds
-    _, chain_now, _ = rt.follower.position()
-    judged_at = max(chain_now, int(release.wall_clock()))
+    judged_at = max(rt.follower.position().chain_time, int(release.wall_clock()))
     archived = 0
     for consent_id in rt.directory.endings_before(cutoff):
         consent = rt.directory.consent(consent_id)

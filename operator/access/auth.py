@@ -16,6 +16,7 @@ from ledger.keys import CITIZEN_KEY_ID, citizen_public_key
 from ledger.request_auth import RequestAuthError, Signed
 
 from ..metrics import RATE_LIMITED, REFUSED
+from .service_keys import ServiceKeys
 
 if TYPE_CHECKING:
     from ..runtime import OperatorRuntime
@@ -23,13 +24,12 @@ if TYPE_CHECKING:
 SERVICE = re.compile(r"^service:([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 
 
-def public_key_for(directory, key_id: str) -> bytes | None:
+def public_key_for(service_keys: ServiceKeys, key_id: str) -> bytes | None:
     citizen = citizen_public_key(key_id)
     if citizen is not None:
         return citizen
     m = SERVICE.match(key_id)
-    service = directory.service(m.group(1)) if m else None
-    return service.sign_key if service else None
+    return service_keys.sign_key(m.group(1)) if m else None
 
 
 def refused(exc: RequestAuthError) -> Problem:

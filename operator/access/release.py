@@ -22,6 +22,8 @@ from ledger.lookup_keys import consent_key, expiry_key, grant_key, revocation_ke
 from ledger.record import TIME_FORMAT
 from storage.directory import IndexedConsent
 
+from .consent_states import GRANTED, REVOKED, UNCONFIRMED
+
 if TYPE_CHECKING:
     from ..runtime import OperatorRuntime
 
@@ -39,14 +41,23 @@ class Decision:
 def status_of(rt: OperatorRuntime, c: IndexedConsent, now: int) -> str:
     """active; revoked (its revocation is in the log); unconfirmed (its grant is not, until its
     block is confirmed, or no more, once a reorg orphaned that block); or expired (by followed
-    chain time `now`). Under a grant or revocation key the event and its withdrawal by a reorg
-    alternate (the chain allows one of each per consent on a branch), so it holds while the
-    count is odd."""
-    if len(rt.log.find(revocation_key(c.consent_id))) % 2:
-        return "revoked"
-    if not _grant_holds(rt, c.consent_id):
-        return "unconfirmed"
+    chain time `now`)."""
+    return _judged(log_state(rt, c.consent_id), c, now)
+
+
+def _judged(state: str, c: IndexedConsent, now: int) -> str:
+    if state != GRANTED:
+        return state
     return "active" if now < c.expires_at else "expired"
+
+
+def log_state(rt: OperatorRuntime, consent_id: str) -> str:
+    """What the log says of a consent: granted, revoked or unconfirmed. Under a grant or
+    revocation key the event and its withdrawal by a reorg alternate (the chain allows one of
+    each per consent on a branch), so it holds while the count is odd."""
+    if len(rt.log.find(revocation_key(consent_id))) % 2:
+        return REVOKED
+    return GRANTED if _grant_holds(rt, consent_id) else UNCONFIRMED
 
 
 def _grant_holds(rt: OperatorRuntime, consent_id: str) -> bool:
@@ -61,7 +72,7 @@ def _grant_holds(rt: OperatorRuntime, consent_id: str) -> bool:
 def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str) -> Decision:
     held = rt.directory.consents_of(citizen, service_id)
     covering = [c for c in held if c.allows(area, access)]
-    block, statuses = _statuses(rt, covering)
+    block, statuses = current_statuses(rt, covering)
     if not covering:
         return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
     for c, status in zip(covering, statuses):  # one status per covering consent
@@ -70,21 +81,30 @@ def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access
                 continue  # the baseline asks the chain as well
             return Decision(True, "active", c, block)
     c = covering[0]
-    if statuses[0] in ("revoked", "unconfirmed"):
+    if statuses[0] in (REVOKED, UNCONFIRMED):
         return Decision(False, statuses[0], c, block)
     log_expiry_once(rt, c, block)
     return Decision(False, "expired", c, block)
 
 
-def _statuses(rt: OperatorRuntime, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
-    """The followed block and each consent's status, read in one snapshot of the log, once
-    the follower has caught up with every block the node was seen to have."""
+def current_statuses(rt: OperatorRuntime, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
+    """The followed block and each consent's status, once the follower has caught up with
+    every block the node was seen to have. The log states come from this process's
+    ConsentStates while the follower's state token holds, else from one snapshot of the log
+    (the block, chain time and revocations of one moment)."""
+    ids = [c.consent_id for c in covering]
     for _ in range(3):
-        with rt.log.snapshot():  # the block, chain time and revocations of one moment
-            block, chain_now, lagging = rt.follower.position()
-            if not lagging:
-                now = max(chain_now, int(wall_clock()))
-                return block, [status_of(rt, c, now) for c in covering]
+        position = rt.follower.position()
+        states = None if position.lagging else rt.consent_states.get(position.state, ids)
+        if states is None and not position.lagging:
+            with rt.log.snapshot():
+                position = rt.follower.position()
+                states = None if position.lagging else [log_state(rt, cid) for cid in ids]
+            if states is not None:
+                rt.consent_states.keep(position.state, dict(zip(ids, states)))
+        if states is not None:
+            now = max(position.chain_time, int(wall_clock()))
+            return position.block, [_judged(state, c, now) for state, c in zip(states, covering)]
         try:
             rt.follower.sync()  # the node has a block we have not followed: follow it first
         except Exception as exc:  # noqa: BLE001 - any failure to reach the chain

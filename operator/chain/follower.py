@@ -20,7 +20,9 @@ it every release, rather than guess.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,10 +39,31 @@ HEAD_TIME_KEY = "follower.head_time"  # timestamp of the last followed block: th
 NODE_HEAD_KEY = "follower.node_head"  # the newest block the node was seen to have (see note_head)
 BLOCKS_KEY = "follower.blocks"  # [[number, hash], ...] of the blocks followed up to, oldest first
 WITHDRAWALS_KEY = "follower.withdrawals"  # [[ancestor, log size then], ...]: what each reorg withdrew (see _withdrawn)
+STATE_KEY = "follower.state"  # a fresh random token whenever grants or revocations change (see Position.state)
 CHUNK = 2000
 REMEMBERED = 64  # followed blocks whose hashes are kept: the deepest reorg the follower can undo
 
 REAL_NODE_CONFIRMATIONS = 2
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the follower stands, read in one query: the last block followed, its time (the
+    operator's chain time), whether the node was seen to have a newer block (`lagging`), and
+    `state`, a token written in the same transaction as every entry that grants, revokes or
+    withdraws a consent. Tokens are random and never reused, so two reads with the same
+    token saw the same grants and revocations: what the log says of a consent can be kept
+    per process for as long as the token holds (release.py), checked by this one read that
+    every decision makes anyway."""
+
+    block: int
+    chain_time: int
+    lagging: bool
+    state: str
+
+
+def _new_state() -> str:
+    return secrets.token_hex(8)
 
 
 class ChainReorgTooDeep(ChainError):
@@ -103,6 +126,8 @@ class ChainFollower:
                 keys.append([consent_key(cid), state_key, chain_block_key(ev.block)])
         remembered = [*self._remembered(), [end, "0x" + bytes(end_block["hash"]).hex()]][-REMEMBERED:]
         meta = {CURSOR_KEY: str(end), HEAD_TIME_KEY: str(end_block["timestamp"]), BLOCKS_KEY: json.dumps(remembered)}
+        if entries:
+            meta[STATE_KEY] = _new_state()
         self.log.append(entries, meta, keys, publish=bool(entries))
         return len(entries)
 
@@ -143,6 +168,7 @@ class ChainFollower:
             "time": format_time(datetime.now(UTC)),
         }
         meta[WITHDRAWALS_KEY] = json.dumps([*withdrawals, [ancestor, self.log.head]])
+        meta[STATE_KEY] = _new_state()
         self.log.append([events.encode(withdrawal)], meta, [sorted(set(keys))], publish=True)
 
     def note_head(self) -> bool:
@@ -151,8 +177,7 @@ class ChainFollower:
         the moment it returns True every decision knows it must follow that block before it
         may release anything (see position)."""
         head = self.registry.client.block_number() - self.confirmations
-        last, _, _ = self.position()
-        if head <= last:
+        if head <= self.position().block:
             return False
         if head > int(self.log.get_meta(NODE_HEAD_KEY, "-1") or -1):
             self.log.append([], {NODE_HEAD_KEY: str(head)})
@@ -162,12 +187,11 @@ class ChainFollower:
         """The timestamp of the newest block followed (0 before the first sync)."""
         return int(self.log.get_meta(HEAD_TIME_KEY, "0") or 0)
 
-    def position(self) -> tuple[int, int, bool]:
-        """(last_block, chain_time, lagging) read together, so they come from the same sync;
-        `lagging` when the node was seen to have a block that is not followed yet."""
-        meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY, NODE_HEAD_KEY)
+    def position(self) -> Position:
+        """Where the follower stands, read together so it all comes from the same sync."""
+        meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY, NODE_HEAD_KEY, STATE_KEY)
         last = int(meta.get(CURSOR_KEY, self.registry.from_block - 1))
-        return last, int(meta.get(HEAD_TIME_KEY, 0)), int(meta.get(NODE_HEAD_KEY, -1)) > last
+        return Position(last, int(meta.get(HEAD_TIME_KEY, 0)), int(meta.get(NODE_HEAD_KEY, -1)) > last, meta.get(STATE_KEY, ""))
 
 
 def _withdrawn(withdrawals: list[list[int]], block: int, index: int) -> bool:

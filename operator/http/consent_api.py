@@ -36,6 +36,7 @@ def register_service():
     # A new id proves possession of the key it registers; re-registering needs the old key.
     authenticate(lambda kid: (existing.sign_key if existing else sign_key) if kid == f"service:{sid}" else None)
     directory.register(Service(sid, body["name"], body["description"], body["callback_url"], sign_key, enc_key))
+    runtime().service_keys.forget(sid)  # the old key stops here at once (elsewhere within KEY_SECONDS)
     directory.set_notify_url(sid, body.get("notify_url"))
     return jsonify({"id": sid}), 200 if existing else 201
 

@@ -73,8 +73,8 @@ class Notifier:
     def log_expiries(self) -> None:
         """Log the expiry of every consent whose time came since the last call (the time the
         release path judges by: the followed chain's, or this host's if later)."""
-        block, chain_now, _ = self.rt.follower.position()
-        now, after = max(chain_now, int(release.wall_clock())), self.outbox.expiry_cursor()
+        position = self.rt.follower.position()
+        block, now, after = position.block, max(position.chain_time, int(release.wall_clock())), self.outbox.expiry_cursor()
         if now <= after:
             return
         for c in self.rt.directory.consents_expiring(after, now):
