@@ -61,3 +61,31 @@ def test_keys_have_their_own_budgets():
     with pytest.raises(Problem):
         limits.accept("cv")
     limits.accept("employer")
+
+
+def test_an_address_refused_again_and_again_is_judged_by_the_shared_count_every_time():
+    counters, clock = MemoryStorage(), Clock()
+    a, b = (RateLimits(RateLimitConfig(refused_per_address="3/minute"), counters, clock) for _ in range(2))
+    outcomes = []
+    for i in range(6):  # no clock movement: only the refusals themselves make a process read again
+        limits = a if i % 2 else b
+        try:
+            limits.check_address("10.0.0.9")
+        except Problem as exc:
+            assert exc.status == 429
+            outcomes.append("429")
+            continue
+        limits.refused("10.0.0.9")
+        outcomes.append("401")
+    assert outcomes == ["401"] * 3 + ["429"] * 3
+
+
+def test_an_address_within_budget_is_read_at_most_once_per_sync():
+    counters, clock = MemoryStorage(), Clock()
+    limits = RateLimits(RateLimitConfig(refused_per_address="1/minute"), counters, clock)
+    limits.check_address("10.0.0.9")
+    RateLimits(RateLimitConfig(refused_per_address="1/minute"), counters, clock).refused("10.0.0.9")  # refused by another process
+    limits.check_address("10.0.0.9")  # within SYNC_SECONDS of its read: not looked at again
+    clock.now += SYNC_SECONDS
+    with pytest.raises(Problem):
+        limits.check_address("10.0.0.9")

@@ -7,7 +7,11 @@ or citizen key cannot take the whole operator). The counters live in the storage
 budget holds for the whole operator; on the single-host SQLite default they are per worker
 process in memory (W workers admit up to W times each budget).
 
-Refusals are rare and counted one by one. Accepted requests are every request: a process
+Refusals are rare and counted one by one. Whether an address is within its refusal budget
+is read from the shared counter at most every SYNC_SECONDS per process, and afresh after
+each refusal here, so a caller whose requests keep failing is judged by the shared count
+on every request; one that turns bad after a good run gets at most SYNC_SECONDS' worth of
+refusals past the budget on each process. Accepted requests are every request: a process
 counts them itself and adds its count to the shared counter at most every SYNC_SECONDS
 (a shared counter row written by every release cost a PostgreSQL release one of its
 round trips, bench/release_statements.py). A key past its budget is refused from the
@@ -36,7 +40,7 @@ class RateLimitConfig:
 
 
 SYNC_SECONDS = 0.1
-MAX_KEYS = 10_000  # keys counted in one process before the idle ones are dropped
+MAX_KEYS = 10_000  # keys (and addresses) counted in one process before the idle ones are dropped
 
 
 @dataclass
@@ -63,15 +67,25 @@ class RateLimits:
         self._per_key = parse(config.per_key)
         self._clock = clock
         self._keys: dict[str, _KeyCount] = {}
+        self._addresses: dict[str, tuple[float, bool]] = {}  # address -> (read until, within budget)
 
     def check_address(self, address: str | None) -> None:
-        """Raise 429 if `address` used up its budget of refused requests."""
-        if not self._limiter.test(self._refused, "refused", address or "-"):
+        """Raise 429 if `address` used up its budget of refused requests (see the module doc)."""
+        address, now = address or "-", self._clock()
+        known = self._addresses.get(address)
+        if known is None or known[0] <= now:
+            if len(self._addresses) >= MAX_KEYS:
+                self._addresses = {a: k for a, k in self._addresses.items() if k[0] > now}
+            known = (now + SYNC_SECONDS, self._limiter.test(self._refused, "refused", address))
+            self._addresses[address] = known
+        if not known[1]:
             raise too_many(f"too many refused requests from this address (at most {self._refused})")
 
     def refused(self, address: str | None) -> None:
-        """Count a refused request against `address`."""
-        self._limiter.hit(self._refused, "refused", address or "-")
+        """Count a refused request against `address` (its budget is read afresh next time)."""
+        address = address or "-"
+        self._addresses.pop(address, None)
+        self._limiter.hit(self._refused, "refused", address)
 
     def accept(self, key_id: str) -> None:
         """Count an accepted request of `key_id`; raise 429 past its budget (as of the last
