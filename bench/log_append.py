@@ -4,24 +4,29 @@ Every append commits one durable transaction holding the entries and their new t
 nodes (SQLite: an fsynced WAL commit; PostgreSQL: a commit with the tree head row locked,
 as every replica appends); a checkpoint is signed at most once a second (storage/log.py). Prints entries/s for several batch
 sizes, batch 1 being the fsync-bound worst case, and for many threads appending one entry
-each, which each writer group-commits: on PostgreSQL the threads are spread over
-`--writers` log stores with their own connection pools, as replicas would be.
+each, which each writer group-commits: the threads are spread over `--writers` processes,
+each with its own log store (and on PostgreSQL its own connection pool), as replicas
+would be: in one process the writers' Python work would share one GIL while each holds
+the tree head's lock.
 Run: .venv/bin/python bench/log_append.py [--entries 50000] [--threads 32] [--backend postgresql --writers 2]
 """
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devchain.postgres import PostgresServer  # noqa: E402
 from ledger.tlog.note import Signer  # noqa: E402
+from storage.log import LogStore  # noqa: E402
 from storage.postgres.log import PostgresLog  # noqa: E402
 from storage.postgres.migrate import migrate  # noqa: E402
 from storage.postgres.pool import PostgresDatabase  # noqa: E402
@@ -30,42 +35,69 @@ from storage.sqlite.log import SqliteLog  # noqa: E402
 ENTRY = b'{"block":123,"consent_id":"0x' + b"ab" * 32 + b'","type":"data.read"}'
 
 
+SEED = os.urandom(32)  # the log's signing key, the same in every writer process
+
+
+def _open(where: str) -> LogStore:
+    """A log store on `where`: a SQLite file or a PostgreSQL URL (its own pool)."""
+    signer = Signer("bench/log", SEED)
+    if where.startswith("postgresql://"):
+        return PostgresLog(PostgresDatabase(where, pool_size=4), "bench/log", signer)
+    return SqliteLog(where, "bench/log", signer)
+
+
 @contextlib.contextmanager
-def fresh_logs(backend: str, writers: int, server: PostgresServer | None):
-    """`writers` log stores on one new, empty log."""
-    signer = Signer("bench/log", os.urandom(32))
+def fresh_log(backend: str, server: PostgresServer | None):
+    """Where a new, empty log lives (opened once, so its schema and first checkpoint exist)."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as d:
-            yield [SqliteLog(os.path.join(d, "log.sqlite"), "bench/log", signer) for _ in range(writers)]
+            where = os.path.join(d, "log.sqlite")
+            _open(where)
+            yield where
         return
     assert server is not None
-    url = server.create_database(f"bench_{os.urandom(4).hex()}")
-    dbs = [PostgresDatabase(url, pool_size=4) for _ in range(writers)]
-    migrate(dbs[0])
-    try:
-        yield [PostgresLog(db, "bench/log", signer) for db in dbs]
-    finally:
-        for db in dbs:
-            db.close()
+    where = server.create_database(f"bench_{os.urandom(4).hex()}")
+    db = PostgresDatabase(where)
+    migrate(db)
+    db.close()
+    yield where
+
+
+def _writer(where: str, count: int, threads: int, start: Barrier) -> None:
+    """One writer process: `threads` threads append `count` single entries to its store."""
+    log = _open(where)
+    start.wait()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda _: log.append([ENTRY]), range(count)))
 
 
 def run(backend: str, entries: int, threads: int, writers: int, server: PostgresServer | None) -> None:
     for batch in (1, 10, 100, 1000):
         n = min(entries, 2000 * batch)
-        with fresh_logs(backend, 1, server) as [log]:
+        with fresh_log(backend, server) as where:
+            log = _open(where)
             start = time.perf_counter()
             for _ in range(n // batch):
                 log.append([ENTRY] * batch)
             elapsed = time.perf_counter() - start
         print(f"{backend} batch {batch:>5}: {n / elapsed:>10,.0f} durable appends/s  ({n} entries, {n // batch} commits)")
-    n = min(entries, 20_000)
-    with fresh_logs(backend, writers, server) as logs:
+    n = min(entries, 20_000) // writers * writers
+    with fresh_log(backend, server) as where:
+        forked = multiprocessing.get_context("fork")
+        start_line = forked.Barrier(writers + 1)
+        procs = [forked.Process(target=_writer, args=(where, n // writers, threads // writers, start_line)) for _ in range(writers)]
+        for p in procs:
+            p.start()
+        start_line.wait()
         start = time.perf_counter()
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda i: logs[i % len(logs)].append([ENTRY]), range(n)))
+        for p in procs:
+            p.join()
         elapsed = time.perf_counter() - start
-        checkpoints = len(logs[0].backend.signed_roots()) - 1
-        check = logs[0].check()
+        if any(p.exitcode for p in procs):
+            raise SystemExit("a writer process failed")
+        log = _open(where)
+        checkpoints = len(log.backend.signed_roots()) - 1
+        check = log.check()
     print(f"{backend} {threads} threads over {writers} writer(s), one entry each: {n / elapsed:>10,.0f} durable appends/s  "
           f"({n} entries, {checkpoints} checkpoints signed, {check} checked)")
 

@@ -148,6 +148,11 @@ class AppendTransaction(Protocol):
         """(size, signing time) of the latest checkpoint, read inside the transaction."""
         ...
 
+    def edge(self) -> list[bytes] | None:
+        """The tree's right edge at size(), if the backend keeps it with the head (None: read
+        it from the stored nodes)."""
+        ...
+
     def hashes(self, keys: list[int]) -> list[bytes]:
         """The stored node hashes of `keys` (node_key), in order."""
         ...
@@ -177,9 +182,9 @@ class AppendTransaction(Protocol):
 
     def add_keys(self, pairs: list[tuple[str, int]]) -> None: ...
 
-    def advance(self, old_size: int, new_size: int) -> None:
-        """Move the tree head from `old_size` to `new_size` (TreeMoved if it is not at
-        `old_size` any more)."""
+    def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
+        """Move the tree head from `old_size` to `new_size`, whose right edge is `edge`
+        (TreeMoved if it is not at `old_size` any more)."""
         ...
 
 
@@ -568,17 +573,21 @@ class LogStore:
         when another process or replica appended since."""
         if self._range is not None and self._range.size == size:
             return self._range
+        stored = tx.edge()
+        if stored is not None:
+            return merkle.CompactRange(size, stored)
         return merkle.CompactRange(size, tx.hashes([node_key(level, index) for level, index in merkle.perfect_subtrees(0, size)]) if size else [])
 
     def _write(self, tx: AppendTransaction, batch: list[AppendRequest]) -> merkle.CompactRange:
+        if time.time() - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
+            tx.prune_claims(time.time())
+            self._claims_pruned_at = time.time()
+        # claims before the head: a pipelining backend answers both in one round trip
+        won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
         first = tx.size()
         new_range = self._edge(tx, first).copy()
         nodes: list[tuple[int, bytes]] = []
         rows: list[tuple[int, bytes]] = []
-        if time.time() - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
-            tx.prune_claims(time.time())
-            self._claims_pruned_at = time.time()
-        won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
         accepted = []
         for req in batch:
             if req.claim is not None and (req.claim[0], req.owner) not in won:
@@ -598,6 +607,6 @@ class LogStore:
         tx.set_firsts([(req.claim[0], req.first) for req in accepted if req.claim is not None])
         tx.set_meta({k: v for req in accepted for k, v in req.meta.items()})  # a later request's value wins, as if written in turn
         tx.add_keys([(k, req.first + i) for req in accepted for i, ks in enumerate(req.keys) for k in ks])
-        tx.advance(first, new_range.size)
+        tx.advance(first, new_range.size, new_range.hashes)
         return new_range
 

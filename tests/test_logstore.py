@@ -349,6 +349,29 @@ def test_replicas_appending_at_once_build_one_tree(logs, signer):
     assert all(s.root() == stores[0].root() for s in stores)
 
 
+def _believed_head(conn):
+    """A head query's answer for a writer that believes the tree has one entry."""
+    return conn.execute("SELECT 1::bigint, NULL::bytea, NULL::bigint, NULL::float8")
+
+
+@pytest.mark.parametrize("edge_size_matches", [True, False])
+def test_a_writer_that_did_not_append_last_takes_the_edge_stored_with_the_head(pg_url, signer, edge_size_matches):
+    """Writer B builds on the edge writer A stored with the head, while it belongs to that
+    head; one left behind by a head moved without it (older code) is not used."""
+    db = PostgresDatabase(pg_url)
+    a, b = (PostgresLog(db, ORIGIN, signer, publish_seconds=0) for _ in range(2))
+    a.append([b"a", b"b", b"c"])
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # a wrong edge, as a test of which is used
+        conn.execute("UPDATE log_head SET edge = %s, edge_size = size + %s", (b"\x01" * 64, 0 if edge_size_matches else 1))
+    b.append([b"d"])
+    if edge_size_matches:
+        with pytest.raises(LogCorrupt):
+            b.check()
+    else:
+        assert b.check() == 4
+    db.close()
+
+
 def test_a_writer_whose_tree_head_moved_writes_nothing(pg_url, signer):
     """The compare-and-swap that keeps two writers who both think they lead from forking the log."""
     db = PostgresDatabase(pg_url)
@@ -356,12 +379,12 @@ def test_a_writer_whose_tree_head_moved_writes_nothing(pg_url, signer):
     log.append([b"a", b"b"])
     with pytest.raises(TreeMoved):
         with db.transaction() as conn:
-            stale = _PostgresAppend(conn, head=1, last_checkpoint=None)  # it believes the tree still has one entry
+            stale = _PostgresAppend(conn, _believed_head(conn))  # it believes the tree still has one entry
             stale.add_checkpoint(2, b"\x00" * 32, "a forged head", time.time())
-            stale.advance(1, 2)
+            stale.advance(1, 2, [b"\x00" * 32])
     with pytest.raises(psycopg.errors.UniqueViolation):  # and an index taken is refused outright
         with db.transaction() as conn:
-            _PostgresAppend(conn, head=1, last_checkpoint=None).add_entries([(1, b"forked")])
+            _PostgresAppend(conn, _believed_head(conn)).add_entries([(1, b"forked")])
     assert log.size == 2 and log.entries(0, 2) == [b"a", b"b"] and log.check() == 2
     db.close()
 

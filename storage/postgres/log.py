@@ -126,12 +126,11 @@ class PostgresLogBackend:
     def append_transaction(self) -> Iterator[_PostgresAppend]:
         """Pipelined: the writes of the batch go out together and are answered at COMMIT."""
         with self.db.connection() as conn, conn.pipeline(), conn.transaction():
-            head = conn.execute(
-                "SELECT h.size, c.size, c.created_at FROM log_head h LEFT JOIN LATERAL"
+            head = conn.execute(  # fetched when first needed: statements sent before it share its round trip
+                "SELECT h.size, CASE WHEN h.edge_size = h.size THEN h.edge END, c.size, c.created_at FROM log_head h LEFT JOIN LATERAL"
                 " (SELECT size, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1) c ON true WHERE h.id = 1 FOR UPDATE OF h"
-            ).fetchone()
-            assert head is not None, "migration 0002 inserts the head row"
-            yield _PostgresAppend(conn, head[0], None if head[1] is None else (head[1], head[2]))
+            )
+            yield _PostgresAppend(conn, head)
 
     # ---- anchors --------------------------------------------------------------------
     def record_anchor(self, rec: AnchorRecord) -> None:
@@ -176,16 +175,30 @@ def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
 
 
 class _PostgresAppend:
-    """An AppendTransaction holding the tree head row's lock."""
+    """An AppendTransaction holding the tree head row's lock (taken by the head query, whose
+    answer is read on first use)."""
 
-    def __init__(self, conn: psycopg.Connection, head: int, last_checkpoint: tuple[int, float] | None):
-        self._conn, self._head, self._last_checkpoint = conn, head, last_checkpoint
+    def __init__(self, conn: psycopg.Connection, head: psycopg.Cursor[Any]):
+        self._conn, self._head_query = conn, head
+        self._head: tuple[Any, ...] | None = None
 
-    def size(self) -> int:
+    def _head_row(self) -> tuple[Any, ...]:
+        if self._head is None:
+            self._head = self._head_query.fetchone()
+            assert self._head is not None, "migration 0002 inserts the head row"
         return self._head
 
+    def size(self) -> int:
+        return int(self._head_row()[0])
+
     def last_checkpoint(self) -> tuple[int, float] | None:
-        return self._last_checkpoint
+        _, _, size, signed_at = self._head_row()
+        return None if size is None else (size, signed_at)
+
+    def edge(self) -> list[bytes] | None:
+        """The edge stored with the head (see migration 0009), or None if it has none."""
+        edge = self._head_row()[1]
+        return None if edge is None else [bytes(edge[i : i + 32]) for i in range(0, len(edge), 32)]
 
     def hashes(self, keys: list[int]) -> list[bytes]:
         return _hashes(self._conn, keys)
@@ -246,8 +259,11 @@ class _PostgresAppend:
     def add_keys(self, pairs: list[tuple[str, int]]) -> None:
         self._insert_rows("log_entry_index (key, idx)", "text", "bigint", pairs)
 
-    def advance(self, old_size: int, new_size: int) -> None:
-        moved = self._conn.execute("UPDATE log_head SET size = %s WHERE id = 1 AND size = %s RETURNING size", (new_size, old_size)).fetchone()
+    def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
+        moved = self._conn.execute(
+            "UPDATE log_head SET size = %s, edge = %s, edge_size = %s WHERE id = 1 AND size = %s RETURNING size",
+            (new_size, b"".join(edge), new_size, old_size),
+        ).fetchone()
         if moved is None:  # (fetching the row also collects the pipelined writes' outcomes)
             raise TreeMoved(f"the tree head left size {old_size} during this append: nothing was written")
 

@@ -191,6 +191,9 @@ class _SqliteAppend:
     def last_checkpoint(self) -> tuple[int, float] | None:
         return _last_checkpoint(self._conn)
 
+    def edge(self) -> list[bytes] | None:
+        return None  # one host: the writer process keeps the edge it committed
+
     def hashes(self, keys: list[int]) -> list[bytes]:
         return _hashes(self._conn, keys)
 
@@ -229,7 +232,7 @@ class _SqliteAppend:
     def add_keys(self, pairs: list[tuple[str, int]]) -> None:
         self._conn.executemany("INSERT INTO entry_index(key, idx) VALUES (?, ?)", pairs)
 
-    def advance(self, old_size: int, new_size: int) -> None:
+    def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
         """Nothing to swap: the entries table is the head here, and BEGIN IMMEDIATE under the
         writer lock already keeps every other writer out of the transaction."""
 
