@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from consent_operator.access import release
+from consent_operator.access.consent_states import ConsentStates
+from consent_operator.chain.follower import Position
 from httpkit.problems import Problem
 from ledger import events
 from ledger.lookup_keys import consent_key, expiry_key, grant_key, revocation_key
@@ -49,13 +51,14 @@ class StandInLog:
 
 class StandInFollower:
     def __init__(self, positions):
-        self.positions = list(positions)  # (block, chain time, lagging) per call; the last repeats
+        self.positions = list(positions)  # (block, chain time, lagging[, state token]) per call; the last repeats
         self.syncs = 0
         self.lock = threading.Lock()
         self.fail = False
 
     def position(self):
-        return self.positions.pop(0) if len(self.positions) > 1 else self.positions[0]
+        at = self.positions.pop(0) if len(self.positions) > 1 else self.positions[0]
+        return Position(*at) if len(at) == 4 else Position(*at, state="t0")
 
     def sync(self):
         self.syncs += 1
@@ -78,7 +81,14 @@ def rt(monkeypatch):
         directory=SimpleNamespace(held=held, consents_of=lambda citizen, service: [c for c in held if (c.citizen, c.service_id) == (citizen, service)]),
         config=SimpleNamespace(eth_call_per_release=False),
         registry=SimpleNamespace(active=active_on_chain, is_active=lambda cid: "0x" + cid.hex() in active_on_chain),
+        consent_states=ConsentStates(),
     )
+
+
+def new_state(rt):
+    """What the follower does with every grant, revocation or withdrawal it logs: a new token."""
+    at = rt.follower.position()
+    rt.follower.positions = [(at.block, at.chain_time, at.lagging, at.state + "'")]
 
 
 def decide(rt, area="work", access="read", service=SERVICE, citizen=CITIZEN):
@@ -110,6 +120,16 @@ def test_an_active_consent_releases_at_the_followed_block(rt):
     d = decide(rt)
     assert (d.allowed, d.reason, d.consent, d.block) == (True, "active", held, 42)
     assert rt.log.snapshots == 1 and rt.log.entries == []
+
+
+def test_under_one_state_token_the_log_is_read_once_and_a_new_token_reads_it_again(rt):
+    rt.directory.held.append(consent())
+    assert decide(rt).allowed and decide(rt).allowed
+    assert rt.log.snapshots == 1  # the second decision took the kept state
+    rt.log.keys[revocation_key("0x01")] = [7]  # revoked, and so (by the follower) a new token:
+    assert decide(rt).allowed  # (a token that did not change would hide it: what the follower must never do)
+    new_state(rt)
+    assert decide(rt).reason == "revoked" and rt.log.snapshots == 2
 
 
 def test_a_revoked_consent_releases_nothing(rt):
@@ -222,6 +242,7 @@ def test_refusals_name_the_consent_and_the_block_they_were_checked_at(rt):
     rt.directory.held.append(held)
     assert (decide(rt).consent, decide(rt).block) == (held, 42)
     rt.log.keys[revocation_key("0x01")] = [1]
+    new_state(rt)
     assert (decide(rt).reason, decide(rt).consent, decide(rt).block) == ("revoked", held, 42)
 
 
@@ -268,6 +289,7 @@ def test_a_grant_withdrawn_by_a_reorg_releases_nothing_until_logged_again(rt):
     rt.log.keys[grant_key("0x01")] = [3, 9]  # the grant, then its withdrawal
     assert decide(rt).reason == "unconfirmed"
     rt.log.keys[grant_key("0x01")] = [3, 9, 12]  # logged again from the winning branch
+    new_state(rt)
     assert decide(rt).allowed
 
 
@@ -276,6 +298,7 @@ def test_a_revocation_withdrawn_by_a_reorg_no_longer_counts(rt):
     rt.log.keys[revocation_key("0x01")] = [5, 9]
     assert decide(rt).allowed
     rt.log.keys[revocation_key("0x01")] = [5, 9, 11]
+    new_state(rt)
     assert decide(rt).reason == "revoked"
 
 
