@@ -94,14 +94,17 @@ class RateLimits:
         count = self._keys.get(key_id) or self._counting(key_id, now)
         with count.lock:
             if now < count.refused_until:
-                raise too_many(f"too many requests from {key_id} (at most {self._per_key})")
+                raise self._over_budget(key_id)
             count.pending += 1
             if now < count.sync_at:
                 return
             pending, count.pending, count.sync_at = count.pending, 0, now + SYNC_SECONDS
         if not self._limiter.hit(self._per_key, "key", key_id, cost=pending):
             count.refused_until = now + SYNC_SECONDS
-            raise too_many(f"too many requests from {key_id} (at most {self._per_key})")
+            raise self._over_budget(key_id)
+
+    def _over_budget(self, key_id: str) -> Problem:
+        return too_many(f"too many requests from {key_id} (at most {self._per_key})")
 
     def _counting(self, key_id: str, now: float) -> _KeyCount:
         """A new key's count; past MAX_KEYS, keys idle since their last sync are dropped first
