@@ -569,8 +569,9 @@ class LogStore:
         self._range = new_range
 
     def _edge(self, tx: AppendTransaction, size: int) -> merkle.CompactRange:
-        """The tree's right edge at `size`: this process's copy, or read from the stored nodes
-        when another process or replica appended since."""
+        """The tree's right edge at `size`: this process's copy; when another process or
+        replica appended since, the copy the backend keeps with the head, or else one read
+        from the stored nodes."""
         if self._range is not None and self._range.size == size:
             return self._range
         stored = tx.edge()
@@ -579,9 +580,10 @@ class LogStore:
         return merkle.CompactRange(size, tx.hashes([node_key(level, index) for level, index in merkle.perfect_subtrees(0, size)]) if size else [])
 
     def _write(self, tx: AppendTransaction, batch: list[AppendRequest]) -> merkle.CompactRange:
-        if time.time() - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
-            tx.prune_claims(time.time())
-            self._claims_pruned_at = time.time()
+        now = time.time()
+        if now - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
+            tx.prune_claims(now)
+            self._claims_pruned_at = now
         # claims before the head: a pipelining backend answers both in one round trip
         won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
         first = tx.size()
