@@ -1,5 +1,6 @@
 """Kill -9 under load: rounds of SIGKILL to an operator worker, the log writer, a PDS worker
-and the whole PDS while a citizen writes CV versions and a service reads them.
+and the whole PDS while a citizen writes CV versions and a service reads them (with
+replicas over PostgreSQL: a whole replica, and the worker that sequences the log).
 
 Each round kills one target (in turn) while the load runs, waits for the system to heal
 (gunicorn replaces workers, the stack restarts a dead PDS, workers commit the log
@@ -40,9 +41,11 @@ from ledger.registry import registry_factory  # noqa: E402
 from mydata.ports import Ports
 from mydata.stack import Stack  # noqa: E402
 from pds.client import PdsClientError  # noqa: E402
+from storage.postgres.pool import PostgresDatabase  # noqa: E402
+from storage.postgres.sequencer import sequencer_pid  # noqa: E402
 
 TARGETS = ("operator worker", "log writer", "pds worker", "pds")
-REPLICATED_TARGETS = ("replica",)  # a whole operator or PDS replica behind HAProxy (mydata up --replicas)
+REPLICATED_TARGETS = ("replica", "sequencer")  # a whole operator or PDS replica behind HAProxy (mydata up --replicas); the worker that sequences the log
 
 
 @dataclass
@@ -123,6 +126,9 @@ class CrashRounds:
             wait_until(lambda: proc.poll() is not None, f"{name} to exit")
             assert self.stack.restart_failed() == name
             return
+        if target == "sequencer":
+            self._kill_sequencer()
+            return
         if target == "pds":
             proc = self._proc("pds")
             os.killpg(proc.pid, signal.SIGKILL)
@@ -139,6 +145,20 @@ class CrashRounds:
         os.kill(victim, signal.SIGKILL)
         if target != "log writer":
             wait_until(lambda: victim not in child_pids(master) and len(child_pids(master)) == len(children), f"a new {target}")
+
+    def _kill_sequencer(self) -> None:
+        """SIGKILL the worker that holds the log's sequencer lock, and wait until another
+        process holds it (its gunicorn arbiter starts a new worker meanwhile)."""
+        assert self.stack.database_url is not None
+        db = PostgresDatabase(self.stack.database_url)
+        try:
+            wait_until(lambda: sequencer_pid(db) is not None, "a log sequencer")
+            victim = sequencer_pid(db)
+            assert victim is not None
+            os.kill(victim, signal.SIGKILL)
+            wait_until(lambda: sequencer_pid(db) not in (None, victim), "a new log sequencer")
+        finally:
+            db.close()
 
     def round(self, target: str, load_seconds: float = 0.6) -> None:
         stop = threading.Event()

@@ -1,13 +1,13 @@
 """Durable log appends per second (goal >= 10,000/s), on SQLite or PostgreSQL.
 
 Every append commits one durable transaction holding the entries and their new tree
-nodes (SQLite: an fsynced WAL commit; PostgreSQL: a commit with the tree head row locked,
-as every replica appends); a checkpoint is signed at most once a second (storage/log.py). Prints entries/s for several batch
-sizes, batch 1 being the fsync-bound worst case, and for many threads appending one entry
-each, which each writer group-commits: the threads are spread over `--writers` processes,
-each with its own log store (and on PostgreSQL its own connection pool), as replicas
-would be: in one process the writers' Python work would share one GIL while each holds
-the tree head's lock.
+nodes (SQLite: an fsynced WAL commit; PostgreSQL: the sequencer's commit, with the tree
+head row locked); a checkpoint is signed at most once a second (storage/log.py). Prints
+entries/s for several batch sizes, batch 1 being the fsync-bound worst case, and for many
+threads appending one entry each, which each writer group-commits: the threads are spread
+over `--writers` processes, each with its own log store (and on PostgreSQL its own
+connection pool), as replicas would be. On PostgreSQL one of them holds the sequencer's
+lock and integrates its own appends with those the others submit (storage/postgres/sequencer.py).
 Run: .venv/bin/python bench/log_append.py [--entries 50000] [--threads 32] [--backend postgresql --writers 2]
 """
 
@@ -63,12 +63,19 @@ def fresh_log(backend: str, server: PostgresServer | None):
     yield where
 
 
+def _close(log: LogStore) -> None:
+    """Close a PostgreSQL store's pool (and its sequencer's session) before the server goes."""
+    if isinstance(log, PostgresLog):
+        log.backend.db.close()
+
+
 def _writer(where: str, count: int, threads: int, start: Barrier) -> None:
     """One writer process: `threads` threads append `count` single entries to its store."""
     log = _open(where)
     start.wait()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda _: log.append([ENTRY]), range(count)))
+    _close(log)
 
 
 def run(backend: str, entries: int, threads: int, writers: int, server: PostgresServer | None) -> None:
@@ -80,6 +87,7 @@ def run(backend: str, entries: int, threads: int, writers: int, server: Postgres
             for _ in range(n // batch):
                 log.append([ENTRY] * batch)
             elapsed = time.perf_counter() - start
+            _close(log)
         print(f"{backend} batch {batch:>5}: {n / elapsed:>10,.0f} durable appends/s  ({n} entries, {n // batch} commits)")
     n = min(entries, 20_000) // writers * writers
     with fresh_log(backend, server) as where:
@@ -98,6 +106,7 @@ def run(backend: str, entries: int, threads: int, writers: int, server: Postgres
         log = _open(where)
         checkpoints = len(log.backend.signed_roots()) - 1
         check = log.check()
+        _close(log)
     print(f"{backend} {threads} threads over {writers} writer(s), one entry each: {n / elapsed:>10,.0f} durable appends/s  "
           f"({n} entries, {checkpoints} checkpoints signed, {check} checked)")
 

@@ -55,7 +55,7 @@ STATUS = {
     "invalid-tlog-proof": 400, "invalid-entry": 400, "invalid-envelope": 400, "invalid-resume": 400, "invalid-receipt": 400, "invalid-signature": 400,
     "invalid-agreement": 400,
     "unauthorized": 401, "replayed-request": 401, "tile-not-found": 404,
-    "chain-unavailable": 502, "pds-error": 502, "log-writer-unavailable": 503, "log-writer-lost": 503,
+    "chain-unavailable": 502, "pds-error": 502, "log-writer-unavailable": 503, "log-writer-lost": 503, "log-sequencer-unavailable": 503,
     "storage-unavailable": 503,
 }
 

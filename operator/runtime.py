@@ -148,9 +148,11 @@ class OperatorRuntime:
         self.follower.sync()
 
     def stop(self) -> None:
+        """End the background work and let go of the database (a sequencer's lock goes at once)."""
         self._stop.set()
         if self.notifier is not None:
             self.notifier.stop()
+        self.backend.close()
 
 
 def _confirmations(config: OperatorConfig, client: ChainClient) -> int:

@@ -73,6 +73,10 @@ class Backend(Protocol):
 
     def check_schema(self) -> None: ...
 
+    def close(self) -> None:
+        """Let go of this process's connections (and with them any lock its sessions hold)."""
+        ...
+
 
 class SqliteBackend:
     """SQLite files in `folder`; each store creates its own schema when opened. Rate-limit
@@ -135,6 +139,9 @@ class SqliteBackend:
     def check_schema(self) -> None:
         return None
 
+    def close(self) -> None:
+        return None  # each store opens its SQLite connections per thread and use
+
 
 class PostgresBackend:
     """One PostgreSQL database shared by every replica (connections pooled per process)."""
@@ -157,7 +164,7 @@ class PostgresBackend:
         return PostgresCounters(self.db)
 
     def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore:
-        """The log every replica appends to (no log writer process: the database serialises)."""
+        """The log every replica appends to (no log writer process: one sequencer writes it)."""
         from .postgres.log import PostgresLog
 
         return PostgresLog(self.db, origin, signer)
@@ -205,6 +212,9 @@ class PostgresBackend:
             raise SchemaOutdated(
                 f"the database at {redacted(self.db.url)} lacks schema migrations {missing}: run `mydata db migrate`"
             )
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def open_backend(url: str | None, folder: Path) -> Backend:

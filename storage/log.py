@@ -12,13 +12,13 @@ next checkpoint that covers it is signed by the first commit at least `publish_s
 after the last one (the rate limit lives in the database, so it holds across replicas),
 by `publish_if_due` when appends stop, or at once by `publish()` when a proof or an
 anchor needs it. Readers see the published `size`: proofs, tiles and audits cover what a
-signed checkpoint covers. Backends: storage/sqlite/log.py
-(one host) and storage/postgres/log.py (replicas: every replica appends, a coordination
-row serialises the batches and a compare-and-swap on the tree head keeps two writers from
-ever forking the log).
+signed checkpoint covers. Backends: storage/sqlite/log.py (one host) and
+storage/postgres/log.py (replicas: one elected sequencer appends the batches of every
+replica, and a compare-and-swap on the tree head keeps two writers from ever forking the log).
 
-Appends may go through a log writer process (consent_operator/log/log_writer.py) that commits
-for every worker of a host; without one, or when it is gone, they commit here.
+Appends go to a `Sequencer` if the backend has one (PostgreSQL), else may go through a log
+writer process (consent_operator/log/log_writer.py) that commits for every worker of a
+host; without one, or when it is gone, they commit here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -62,7 +62,8 @@ class AppendRequest:
     owner: str = field(default_factory=lambda: secrets.token_hex(8))  # tells this request's claim from a replay's
     publish: bool = False  # sign a checkpoint covering this request in its own transaction
     first: int = -1
-    done: bool = False
+    done: bool = False  # the group commit that took it has ended
+    sequenced: bool = False  # handed to a sequencer, which sets `first` or `error` later (Sequencer.wait)
     error: BaseException | None = None
 
 
@@ -133,6 +134,23 @@ class Committer(Protocol):
     or `error`; raises WriterUnavailable if it could not take the batch."""
 
     def commit(self, batch: list[AppendRequest]) -> None: ...
+
+
+class Sequencer(Protocol):
+    """Where appends wait for one sequencer to integrate them (PostgreSQL replicas): the log
+    is then written by whichever process holds the sequencer's lock, in batches that gather
+    the appends of every replica."""
+
+    def submit(self, batch: list[AppendRequest]) -> None:
+        """Hand `batch` to the sequencer, each request marked `sequenced`: its outcome comes
+        by `wait`."""
+        ...
+
+    def wait(self, request: AppendRequest) -> None:
+        """Block until `request` has its outcome: `first` once the sequencer's transaction
+        holding it is durable, or `error` (a refused claim; a failed integration; no
+        sequencer in time, and then the request is withdrawn: nothing of it stays)."""
+        ...
 
 
 class AppendTransaction(Protocol):
@@ -256,9 +274,18 @@ class LogBackend(Protocol):
 class LogStore:
     """An append-only RFC 9162 log with C2SP checkpoints signed by `signer`, kept by `backend`."""
 
-    def __init__(self, backend: LogBackend, origin: str, signer: Signer, writer: Committer | None = None, publish_seconds: float = PUBLISH_SECONDS):
+    def __init__(
+        self,
+        backend: LogBackend,
+        origin: str,
+        signer: Signer,
+        writer: Committer | None = None,
+        publish_seconds: float = PUBLISH_SECONDS,
+        sequencer: Sequencer | None = None,
+    ):
         self.backend = backend
         self.writer = writer
+        self.sequencer = sequencer
         self.publish_seconds = publish_seconds
         self._writer_missed = False
         self.origin = origin
@@ -490,9 +517,11 @@ class LogStore:
         append whose writer died mid-commit is read back or redone, never lost and never
         doubled.
         Concurrent callers are group-committed: while one batch is being committed, new
-        requests queue up, and the next leader commits them all at once, through the writer
-        process if there is one (one round trip per batch), else here. Each caller returns
-        once its own request is durable (or raises that batch's error).
+        requests queue up, and the next leader commits them all at once, through the
+        sequencer if there is one (the batch is handed over, and the next group may start
+        while this one waits to be integrated), the writer process if there is one (one
+        round trip per batch), else here. Each caller returns once its own request is
+        durable and has its index (or raises that batch's error).
         """
         claim = claim or (f"append:{secrets.token_hex(16)}", time.time() + APPEND_CLAIM_SECONDS)
         request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim, publish=publish)
@@ -513,12 +542,22 @@ class LogStore:
                     for req in batch:
                         req.done = True
                     self._queue_cond.notify_all()
+        if request.sequenced and self.sequencer is not None:
+            self.sequencer.wait(request)
         if request.error is not None:
             raise request.error
         return request.first
 
     def _lead(self, batch: list[AppendRequest]) -> None:
-        """Commit a group: through the writer process, or here when there is none."""
+        """Commit a group: hand it to the sequencer, send it to the writer process, or commit
+        it here when there is neither."""
+        if self.sequencer is not None:
+            try:
+                self.sequencer.submit(batch)
+            except BaseException as exc:  # every request of the batch fails with the submission
+                for req in batch:
+                    req.error, req.sequenced = exc, False
+            return
         if self.writer is not None:
             try:
                 self.writer.commit(batch)
@@ -560,13 +599,27 @@ class LogStore:
         backend's exclusive transaction."""
         try:
             with self.backend.append_transaction() as tx:
-                new_range = self._write(tx, batch)
+                new_range, _ = self._write(tx, batch, lambda: [])
         except BaseException as exc:  # every request of the batch fails with the transaction
             for req in batch:
                 req.error = exc
                 req.first = -1
             return
         self._range = new_range
+
+    def integrate(
+        self, local: list[AppendRequest], take: Callable[[AppendTransaction], Callable[[], list[AppendRequest]]]
+    ) -> list[AppendRequest]:
+        """The sequencer's step: one exclusive transaction appends `local` (this process's
+        requests, their claims made here) and the requests `take` draws inside it (appends
+        other processes submitted, their claims stored then; `take` sends its query and
+        returns how to read the answer, so both share one round trip). Returns the drawn
+        requests with their first indices, once durable; each local one gets its `first`
+        or `error` in place."""
+        with self.backend.append_transaction() as tx:
+            new_range, drawn = self._write(tx, local, take(tx))
+        self._range = new_range
+        return drawn
 
     def _edge(self, tx: AppendTransaction, size: int) -> merkle.CompactRange:
         """The tree's right edge at `size`: this process's copy; when another process or
@@ -579,13 +632,18 @@ class LogStore:
             return merkle.CompactRange(size, stored)
         return merkle.CompactRange(size, tx.hashes([node_key(level, index) for level, index in merkle.perfect_subtrees(0, size)]) if size else [])
 
-    def _write(self, tx: AppendTransaction, batch: list[AppendRequest]) -> merkle.CompactRange:
+    def _write(
+        self, tx: AppendTransaction, batch: list[AppendRequest], drawn: Callable[[], list[AppendRequest]]
+    ) -> tuple[merkle.CompactRange, list[AppendRequest]]:
+        """Write `batch`, whose claims are made here, and the requests `drawn` gives, whose
+        claims were stored before (a sequencer's), in `tx`; the new edge and those drawn."""
         now = time.time()
         if now - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
             tx.prune_claims(now)
             self._claims_pruned_at = now
         # claims before the head: a pipelining backend answers both in one round trip
         won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
+        sequenced = drawn()
         first = tx.size()
         new_range = self._edge(tx, first).copy()
         nodes: list[tuple[int, bytes]] = []
@@ -594,8 +652,10 @@ class LogStore:
         for req in batch:
             if req.claim is not None and (req.claim[0], req.owner) not in won:
                 req.error = ClaimTaken(req.claim[0])
-                continue
-            accepted.append(req)
+            else:
+                accepted.append(req)
+        accepted += sequenced
+        for req in accepted:
             req.first = first + len(rows)
             for data in req.entries:
                 rows.append((first + len(rows), data))
@@ -610,5 +670,5 @@ class LogStore:
         tx.set_meta({k: v for req in accepted for k, v in req.meta.items()})  # a later request's value wins, as if written in turn
         tx.add_keys([(k, req.first + i) for req in accepted for i, ks in enumerate(req.keys) for k in ks])
         tx.advance(first, new_range.size, new_range.hashes)
-        return new_range
+        return new_range, sequenced
 

@@ -92,9 +92,9 @@ class LiveOperator:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
-        self.runtime.stop()
         self.server.shutdown()
         self.server.server_close()
+        self.runtime.stop()
 
 
 @pytest.fixture

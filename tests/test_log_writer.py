@@ -104,7 +104,7 @@ def test_a_client_that_breaks_the_protocol_is_dropped_and_others_are_served(tmp_
 
 def test_a_failed_commit_is_reported_to_each_caller_and_the_writer_keeps_serving(tmp_path, writer, monkeypatch):
     client = LogWriterClient(tmp_path / "w.sock")
-    monkeypatch.setattr(writer.server.store, "_write", lambda tx, batch: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(writer.server.store, "_write", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
     lost = commit_one(client, b"lost")
     assert isinstance(lost.error, LogWriterError) and "disk full" in str(lost.error)
     monkeypatch.undo()
@@ -231,11 +231,11 @@ _GOOD_FRAME = {"entries": ["YQ=="], "meta": {"m": "1"}, "keys": [["k"]], "claim"
 def test_a_request_frame_carries_every_field_of_the_append():
     import json
 
-    from consent_operator.log.log_writer import _request_of
+    from storage.append_codec import decode_request
 
-    req = _request_of(json.dumps(_GOOD_FRAME).encode())
+    req = decode_request(json.dumps(_GOOD_FRAME).encode())
     assert (req.entries, req.meta, req.keys, req.claim, req.owner, req.publish) == ([b"a"], {"m": "1"}, [["k"]], ("c", 1.5), "0123abcd", True)
-    assert _request_of(json.dumps({**_GOOD_FRAME, "publish": False}).encode()).publish is False
+    assert decode_request(json.dumps({**_GOOD_FRAME, "publish": False}).encode()).publish is False
 
 
 @pytest.mark.parametrize(
@@ -253,7 +253,7 @@ def test_a_request_frame_carries_every_field_of_the_append():
 def test_a_malformed_request_frame_is_refused_by_name(field, value, reason):
     import json
 
-    from consent_operator.log.log_writer import _request_of
+    from storage.append_codec import decode_request
 
     with pytest.raises(ValueError, match=reason):
-        _request_of(json.dumps({**_GOOD_FRAME, field: value}).encode())
+        decode_request(json.dumps({**_GOOD_FRAME, field: value}).encode())

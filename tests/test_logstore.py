@@ -356,11 +356,12 @@ def _believed_head(conn):
 
 @pytest.mark.parametrize("edge_size_matches", [True, False])
 def test_a_writer_that_did_not_append_last_takes_the_edge_stored_with_the_head(pg_url, signer, edge_size_matches):
-    """Writer B builds on the edge writer A stored with the head, while it belongs to that
-    head; one left behind by a head moved without it (older code) is not used."""
+    """Sequencer B, taking over from A, builds on the edge A stored with the head, while it
+    belongs to that head; one left behind by a head moved without it (older code) is not used."""
     db = PostgresDatabase(pg_url)
     a, b = (PostgresLog(db, ORIGIN, signer, publish_seconds=0) for _ in range(2))
     a.append([b"a", b"b", b"c"])
+    a.sequencer.stop()  # A leaves the lock: B's sequencer takes it with its first append
     with psycopg.connect(pg_url, autocommit=True) as conn:  # a wrong edge, as a test of which is used
         conn.execute("UPDATE log_head SET edge = %s, edge_size = size + %s", (b"\x01" * 64, 0 if edge_size_matches else 1))
     b.append([b"d"])

@@ -8,16 +8,13 @@ while it waits for the GIL after each SQLite call, and every other worker waits 
 (measured: a 1 ms commit took 5–12 ms beside two busy threads). The writer has no
 request threads competing for its GIL, so the lock is held only for the work.
 
-Frames are a 4-byte big-endian length and a JSON object: a request
-`{"entries": [base64…], "meta": {…}, "keys": [[…]], "claim": [key, expires_at] or null,
-"owner": token, "publish": bool}` (the owner token is stored with the claim, so a worker whose writer died
-can tell its own committed append from a replay's),
-a reply `{"first": n}`, `{"taken": key}` (the claim was made before) or `{"error": "…"}`.
+Frames are a 4-byte big-endian length and a JSON object: a request (storage/append_codec.py:
+its owner token is stored with the claim, so a worker whose writer died can tell its own
+committed append from a replay's), a reply `{"first": n}`, `{"taken": key}` (the claim was made before) or `{"error": "…"}`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import select
@@ -28,6 +25,7 @@ import threading
 from pathlib import Path
 
 from ledger.errors import MyDataError
+from storage.append_codec import decode_request, encode_request
 from storage.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
@@ -41,8 +39,7 @@ class LogWriterError(MyDataError):
     problem_type = "log-writer-failed"
 
 
-def frame(obj: dict) -> bytes:
-    payload = json.dumps(obj, separators=(",", ":")).encode()
+def frame(payload: bytes) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 
 
@@ -58,26 +55,6 @@ def _take_frames(buffer: bytearray) -> list[bytes]:
         frames.append(bytes(buffer[_LENGTH.size : _LENGTH.size + size]))
         del buffer[: _LENGTH.size + size]
     return frames
-
-
-def _request_of(payload: bytes) -> AppendRequest:
-    obj = json.loads(payload)
-    entries = [base64.b64decode(e, validate=True) for e in obj["entries"]]
-    meta, keys = obj.get("meta") or {}, obj.get("keys") or []
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
-        raise ValueError("meta must map strings to strings")
-    if not all(isinstance(k, str) for ks in keys for k in ks):
-        raise ValueError("keys must be lists of strings")
-    claim = obj.get("claim")
-    if claim is not None and not (isinstance(claim, list) and len(claim) == 2 and isinstance(claim[0], str) and isinstance(claim[1], int | float)):
-        raise ValueError("claim must be [key, expires_at]")
-    owner = obj.get("owner")
-    if not isinstance(owner, str) or not 0 < len(owner) <= 64:
-        raise ValueError("owner must be the request's token")
-    publish = obj.get("publish", False)
-    if not isinstance(publish, bool):
-        raise ValueError("publish must be true or false")
-    return AppendRequest(entries, meta, [list(ks) for ks in keys], tuple(claim) if claim else None, owner, publish)
 
 
 def _reply_of(req: AppendRequest) -> dict:
@@ -157,7 +134,7 @@ class LogWriterServer:
             return []
         buffer += chunk
         try:
-            return [(conn, _request_of(p)) for p in _take_frames(buffer)]
+            return [(conn, decode_request(p)) for p in _take_frames(buffer)]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a client that breaks the protocol
             self._reply(conn, {"error": f"bad request: {exc}"})
             self._drop(conn)
@@ -174,7 +151,7 @@ class LogWriterServer:
 
     def _reply(self, conn: socket.socket, obj: dict) -> None:
         try:
-            conn.sendall(frame(obj))  # one small reply per request in flight: fits the buffer
+            conn.sendall(frame(json.dumps(obj, separators=(",", ":")).encode()))  # one small reply per request in flight: fits the buffer
         except OSError:
             self._drop(conn)
 
@@ -194,7 +171,7 @@ class LogWriterClient:
         fails after the send, each request gets WriterLost: its outcome is unknown until
         the log store reads it back."""
         conn = self._connection()
-        frames = b"".join(frame({"entries": [base64.b64encode(e).decode() for e in r.entries], "meta": r.meta, "keys": r.keys, "claim": r.claim, "owner": r.owner, "publish": r.publish}) for r in batch)
+        frames = b"".join(frame(encode_request(r)) for r in batch)
         try:
             conn.sendall(frames)
             replies = self._receive(conn, len(batch))

@@ -1,30 +1,35 @@
-"""The log's PostgreSQL backend: every replica appends to one log.
+"""The log's PostgreSQL backend: one log for every replica, written by one sequencer.
 
-Each append batch is one transaction that first locks the tree head row (`log_head`,
-FOR UPDATE, reading the latest checkpoint's size and time in the same round trip):
-batches from all replicas get their indices one after another, and each commits (WAL
-fsynced) before any caller is answered. The head moves by compare-and-swap
-(`UPDATE … WHERE size = old`), so even two writers that both believed they held the lock
-could never fork the tree. Reads take a pooled connection per query, or one pinned
-REPEATABLE READ transaction inside `snapshot()`.
+Appends reach the tree through the sequencer (storage/postgres/sequencer.py): the one
+process holding its lock appends batches gathered from all replicas, each one transaction
+that first locks the tree head row (`log_head`, FOR UPDATE, reading the latest
+checkpoint's size and time in the same round trip) and commits (WAL fsynced) before any
+caller is answered. The head moves by compare-and-swap (`log_advance`: the head must still
+be at the size the batch started from), so even two sequencers that both believed they
+held the lock could never fork the tree; publishing a checkpoint on demand takes the same
+row lock. Reads take a pooled connection per query, or one pinned REPEATABLE READ
+transaction inside `snapshot()`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
 from ledger.tlog.note import Signer
 
-from ..log import PUBLISH_SECONDS, AnchorRecord, Committer, LogError, LogStore, TreeMoved
+from ..append_codec import decode_request
+from ..log import PUBLISH_SECONDS, AnchorRecord, AppendRequest, AppendTransaction, LogError, LogStore, TreeMoved
 from .pool import PostgresDatabase
+from .sequencer import BATCH_LIMIT, PostgresSequencer
 
 _ANCHOR = "size, root, tx, block, anchor_index"
+TREE_MOVED = "MYD01"  # log_advance's SQLSTATE
 
 
 class PostgresLogBackend:
@@ -125,7 +130,7 @@ class PostgresLogBackend:
     @contextmanager
     def append_transaction(self) -> Iterator[_PostgresAppend]:
         """Pipelined: the writes of the batch go out together and are answered at COMMIT."""
-        with self.db.connection() as conn, conn.pipeline(), conn.transaction():
+        with self.db.connection() as conn, _tree_moved(), conn.pipeline(), conn.transaction():
             head = conn.execute(  # fetched when first needed: statements sent before it share its round trip
                 "SELECT h.size, CASE WHEN h.edge_size = h.size THEN h.edge END, c.size, c.created_at FROM log_head h LEFT JOIN LATERAL"
                 " (SELECT size, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1) c ON true WHERE h.id = 1 FOR UPDATE OF h"
@@ -227,6 +232,12 @@ class _PostgresAppend:
                 (keys, values),
             )
 
+    def take_pending(self, limit: int) -> Callable[[], list[AppendRequest]]:
+        """Delete the oldest appends waiting for the sequencer (storage/postgres/sequencer.py)
+        in this transaction; returns how to read them (the query rides with the next one)."""
+        taken = self._conn.execute("DELETE FROM log_pending WHERE id IN (SELECT id FROM log_pending ORDER BY id LIMIT %s) RETURNING id, request", (limit,))
+        return lambda: [decode_request(bytes(request)) for _, request in sorted(taken.fetchall())]
+
     def claim_of(self, key: str) -> tuple[int, str] | None:
         row = self._conn.execute("SELECT first, owner FROM log_claims WHERE key = %s", (key,)).fetchone()
         return (row[0], row[1]) if row else None
@@ -260,16 +271,29 @@ class _PostgresAppend:
         self._insert_rows("log_entry_index (key, idx)", "text", "bigint", pairs)
 
     def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
-        moved = self._conn.execute(
-            "UPDATE log_head SET size = %s, edge = %s, edge_size = %s WHERE id = 1 AND size = %s RETURNING size",
-            (new_size, b"".join(edge), new_size, old_size),
-        ).fetchone()
-        if moved is None:  # (fetching the row also collects the pipelined writes' outcomes)
-            raise TreeMoved(f"the tree head left size {old_size} during this append: nothing was written")
+        """(Pipelined, its failure is reported at COMMIT, as TreeMoved: see `_tree_moved`.)"""
+        with _tree_moved():
+            self._conn.execute("SELECT log_advance(%s, %s, %s)", (old_size, new_size, b"".join(edge)))
+
+
+@contextmanager
+def _tree_moved() -> Iterator[None]:
+    """log_advance's refusal (migration 0010) as TreeMoved."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate == TREE_MOVED:
+            raise TreeMoved(exc.diag.message_primary or "the tree head moved") from None
+        raise
 
 
 class PostgresLog(LogStore):
-    """A LogStore in PostgreSQL, shared by every replica."""
+    """A LogStore in PostgreSQL, shared by every replica, written by one sequencer."""
 
-    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, writer: Committer | None = None, publish_seconds: float = PUBLISH_SECONDS):
-        super().__init__(PostgresLogBackend(db), origin, signer, writer, publish_seconds)
+    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, publish_seconds: float = PUBLISH_SECONDS):
+        sequencer = PostgresSequencer(db, lambda local: self.integrate(local, _take_pending))
+        super().__init__(PostgresLogBackend(db), origin, signer, publish_seconds=publish_seconds, sequencer=sequencer)
+
+
+def _take_pending(tx: AppendTransaction) -> Callable[[], list[AppendRequest]]:
+    return cast(_PostgresAppend, tx).take_pending(BATCH_LIMIT)

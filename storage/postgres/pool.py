@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import select
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -46,6 +46,11 @@ class PostgresDatabase:
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self._on_close: list[Callable[[], None]] = []
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Have `close` call `stop` first (a thread that holds a connection of its own)."""
+        self._on_close.append(stop)
 
     def _current_pool(self) -> ConnectionPool:
         if self._pool is None or self._pid != os.getpid():
@@ -80,6 +85,8 @@ class PostgresDatabase:
             yield conn
 
     def close(self) -> None:
+        for stop in self._on_close:
+            stop()
         if self._pool is not None and self._pid == os.getpid():
             self._pool.close()
         self._pool = None

@@ -1,0 +1,100 @@
+"""One sequencer writes the PostgreSQL log for every replica (storage/postgres/sequencer.py):
+what another replica submits is integrated by the lock's holder, a claim is decided at
+submission on every replica, the lock passes on when its holder goes, and an append no
+sequencer takes is withdrawn whole."""
+
+import time
+
+import psycopg
+import pytest
+
+from ledger.tlog import merkle, note
+from storage.append_codec import decode_request, encode_request
+from storage.log import AppendRequest, ClaimTaken
+from storage.postgres.locks import lock_key
+from storage.postgres.log import PostgresLog
+from storage.postgres.pool import PostgresDatabase
+from storage.postgres.sequencer import NOTIFY_BYTES, SEQUENCER_LOCK, SequencerUnavailable, _firsts, _payloads, sequencer_pid
+
+ORIGIN = "test.example/sequencer"
+
+
+@pytest.fixture
+def replicas(pg_url):
+    """Open log stores on one database, each with its own pool, as replicas would."""
+    signer, dbs = note.Signer(ORIGIN, b"\x07" * 32), []
+
+    def open_log() -> PostgresLog:
+        dbs.append(PostgresDatabase(pg_url))
+        return PostgresLog(dbs[-1], ORIGIN, signer, publish_seconds=0)
+
+    yield open_log
+    for db in dbs:
+        db.close()
+
+
+def _rows(url, sql, args=()):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def test_a_replica_without_the_lock_has_its_append_integrated_by_the_sequencer(replicas, pg_url):
+    a = replicas()  # its first append (the log's signing key) makes it the sequencer
+    b = replicas()
+    assert b.append([b"from b"], keys=[["k:b"]]) == 0
+    assert a.sequencer.leading and not b.sequencer.leading  # b's went through log_pending, not its own transaction
+    assert a.append([b"from a"]) == 1
+    assert b.find("k:b") == [0] and b.entries(0, 2) == [b"from b", b"from a"]
+    assert _rows(pg_url, "SELECT count(*) FROM log_pending") == [(0,)]
+    assert b.check() == 2 and b.root(b.size) == merkle.root_of([b"from b", b"from a"])
+    assert sequencer_pid(PostgresDatabase(pg_url)) is not None
+
+
+def test_a_claim_submitted_through_one_replica_is_refused_through_the_other(replicas):
+    a, b = replicas(), replicas()
+    claim = ("nonce:svc:1", time.time() + 60)
+    b.append([b"first"], claim=claim)
+    with pytest.raises(ClaimTaken):
+        b.append([b"again, same replica"], claim=claim)
+    with pytest.raises(ClaimTaken):
+        a.append([b"again, the sequencer's replica"], claim=claim)
+    assert a.head == 1
+
+
+def test_the_next_replica_takes_over_when_the_sequencer_goes(replicas):
+    a, b = replicas(), replicas()
+    a.append([b"before"])
+    a.sequencer.stop()  # its session ends, and the server releases the lock with it
+    started = time.monotonic()
+    assert b.append([b"after"]) == 1
+    assert b.sequencer.leading and time.monotonic() - started < 5
+    assert b.check() == 2
+
+
+def test_an_append_no_sequencer_takes_is_withdrawn_and_leaves_nothing(replicas, pg_url):
+    a = replicas()
+    a.sequencer.stop()
+    with psycopg.connect(pg_url, autocommit=True) as squatter:  # holds the lock, never sequences
+        squatter.execute("SELECT pg_advisory_lock(%s)", (lock_key(SEQUENCER_LOCK),))
+        b = replicas()
+        b.sequencer.wait_seconds = 1.0
+        claim = ("nonce:svc:7", time.time() + 60)
+        with pytest.raises(SequencerUnavailable, match="withdrawn"):
+            b.append([b"never"], claim=claim)
+        assert _rows(pg_url, "SELECT count(*) FROM log_pending") == [(0,)]
+        assert _rows(pg_url, "SELECT count(*) FROM log_claims WHERE key = %s", (claim[0],)) == [(0,)]
+    assert b.append([b"retried"], claim=claim) == 0  # nothing of the first try stayed, not even its claim
+    assert b.entries(0, 1) == [b"retried"]
+
+
+def test_notifications_announce_every_first_index_within_the_payload_limit():
+    drawn = [AppendRequest([], {}, [], (f"nonce:a key with spaces:{i:04}", 0.0), first=i * 3) for i in range(400)]
+    payloads = _payloads(drawn)
+    assert len(payloads) > 1 and all(len(p.encode()) <= NOTIFY_BYTES for p in payloads)
+    assert _firsts(payloads) == {req.claim[0]: req.first for req in drawn}
+
+
+def test_a_submitted_request_reads_back_whole():
+    req = AppendRequest([b"\x00entry", b""], {"m": "v"}, [["k1", "k2"], []], ("c", 1.5), "owner1", True)
+    back = decode_request(encode_request(req))
+    assert (back.entries, back.meta, back.keys, back.claim, back.owner, back.publish) == (req.entries, req.meta, req.keys, req.claim, req.owner, True)
