@@ -98,3 +98,18 @@ def test_a_submitted_request_reads_back_whole():
     req = AppendRequest([b"\x00entry", b""], {"m": "v"}, [["k1", "k2"], []], ("c", 1.5), "owner1", True)
     back = decode_request(encode_request(req))
     assert (back.entries, back.meta, back.keys, back.claim, back.owner, back.publish) == (req.entries, req.meta, req.keys, req.claim, req.owner, True)
+
+
+def test_the_start_up_check_leaves_no_sequencer_behind_to_cross_the_fork(pg_url, tmp_path):
+    """`mydata operator` checks the log in gunicorn's arbiter before it forks the workers: on a
+    new database that check records the log's key, an append, so it became the sequencer and
+    its session crossed the fork into every worker."""
+    from consent_operator.log.log_check import check_log
+
+    assert check_log(tmp_path, database_url=pg_url) == 0
+    db = PostgresDatabase(pg_url)
+    try:
+        assert _rows(pg_url, "SELECT count(*) FROM log_meta WHERE key = 'log.vkey'") == [(1,)]
+        assert sequencer_pid(db) is None
+    finally:
+        db.close()

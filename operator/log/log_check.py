@@ -18,5 +18,8 @@ from ..config import OperatorConfig
 def check_log(data_dir: Path, origin: str = OperatorConfig.log_origin, database_url: str | None = None) -> int:
     """Number of entries whose stored hashes all match; LogCorrupt names the first that does not."""
     backend = open_backend(database_url, data_dir)
-    backend.check_schema()
-    return backend.log(origin, keystore.log_signer(data_dir, origin)).check()
+    try:
+        backend.check_schema()
+        return backend.log(origin, keystore.log_signer(data_dir, origin)).check()
+    finally:
+        backend.close()  # `mydata operator` checks before gunicorn forks: nothing of it may cross the fork

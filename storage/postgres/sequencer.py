@@ -235,9 +235,10 @@ class PostgresSequencer:
         self._thread = None
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        pid = os.getpid()
+        while not self._stopping.is_set() and os.getpid() == pid:
             try:
-                self._listen()
+                self._listen(pid)
             except Exception as exc:  # noqa: BLE001 - a lost connection or a failed batch: start over
                 if not self._stopping.is_set():
                     log.warning("log sequencer: %s: %s; starting again", type(exc).__name__, exc)
@@ -248,16 +249,19 @@ class PostgresSequencer:
             stranded, self._local = self._local, []
         self._answer(stranded, StorageUnavailable("the log sequencer stopped before it took the append"))
 
-    def _listen(self) -> None:
+    def _listen(self, pid: int) -> None:
         """One session: seek the lock while without it; leading, integrate whenever appends
-        wait; otherwise answer this process's submitted requests when the sequencer says so."""
-        with psycopg.connect(self.db.url, autocommit=True, application_name=f"{APPLICATION_NAME}{os.getpid()}") as conn:
+        wait; otherwise answer this process's submitted requests when the sequencer says so.
+        A copy of this loop in a child forked meanwhile (greenlets, unlike threads, survive a
+        fork) ends without a word on the parent's connection."""
+        conn = psycopg.connect(self.db.url, autocommit=True, application_name=f"{APPLICATION_NAME}{pid}")
+        try:
             # Its NOTIFY commits must not wait for a WAL flush: each holds the server's one
             # notification lock until its commit ends, and every submission's NOTIFY waits on it.
             conn.execute("SET synchronous_commit = off")
             conn.execute("LISTEN log_integrated")
             next_try, heard = 0.0, None
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and os.getpid() == pid:
                 if not self.leading and time.monotonic() >= next_try:
                     next_try = time.monotonic() + self.retry_seconds
                     if _one(conn, "SELECT pg_try_advisory_lock(%s)", (lock_key(SEQUENCER_LOCK),)):
@@ -279,6 +283,9 @@ class PostgresSequencer:
                     if self._wake_r in select.select([conn.fileno(), self._wake_r], [], [], wait)[0]:
                         os.read(self._wake_r, 4096)
                     heard = _heard(conn) or (None if not self._local else [])
+        finally:
+            if os.getpid() == pid:
+                conn.close()
 
     def _sequence(self, conn: psycopg.Connection, pending_news: bool) -> None:
         """Integrate what waits: this process's requests and every pending one (a check for
