@@ -608,16 +608,16 @@ class LogStore:
         self._range = new_range
 
     def integrate(
-        self, local: list[AppendRequest], take: Callable[[AppendTransaction], Callable[[], list[AppendRequest]]]
+        self, local: list[AppendRequest], take: Callable[[AppendTransaction], Callable[[], list[AppendRequest]]] | None
     ) -> list[AppendRequest]:
         """The sequencer's step: one exclusive transaction appends `local` (this process's
-        requests, their claims made here) and the requests `take` draws inside it (appends
-        other processes submitted, their claims stored then; `take` sends its query and
-        returns how to read the answer, so both share one round trip). Returns the drawn
+        requests, their claims made here) and the requests `take` (if given) draws inside it
+        (appends other processes submitted, their claims stored then; `take` sends its query
+        and returns how to read the answer, so both share one round trip). Returns the drawn
         requests with their first indices, once durable; each local one gets its `first`
         or `error` in place."""
         with self.backend.append_transaction() as tx:
-            new_range, drawn = self._write(tx, local, take(tx))
+            new_range, drawn = self._write(tx, local, take(tx) if take else lambda: [])
         self._range = new_range
         return drawn
 

@@ -3,6 +3,7 @@ what another replica submits is integrated by the lock's holder, a claim is deci
 submission on every replica, the lock passes on when its holder goes, and an append no
 sequencer takes is withdrawn whole."""
 
+import threading
 import time
 
 import psycopg
@@ -47,7 +48,9 @@ def test_a_replica_without_the_lock_has_its_append_integrated_by_the_sequencer(r
     assert b.find("k:b") == [0] and b.entries(0, 2) == [b"from b", b"from a"]
     assert _rows(pg_url, "SELECT count(*) FROM log_pending") == [(0,)]
     assert b.check() == 2 and b.root(b.size) == merkle.root_of([b"from b", b"from a"])
-    assert sequencer_pid(PostgresDatabase(pg_url)) is not None
+    probe = PostgresDatabase(pg_url)
+    assert sequencer_pid(probe) is not None
+    probe.close()
 
 
 def test_a_claim_submitted_through_one_replica_is_refused_through_the_other(replicas):
@@ -113,3 +116,24 @@ def test_the_start_up_check_leaves_no_sequencer_behind_to_cross_the_fork(pg_url,
         assert sequencer_pid(db) is None
     finally:
         db.close()
+
+
+def test_a_new_sequencer_integrates_what_waited_for_the_last_one(replicas, pg_url):
+    a = replicas()
+    a.sequencer.stop()
+    answered = {}
+    with psycopg.connect(pg_url, autocommit=True) as squatter:  # holds the lock, never sequences, then dies
+        squatter.execute("SELECT pg_advisory_lock(%s)", (lock_key(SEQUENCER_LOCK),))
+        b = replicas()
+        b.sequencer.retry_seconds = 600  # b will not take the lock itself
+        waiting = threading.Thread(target=lambda: answered.update(first=b.append([b"waited"])))
+        waiting.start()
+        deadline = time.monotonic() + 5
+        while _rows(pg_url, "SELECT count(*) FROM log_pending") != [(1,)] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    c = replicas()  # takes the free lock, and what b submitted with it
+    own = c.append([b"c's own"])
+    waiting.join(timeout=10)
+    assert c.sequencer.leading and not b.sequencer.leading
+    assert {own, answered["first"]} == {0, 1}
+    assert c.entry(own) == b"c's own" and c.entry(answered["first"]) == b"waited"

@@ -291,7 +291,7 @@ class PostgresLog(LogStore):
     """A LogStore in PostgreSQL, shared by every replica, written by one sequencer."""
 
     def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, publish_seconds: float = PUBLISH_SECONDS):
-        sequencer = PostgresSequencer(db, lambda local: self.integrate(local, _take_pending))
+        sequencer = PostgresSequencer(db, lambda local, pending: self.integrate(local, _take_pending if pending else None))
         super().__init__(PostgresLogBackend(db), origin, signer, publish_seconds=publish_seconds, sequencer=sequencer)
 
 

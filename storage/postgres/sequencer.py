@@ -15,7 +15,8 @@ The sequencer appends its process's requests and every pending one, from all rep
 one transaction with the tree head locked (`LogStore.integrate`: the head's
 compare-and-swap keeps a sequencer that lost its lock unnoticed from forking the log); once
 that commits it NOTIFYs log_integrated with each request's first index (a process that
-missed a notification reads them from the claims). Every append is answered only after that commit: durable, with its index.
+missed a notification reads them from the claims). Every append is answered only after
+that commit: durable, with its index.
 
 A submitted append that no sequencer integrates within `wait_seconds` is withdrawn (its
 pending row and claim deleted, unless the sequencer took it meanwhile) and fails with
@@ -75,15 +76,18 @@ class PostgresSequencer:
     def __init__(
         self,
         db: PostgresDatabase,
-        integrate: Callable[[list[AppendRequest]], list[AppendRequest]],
+        integrate: Callable[[list[AppendRequest], bool], list[AppendRequest]],
         wait_seconds: float = WAIT_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
     ):
-        """`integrate(local)` appends `local` and up to BATCH_LIMIT pending requests in one
-        transaction, returning the pending ones with their indices (LogStore.integrate)."""
+        """`integrate(local, pending)` appends `local` and (if `pending`) up to BATCH_LIMIT
+        pending requests in one transaction, returning the pending ones with their indices
+        (LogStore.integrate)."""
         self.db, self._integrate_with = db, integrate
         self.wait_seconds, self.retry_seconds = wait_seconds, retry_seconds
-        self._waiting: dict[str, tuple[AppendRequest, threading.Event]] = {}  # claim key -> this process's request awaiting its outcome, set when it has one
+        # claim key -> this process's request awaiting its outcome, and a lock taken until it
+        # has one (a lock, not an Event: one is made per append, and a lock costs far less)
+        self._waiting: dict[str, tuple[AppendRequest, threading.Lock]] = {}
         self._local: list[AppendRequest] = []  # handed over in memory, for this process's next integration
         self._in_flight: list[AppendRequest] = []  # this process's requests in the integration under way
         self._lock = threading.Lock()
@@ -100,7 +104,7 @@ class PostgresSequencer:
         if any(req.claim is None for req in batch):
             raise ValueError("a sequenced append needs a claim (LogStore.append gives each one)")
         with self._lock:  # waiting before anything is sent: the sequencer may be quick
-            self._waiting.update((req.claim[0], (req, threading.Event())) for req in batch if req.claim is not None)
+            self._waiting.update((req.claim[0], (req, _taken_lock())) for req in batch if req.claim is not None)
             for req in batch:
                 req.sequenced = True
             if self.leading:
@@ -122,8 +126,8 @@ class PostgresSequencer:
                     )
                     conn.execute("SELECT pg_notify('log_pending', '')")
                 accepted = {row[0] for row in stored.fetchall()}
-        except Exception as exc:  # noqa: BLE001 - the batch fails whole: nothing was stored
-            self._answer(batch, exc)
+        except Exception as exc:  # noqa: BLE001 - the batch fails whole (should the commit have
+            self._answer(batch, exc)  # landed unseen, the log may hold an append reported failed, never the reverse)
             return
         self._answer([req for key, req in zip(keys, batch, strict=True) if key not in accepted], None, ClaimTaken)
 
@@ -144,7 +148,8 @@ class PostgresSequencer:
                     del self._waiting[key]
                     request.error = SequencerUnavailable(f"the log sequencer did not take the append in {self.wait_seconds:g} s")
                     return
-            answered.wait(max(left, POLL_SECONDS))
+            if answered.acquire(timeout=max(left, POLL_SECONDS)):
+                answered.release()
         self._withdraw(request)
 
     def _withdraw(self, request: AppendRequest) -> None:
@@ -197,7 +202,7 @@ class PostgresSequencer:
     def _answered(self, key: str) -> None:
         found = self._waiting.pop(key, None)
         if found is not None:
-            found[1].set()
+            found[1].release()
 
     def _settle_from_claims(self) -> None:
         with self._lock:
@@ -269,8 +274,9 @@ class PostgresSequencer:
                         conn.execute("LISTEN log_pending")
                         with self._lock:
                             self.leading = True
+                        heard = None  # look for what waited for the last sequencer
                 if self.leading:
-                    self._sequence(conn, heard is not None and any(n.channel == "log_pending" for n in heard))
+                    self._sequence(conn, None if heard is None else any(n.channel == "log_pending" for n in heard))
                 else:
                     self._resubmit_local()
                     if heard:
@@ -287,18 +293,19 @@ class PostgresSequencer:
             if os.getpid() == pid:
                 conn.close()
 
-    def _sequence(self, conn: psycopg.Connection, pending_news: bool) -> None:
-        """Integrate what waits: this process's requests and every pending one (a check for
-        pending rows first unless a submission's notification woke it, so an idle log
-        commits nothing), then tell the other processes each one's first index."""
+    def _sequence(self, conn: psycopg.Connection, announced: bool | None) -> None:
+        """Integrate what waits: this process's requests, and the pending ones when a
+        submission was `announced` (None: the clock woke it, so look), then tell the other
+        processes each one's first index. Pending rows are looked for before a transaction
+        of theirs alone, so an idle log commits nothing."""
+        pending = True if announced is None else announced
         while True:
             with self._lock:
                 local, self._local, self._in_flight = self._local, [], self._local
-            if not local and not (pending_news or _one(conn, "SELECT EXISTS (SELECT 1 FROM log_pending)")):
+            if not local and not (pending and _one(conn, "SELECT EXISTS (SELECT 1 FROM log_pending)")):
                 return
-            pending_news = False
             try:
-                drawn = self._integrate_with(local)
+                drawn = self._integrate_with(local, pending)
             except BaseException as exc:
                 self._answer(local, exc)
                 raise
@@ -308,7 +315,8 @@ class PostgresSequencer:
             self._settle({req.claim[0]: req.first for req in drawn if req.claim is not None})
             if drawn:
                 conn.execute("SELECT pg_notify('log_integrated', p) FROM unnest(%s::text[]) AS p", (_payloads(drawn),))
-            if len(drawn) < BATCH_LIMIT and not self._local:
+            pending = len(drawn) >= BATCH_LIMIT or any(n.channel == "log_pending" for n in _heard(conn))
+            if not pending and not self._local:
                 return
 
     def _wake(self) -> None:
@@ -336,6 +344,12 @@ def sequencer_pid(db: PostgresDatabase) -> int | None:
             (key >> 32, key & 0xFFFFFFFF),
         )
     return int(name.removeprefix(APPLICATION_NAME)) if name and name.startswith(APPLICATION_NAME) else None
+
+
+def _taken_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
 
 
 def _holds(requests: list[AppendRequest], request: AppendRequest) -> bool:
