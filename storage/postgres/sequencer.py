@@ -51,6 +51,7 @@ WAIT_SECONDS = 10.0  # a submitted append waits this long for a sequencer (a han
 RETRY_SECONDS = 1.0  # a process without the lock tries to take it this often
 POLL_SECONDS = 0.5  # waits for news end this often, to look for missed work
 BATCH_LIMIT = 5000  # submitted requests integrated per transaction at most
+SUBMITTERS_SECONDS = 5.0  # after a submission, the sequencer draws pending rows in every transaction this long (sooner than waiting for each notification)
 APPLICATION_NAME = "mydata log sequencer, pid "  # the listening session's name: `sequencer_pid` reads it
 NOTIFY_BYTES = 7900  # a NOTIFY payload holds less than 8000 bytes
 
@@ -96,6 +97,7 @@ class PostgresSequencer:
         self._wake_r, self._wake_w = -1, -1
         self._pid = 0
         self.leading = False  # whether this process holds the sequencer's lock now
+        self._announced_at = -SUBMITTERS_SECONDS  # when a submission last woke this sequencer
         db.on_close(self.stop)
 
     # ---- appending ------------------------------------------------------------------
@@ -294,12 +296,15 @@ class PostgresSequencer:
                 conn.close()
 
     def _sequence(self, conn: psycopg.Connection, announced: bool | None) -> None:
-        """Integrate what waits: this process's requests, and the pending ones when a
-        submission was `announced` (None: the clock woke it, so look), then tell the other
-        processes each one's first index. Pending rows are looked for before a transaction
-        of theirs alone, so an idle log commits nothing."""
-        pending = True if announced is None else announced
+        """Integrate what waits: this process's requests, and the pending ones while other
+        processes submit (one was `announced` within SUBMITTERS_SECONDS; None: the clock
+        woke it, so look), then tell the other processes each one's first index. Pending
+        rows are looked for before a transaction of theirs alone, so an idle log commits
+        nothing; a sequencer that appends alone never queries them."""
         while True:
+            if announced:
+                self._announced_at = time.monotonic()
+            pending = announced is None or time.monotonic() - self._announced_at < SUBMITTERS_SECONDS
             with self._lock:
                 local, self._local, self._in_flight = self._local, [], self._local
             if not local and not (pending and _one(conn, "SELECT EXISTS (SELECT 1 FROM log_pending)")):
@@ -315,8 +320,8 @@ class PostgresSequencer:
             self._settle({req.claim[0]: req.first for req in drawn if req.claim is not None})
             if drawn:
                 conn.execute("SELECT pg_notify('log_integrated', p) FROM unnest(%s::text[]) AS p", (_payloads(drawn),))
-            pending = len(drawn) >= BATCH_LIMIT or any(n.channel == "log_pending" for n in _heard(conn))
-            if not pending and not self._local:
+            announced = len(drawn) >= BATCH_LIMIT or any(n.channel == "log_pending" for n in _heard(conn))
+            if not announced and not self._local:
                 return
 
     def _wake(self) -> None:
