@@ -10,7 +10,8 @@ request threads competing for its GIL, so the lock is held only for the work.
 
 Frames are a 4-byte big-endian length and a JSON object: a request (storage/append_codec.py:
 its owner token is stored with the claim, so a worker whose writer died can tell its own
-committed append from a replay's), a reply `{"first": n}`, `{"taken": key}` (the claim was made before) or `{"error": "…"}`.
+committed append from a replay's), a reply `{"first": n}`, `{"taken": key}` (the claim was
+made before) or `{"error": "…"}`.
 """
 
 from __future__ import annotations

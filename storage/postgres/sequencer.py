@@ -222,7 +222,7 @@ class PostgresSequencer:
             return
         with self._lock:
             if self._thread is None or self._pid != os.getpid():
-                self._waiting, self._local, self._lock = {}, [], threading.Lock()
+                self._waiting, self._local, self._in_flight, self._lock = {}, [], [], threading.Lock()
                 self._wake_r, self._wake_w = os.pipe()
                 os.set_blocking(self._wake_w, False)  # a full pipe already holds a wake-up
                 self._stopping.clear()
