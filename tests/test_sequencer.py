@@ -128,8 +128,12 @@ def test_a_new_sequencer_integrates_what_waited_for_the_last_one(replicas, pg_ur
         b.sequencer.retry_seconds = 600  # b will not take the lock itself
         waiting = threading.Thread(target=lambda: answered.update(first=b.append([b"waited"])))
         waiting.start()
+        tried = (  # b's session has tried for the lock (and failed): it will not again
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'mydata log sequencer%%'"
+            " AND query LIKE 'SELECT pg_try_advisory_lock%%' AND state = 'idle'"
+        )
         deadline = time.monotonic() + 5
-        while _rows(pg_url, "SELECT count(*) FROM log_pending") != [(1,)] and time.monotonic() < deadline:
+        while (_rows(pg_url, "SELECT count(*) FROM log_pending") != [(1,)] or _rows(pg_url, tried) != [(1,)]) and time.monotonic() < deadline:
             time.sleep(0.05)
     c = replicas()  # takes the free lock, and what b submitted with it
     own = c.append([b"c's own"])
