@@ -532,6 +532,11 @@ class LogStore:
                     self._queue_cond.wait()
                     continue
                 self._committing = True  # this caller leads the next group commit
+                # One scheduler turn first, so the callers woken with this one (the last
+                # batch's, answered together) join this batch instead of the next.
+                self._queue_cond.release()
+                time.sleep(0)
+                self._queue_cond.acquire()
                 batch, self._queue = self._queue, []
                 self._queue_cond.release()
                 try:

@@ -109,6 +109,9 @@ class Clock:
     def time(self):
         return time.time() + self.offset
 
+    def sleep(self, seconds):
+        time.sleep(seconds)
+
 
 @pytest.fixture
 def clock(monkeypatch):

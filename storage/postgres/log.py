@@ -172,7 +172,7 @@ def _anchor(row: tuple[Any, ...]) -> AnchorRecord:
 
 def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
     """Node hashes of `keys` in order, in one query (LogError if one is missing)."""
-    found = {k: bytes(h) for k, h in conn.execute("SELECT id, hash FROM log_nodes WHERE id = ANY(%s)", (keys,)).fetchall()}
+    found = {k: bytes(h) for k, h in conn.execute("SELECT id, hash FROM log_nodes WHERE id = ANY(%b)", (keys,)).fetchall()}
     missing = [k for k in keys if k not in found]
     if missing:
         raise LogError(f"no stored node at level {missing[0] >> 48} index {missing[0] & ((1 << 48) - 1)}")
@@ -218,7 +218,7 @@ class _PostgresAppend:
         keys, expiries, owners = (list(column) for column in zip(*claims, strict=True))
         rows = self._conn.execute(
             "INSERT INTO log_claims (key, expires_at, first, owner)"
-            " SELECT key, expires_at, -1, owner FROM unnest(%s::text[], %s::float8[], %s::text[]) WITH ORDINALITY AS c(key, expires_at, owner, n)"
+            " SELECT key, expires_at, -1, owner FROM unnest(%b::text[], %b::float8[], %b::text[]) WITH ORDINALITY AS c(key, expires_at, owner, n)"
             " ORDER BY n ON CONFLICT DO NOTHING RETURNING key, owner",
             (keys, expiries, owners),
         ).fetchall()
@@ -227,9 +227,10 @@ class _PostgresAppend:
     def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
         if firsts:
             keys, values = (list(column) for column in zip(*firsts, strict=True))
-            self._conn.execute(
-                "UPDATE log_claims SET first = f.first FROM unnest(%s::text[], %s::bigint[]) AS f(key, first) WHERE log_claims.key = f.key",
+            self._conn.execute(  # planned afresh: a plan cached while the table was small would scan it whole
+                "UPDATE log_claims SET first = f.first FROM unnest(%b::text[], %b::bigint[]) AS f(key, first) WHERE log_claims.key = f.key",
                 (keys, values),
+                prepare=False,
             )
 
     def take_pending(self, limit: int) -> Callable[[], list[AppendRequest]]:
@@ -253,7 +254,7 @@ class _PostgresAppend:
         server as much as a row, and a batch has hundreds of rows."""
         if rows:
             firsts, seconds = (list(column) for column in zip(*rows, strict=True))
-            self._conn.execute(f"INSERT INTO {into} SELECT * FROM unnest(%s::{first_type}[], %s::{second_type}[])", (firsts, seconds))
+            self._conn.execute(f"INSERT INTO {into} SELECT * FROM unnest(%b::{first_type}[], %b::{second_type}[])", (firsts, seconds))
 
     def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: float) -> None:
         self._conn.execute(

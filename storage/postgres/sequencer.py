@@ -55,12 +55,14 @@ SUBMITTERS_SECONDS = 5.0  # after a submission, the sequencer draws pending rows
 APPLICATION_NAME = "mydata log sequencer, pid "  # the listening session's name: `sequencer_pid` reads it
 NOTIFY_BYTES = 7900  # a NOTIFY payload holds less than 8000 bytes
 
-_SUBMIT = (
-    "WITH r AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::text[], %s::bytea[]) WITH ORDINALITY AS r(key, expires_at, owner, request, n)),"
+_SUBMIT = (  # one statement, so one transaction that needs no BEGIN and COMMIT of its own
+    "WITH r AS (SELECT * FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bytea[]) WITH ORDINALITY AS r(key, expires_at, owner, request, n)),"
     " c AS (INSERT INTO log_claims (key, expires_at, first, owner) SELECT key, expires_at, -1, owner FROM r ORDER BY n"
-    " ON CONFLICT DO NOTHING RETURNING key, owner)"
-    " INSERT INTO log_pending (claim, request) SELECT r.key, r.request FROM r JOIN c ON c.key = r.key AND c.owner = r.owner ORDER BY r.n"
-    " RETURNING claim"
+    " ON CONFLICT DO NOTHING RETURNING key, owner),"
+    " p AS (INSERT INTO log_pending (claim, request) SELECT r.key, r.request FROM r JOIN c ON c.key = r.key AND c.owner = r.owner ORDER BY r.n"
+    " RETURNING claim)"
+    # its commit need not wait for a WAL flush: the sequencer's durable commit flushes it too
+    " SELECT p.claim FROM p, (SELECT set_config('synchronous_commit', 'off', true), pg_notify('log_pending', '')) AS settings"
 )
 
 
@@ -119,14 +121,11 @@ class PostgresSequencer:
         """Store `batch` for the sequencer, deciding its claims (a refused one is answered now)."""
         keys = [req.claim[0] for req in batch if req.claim is not None]
         try:
-            with self.db.connection() as conn, conn.pipeline():
-                with conn.transaction():
-                    conn.execute("SET LOCAL synchronous_commit = off")
-                    stored = conn.execute(
-                        _SUBMIT,
-                        (keys, [req.claim[1] for req in batch if req.claim is not None], [req.owner for req in batch], [encode_request(req) for req in batch]),
-                    )
-                    conn.execute("SELECT pg_notify('log_pending', '')")
+            with self.db.connection() as conn:
+                stored = conn.execute(
+                    _SUBMIT,
+                    (keys, [req.claim[1] for req in batch if req.claim is not None], [req.owner for req in batch], [encode_request(req) for req in batch]),
+                )
                 accepted = {row[0] for row in stored.fetchall()}
         except Exception as exc:  # noqa: BLE001 - the batch fails whole (should the commit have
             self._answer(batch, exc)  # landed unseen, the log may hold an append reported failed, never the reverse)
@@ -319,7 +318,7 @@ class PostgresSequencer:
             self._answer(local, None)
             self._settle({req.claim[0]: req.first for req in drawn if req.claim is not None})
             if drawn:
-                conn.execute("SELECT pg_notify('log_integrated', p) FROM unnest(%s::text[]) AS p", (_payloads(drawn),))
+                conn.execute("SELECT pg_notify('log_integrated', p) FROM unnest(%b::text[]) AS p", (_payloads(drawn),))
             announced = len(drawn) >= BATCH_LIMIT or any(n.channel == "log_pending" for n in _heard(conn))
             if not announced and not self._local:
                 return
