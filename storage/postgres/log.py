@@ -113,7 +113,7 @@ class PostgresLogBackend:
                 self._pinned.conn = None
 
     def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
-        return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%s)", (list(keys),)))
+        return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (list(keys),)))
 
     def find(self, key: str) -> list[int]:
         return [r[0] for r in self._all("SELECT idx FROM log_entry_index WHERE key = %s ORDER BY idx", (key,))]
