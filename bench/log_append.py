@@ -70,9 +70,9 @@ def _close(log: LogStore) -> None:
         log.backend.db.close()
 
 
-def _writer(where: str, writers: int, start_at: float, stop_at: float, done: Synchronized) -> None:
+def _writer(where: str, greenlets: int, start_at: float, stop_at: float, done: Synchronized) -> None:
     """One writer process, run as the operator's gunicorn gevent worker runs: patched for
-    gevent after the fork, `writers` greenlets each appending one entry after another
+    gevent after the fork, `greenlets` greenlets each appending one entry after another
     from `start_at` until `stop_at` (wall clock), each append durable before the next."""
     from gevent import monkey
 
@@ -90,7 +90,7 @@ def _writer(where: str, writers: int, start_at: float, stop_at: float, done: Syn
             count += 1
         return count
 
-    done.value = sum(gevent.pool.Pool(writers).map(appender, range(writers)))
+    done.value = sum(gevent.pool.Pool(greenlets).map(appender, range(greenlets)))
     _close(log)
 
 
@@ -131,7 +131,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=32, help="concurrent writers (greenlets), spread over --writers processes")
     ap.add_argument("--seconds", type=float, default=10.0, help="how long the concurrent writers append")
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    ap.add_argument("--writers", type=int, default=1, help="log stores the threads are spread over (replicas)")
+    ap.add_argument("--writers", type=int, default=1, help="processes (replicas), each with its own log store, the writers are spread over")
     args = ap.parse_args()
     with PostgresServer() if args.backend == "postgresql" else contextlib.nullcontext() as server:
         run(args.backend, args.entries, args.threads, args.writers, args.seconds, server)
