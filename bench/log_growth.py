@@ -2,18 +2,20 @@
 empty log), on SQLite and PostgreSQL in one run.
 
 Each entry is a release-sized event with two lookup keys, a consent's and a citizen's,
-drawn from 500,000 consents and 200,000 citizens: every append inserts at random places
-of the lookup index, as it does in production. The rate is measured over `--window`
-entries appended in group commits of 100 (as under load), first on an empty log, then
-again after the log was filled to `--entries` in batches of 1,000. The ratio of the two is
-the figure; both are measured in the same run on the same machine.
-Run: .venv/bin/python bench/log_growth.py [--entries 10000000] [--window 100000] [--backend sqlite postgresql]
+drawn from 500,000 consents and 200,000 citizens, as in production: keys at random places
+of the lookup index's current epoch (storage/log.py, KEY_EPOCH_BITS). The log is filled
+to `--entries` in batches of 1,000; then, `--rounds` times, `--window` entries are
+appended in group commits of 100 (as under load) to a fresh empty log and to the filled
+one, turn about. The ratio of the two medians is the figure. Also timed: a citizen's
+lookup (a history page's), which probes every epoch.
+Run: .venv/bin/python bench/log_growth.py [--entries 10000000] [--window 100000] [--rounds 3] [--backend sqlite postgresql]
 """
 
 import argparse
 import contextlib
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +35,16 @@ _KEYS = random.Random(1)
 CONSENTS = [f"consent:0x{_KEYS.getrandbits(256):064x}" for _ in range(500_000)]
 CITIZENS = [f"0x{_KEYS.getrandbits(160):040x}" for _ in range(200_000)]
 ENTRY = b'{"area":"work","block":123456,"checked_block":123456,"consent_id":"0x' + b"ab" * 32 + b'","decision":"released","service":"cv-builder","time":"2026-11-30T22:00:00Z","type":"data.read"}'
+
+
+def lookup_ms(log: LogStore, rng: random.Random, count: int = 200) -> float:
+    """Median milliseconds to find one citizen's entries (a history page's lookup)."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        log.find(rng.choice(CITIZENS))
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def append_batches(log: LogStore, count: int, batch: int, rng: random.Random) -> float:
@@ -59,30 +71,37 @@ def fresh_log(backend: str, server: PostgresServer | None):
         db.close()
 
 
-def run(backend: str, entries: int, window: int, server: PostgresServer | None) -> None:
+def run(backend: str, entries: int, window: int, rounds: int, server: PostgresServer | None) -> None:
     rng = random.Random(7)
+    empty, grown, empty_find, grown_find = [], [], [], []
     with fresh_log(backend, server) as log:
-        empty = append_batches(log, window, 100, rng)
-        started, filled = time.perf_counter(), window
-        while filled < entries - window:
-            step = min(1_000_000, entries - window - filled)
+        started, filled = time.perf_counter(), 0
+        while filled < entries:
+            step = min(1_000_000, entries - filled)
             append_batches(log, step, 1000, rng)
             filled += step
             print(f"  {backend}: filled to {filled:,} entries ({time.perf_counter() - started:.0f} s)", flush=True)
-        grown = append_batches(log, window, 100, rng)
-        size = log.head
-    print(f"{backend}: {empty:,.0f} entries/s on an empty log, {grown:,.0f}/s at {size:,} entries: {grown / empty:.2f}x (goal >= 0.8x)")
+        for _ in range(rounds):  # interleaved, so that the machine's changing pace hits both alike
+            with fresh_log(backend, server) as new:
+                empty.append(append_batches(new, window, 100, rng))
+                empty_find.append(lookup_ms(new, rng))
+            grown.append(append_batches(log, window, 100, rng))
+            grown_find.append(lookup_ms(log, rng))
+    e, g = statistics.median(empty), statistics.median(grown)
+    print(f"{backend}: {e:,.0f} entries/s on an empty log, {g:,.0f}/s at {entries:,} entries: {g / e:.2f}x (goal >= 0.8x; medians of {rounds} rounds)")
+    print(f"{backend}: a citizen's lookup {statistics.median(empty_find):.2f} ms at {window:,} entries, {statistics.median(grown_find):.2f} ms at {entries:,}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=10_000_000)
     ap.add_argument("--window", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--backend", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
     args = ap.parse_args()
     with PostgresServer() if "postgresql" in args.backend else contextlib.nullcontext() as server:
         for backend in args.backend:
-            run(backend, args.entries, args.window, server)
+            run(backend, args.entries, args.window, args.rounds, server)
 
 
 if __name__ == "__main__":

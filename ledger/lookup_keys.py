@@ -36,3 +36,15 @@ def chain_block_key(block: int) -> str:
 def expiry_key(consent_id: str) -> str:
     """The key of a consent's expiry entry (written once, by the first release after it)."""
     return "expired:" + consent_id.lower()
+
+
+_LASTING = ("granted:", "revoked:", "expired:", "request:", "block:")
+
+
+def is_lasting(key: str) -> bool:
+    """Whether `key` is written once per event (a consent's grant, revocation or expiry, a
+    request's, a block's) rather than with every data access (a citizen's, a consent's): the
+    log indexes these by key alone, one probe to find on the release path, and the others
+    by epoch, so that the inserts of every access stay in the recent part of the index
+    (storage/log.py)."""
+    return key.startswith(_LASTING)

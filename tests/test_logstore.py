@@ -10,15 +10,16 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
+from ledger.lookup_keys import revocation_key
 from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import open_checkpoint
-from storage.log import PRUNE_CLAIMS_SECONDS, AppendRequest, ClaimTaken, LogCorrupt, LogError, TreeMoved, node_key
+from storage.log import KEY_EPOCH_BITS, LASTING_EPOCH, PRUNE_CLAIMS_SECONDS, AppendRequest, ClaimTaken, LogCorrupt, LogError, TreeMoved, node_key
 from storage.postgres.log import PostgresLog, _PostgresAppend
 from storage.postgres.pool import PostgresDatabase
 from storage.sqlite.log import SqliteLog
 
 ORIGIN = "test.example/log"
-_PG_TABLE = re.compile(r"\blog_(entries|nodes|checkpoints|claims|meta)\b")
+_PG_TABLE = re.compile(r"\blog_(entries|nodes|checkpoints|claims|meta|entry_index)\b")
 
 
 class SqliteLogs:
@@ -224,6 +225,31 @@ def test_lookup_keys_find_their_entries(store):
     assert store.find("consent:1") == [0, 2]
     assert store.find("svc:x") == [2]
     assert store.find("nothing") == []
+
+
+def test_lookup_keys_are_found_and_forgotten_in_every_epoch(logs, store):
+    far = [5, 1 << KEY_EPOCH_BITS, (3 << KEY_EPOCH_BITS) + 9]  # epochs 0, 1 and 3 (2 holds none)
+    lasting = revocation_key("0xab")
+    with store.backend.append_transaction() as tx:
+        tx.add_keys([("k", far[2]), ("k", far[0]), ("k", far[1]), ("other", far[1]), (lasting, far[2]), (lasting, far[0])])
+    assert store.find("k") == far and store.find(lasting) == [far[0], far[2]]
+    rows = "SELECT epoch, idx FROM log_entry_index WHERE key = %s ORDER BY idx"
+    assert logs.execute(rows, ("k",)) == [(i >> KEY_EPOCH_BITS, i) for i in far]
+    assert logs.execute(rows, (lasting,)) == [(LASTING_EPOCH, far[0]), (LASTING_EPOCH, far[2])]  # one probe finds them
+    assert store.forget("k") == 3 and store.forget(lasting) == 2
+    assert store.find("k") == [] and store.find(lasting) == [] and store.find("other") == [far[1]]
+
+
+def test_an_sqlite_log_from_before_epochs_keeps_its_lookup_keys(tmp_path, signer):
+    path = tmp_path / "log.sqlite"
+    with sqlite3.connect(path) as db:  # the lookup index as it was: ordered by key
+        db.execute("CREATE TABLE entry_index (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID")
+        db.executemany("INSERT INTO entry_index VALUES (?, ?)", [("k", 1 << KEY_EPOCH_BITS), ("k", 2), ("j", 3)])
+    store = SqliteLog(path, ORIGIN, signer)
+    assert store.find("k") == [2, 1 << KEY_EPOCH_BITS] and store.find("j") == [3]
+    assert SqliteLog(path, ORIGIN, signer).find("k") == [2, 1 << KEY_EPOCH_BITS]  # moved once, to the lasting epoch
+    store.append([b"new"], keys=[["k"]])
+    assert store.find("k") == [0, 2, 1 << KEY_EPOCH_BITS]  # a new row in epoch 0, the old ones where they were
 
 
 def test_out_of_range_requests_are_refused(store):

@@ -89,3 +89,22 @@ def test_an_address_within_budget_is_read_at_most_once_per_sync():
     clock.now += SYNC_SECONDS
     with pytest.raises(Problem):
         limits.check_address("10.0.0.9")
+
+
+def test_requests_arriving_while_an_address_is_read_keep_the_last_verdict():
+    """Under load many requests find the sync due at once: one reads, the rest do not wait
+    on reads of their own."""
+    clock, reads = Clock(), []
+
+    class Counters(MemoryStorage):
+        def get(self, key):
+            reads.append(key)
+            if len(reads) == 2:
+                limits.check_address("10.0.0.9")  # a request arriving while this read is in flight
+            return super().get(key)
+
+    limits = RateLimits(RateLimitConfig(refused_per_address="1/minute"), Counters(), clock)
+    limits.check_address("10.0.0.9")
+    clock.now += SYNC_SECONDS
+    limits.check_address("10.0.0.9")
+    assert len(reads) == 2

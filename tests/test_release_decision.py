@@ -132,6 +132,39 @@ def test_under_one_state_token_the_log_is_read_once_and_a_new_token_reads_it_aga
     assert decide(rt).reason == "revoked" and rt.log.snapshots == 2
 
 
+def test_under_one_state_token_the_consent_index_is_read_once_for_releases(rt, monkeypatch):
+    rt.directory.held.append(consent())
+    reads = []
+    monkeypatch.setattr(rt.directory, "consents_of", lambda citizen, service: reads.append(citizen) or list(rt.directory.held))
+    assert decide(rt).allowed and decide(rt).allowed and len(reads) == 1  # the second took the kept consents
+    new_state(rt)
+    assert decide(rt).allowed and len(reads) == 2
+
+
+def test_a_consent_indexed_after_its_grant_was_followed_releases_at_once(rt):
+    """The operator follows a relayed grant before it indexes the consent: the rows kept
+    under the grant's token may lack it, so a denial reads the index again."""
+    assert decide(rt).reason == "no-consent"  # (none kept yet: kept now, under this token)
+    rt.directory.held.append(consent())  # indexed, the token unchanged
+    assert decide(rt).allowed
+
+
+def test_kept_consents_allow_only_under_the_token_they_were_kept_under(rt):
+    rt.directory.held.append(consent())
+    assert decide(rt).allowed
+    rt.directory.held.clear()  # archived or erased (the log says granted still in this stand-in)
+    new_state(rt)
+    assert decide(rt).reason == "no-consent"
+
+
+def test_kept_consents_do_not_allow_once_catching_up_brought_another_token(rt):
+    rt.directory.held.append(consent())
+    assert decide(rt).allowed  # kept under t0
+    rt.directory.held.clear()
+    rt.follower.positions = [(42, NOW, True, "t0"), (43, NOW, False, "t1")]  # lagging: the sync brings a new token
+    assert decide(rt).reason == "no-consent"
+
+
 def test_a_revoked_consent_releases_nothing(rt):
     rt.directory.held.append(consent())
     rt.log.keys[revocation_key("0x01")] = [7]

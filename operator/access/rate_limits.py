@@ -9,7 +9,7 @@ process in memory (W workers admit up to W times each budget).
 
 Refusals are rare and counted one by one. Whether an address is within its refusal budget
 is read from the shared counter at most every SYNC_SECONDS per process, and afresh after
-each refusal here, so a caller whose requests keep failing is judged by the shared count
+each refusal here (while one request reads it, the others keep the last verdict), so a caller whose requests keep failing is judged by the shared count
 on every request; one that turns bad after a good run gets at most SYNC_SECONDS' worth of
 refusals past the budget on each process. Accepted requests are every request: a process
 counts them itself and adds its count to the shared counter at most every SYNC_SECONDS
@@ -76,6 +76,8 @@ class RateLimits:
         if known is None or known[0] <= now:
             if len(self._addresses) >= MAX_KEYS:
                 self._addresses = {a: k for a, k in self._addresses.items() if k[0] > now}
+            if known is not None:  # requests arriving while this one reads keep the last verdict (one read per sync, not one each)
+                self._addresses[address] = (now + SYNC_SECONDS, known[1])
             known = (now + SYNC_SECONDS, self._limiter.test(self._refused, "refused", address))
             self._addresses[address] = known
         if not known[1]:

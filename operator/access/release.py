@@ -25,6 +25,7 @@ from storage.directory import IndexedConsent
 from .consent_states import GRANTED, REVOKED, UNCONFIRMED
 
 if TYPE_CHECKING:
+    from ..chain.follower import Position
     from ..runtime import OperatorRuntime
 
 wall_clock = time.time  # this host's clock (tests replace it)
@@ -70,31 +71,47 @@ def _grant_holds(rt: OperatorRuntime, consent_id: str) -> bool:
 
 
 def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str) -> Decision:
+    """The decision for `service_id` to `access` `area` of `citizen` now. The consents held come
+    from the consent index, or, to allow, from those kept under the follower's state token
+    (ConsentStates: a denial is decided again from the index); an expired consent's first
+    denial logs its expiry."""
+    position = rt.follower.position()
+    kept = rt.consent_states.held(position.state, citizen, service_id)
+    if kept is not None:
+        decision, token = _decide(rt, kept, area, access, position)
+        if decision.allowed and token == position.state:
+            return decision
     held = rt.directory.consents_of(citizen, service_id)
+    rt.consent_states.keep_held(position.state, citizen, service_id, held)
+    decision, _ = _decide(rt, held, area, access, position)
+    if decision.reason == "expired":
+        log_expiry_once(rt, decision.consent, decision.block)
+    return decision
+
+
+def _decide(rt: OperatorRuntime, held: list[IndexedConsent], area: str, access: str, position: Position) -> tuple[Decision, str]:
+    """The decision from the consents `held`, and the follower state token it was taken under."""
     covering = [c for c in held if c.allows(area, access)]
-    block, statuses = current_statuses(rt, covering)
+    position, statuses = current_statuses(rt, covering, position)
     if not covering:
-        return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, block)
+        return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, position.block), position.state
     for c, status in zip(covering, statuses):  # one status per covering consent
         if status == "active":
             if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
                 continue  # the baseline asks the chain as well
-            return Decision(True, "active", c, block)
-    c = covering[0]
-    if statuses[0] in (REVOKED, UNCONFIRMED):
-        return Decision(False, statuses[0], c, block)
-    log_expiry_once(rt, c, block)
-    return Decision(False, "expired", c, block)
+            return Decision(True, "active", c, position.block), position.state
+    reason = statuses[0] if statuses[0] in (REVOKED, UNCONFIRMED) else "expired"
+    return Decision(False, reason, covering[0], position.block), position.state
 
 
-def current_statuses(rt: OperatorRuntime, covering: list[IndexedConsent]) -> tuple[int, list[str]]:
-    """The followed block and each consent's status, once the follower has caught up with
-    every block the node was seen to have. The log states come from this process's
-    ConsentStates while the follower's state token holds, else from one snapshot of the log
-    (the block, chain time and revocations of one moment)."""
+def current_statuses(rt: OperatorRuntime, covering: list[IndexedConsent], position: Position | None = None) -> tuple[Position, list[str]]:
+    """The follower's position and each consent's status, once the follower has caught up
+    with every block the node was seen to have (`position`: one just read). The log states
+    come from this process's ConsentStates while the follower's state token holds, else from
+    one snapshot of the log (the block, chain time and revocations of one moment)."""
     ids = [c.consent_id for c in covering]
     for _ in range(3):
-        position = rt.follower.position()
+        position = position or rt.follower.position()
         states = None if position.lagging else rt.consent_states.get(position.state, ids)
         if states is None and not position.lagging:
             with rt.log.snapshot():
@@ -104,11 +121,12 @@ def current_statuses(rt: OperatorRuntime, covering: list[IndexedConsent]) -> tup
                 rt.consent_states.keep(position.state, dict(zip(ids, states)))
         if states is not None:
             now = max(position.chain_time, int(wall_clock()))
-            return position.block, [_judged(state, c, now) for state, c in zip(states, covering)]
+            return position, [_judged(state, c, now) for state, c in zip(states, covering)]
         try:
             rt.follower.sync()  # the node has a block we have not followed: follow it first
         except Exception as exc:  # noqa: BLE001 - any failure to reach the chain
             raise Problem(503, "chain-unavailable", "The operator cannot follow the chain right now", str(exc)) from None
+        position = None
     raise Problem(503, "chain-lagging", "The operator is catching up with the chain; try again")
 
 

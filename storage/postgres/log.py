@@ -21,14 +21,26 @@ from typing import Any, cast
 
 import psycopg
 
+from ledger.lookup_keys import is_lasting
 from ledger.tlog.note import Signer
 
 from ..append_codec import decode_request
-from ..log import PUBLISH_SECONDS, AnchorRecord, AppendRequest, AppendTransaction, LogError, LogStore, TreeMoved
+from ..log import LASTING_EPOCH, PUBLISH_SECONDS, AnchorRecord, AppendRequest, AppendTransaction, LogError, LogStore, TreeMoved, key_epoch
 from .pool import PostgresDatabase
 from .sequencer import BATCH_LIMIT, PostgresSequencer
 
 _ANCHOR = "size, root, tx, block, anchor_index"
+# A key's rows in the lookup index (storage/log.py, KEY_EPOCH_BITS; migration 0011): a
+# lasting key's in its one epoch; any other's in every epoch, as an array, so that the
+# index is descended once per epoch instead of scanned (the lasting epoch too: rows from
+# before epochs are there).
+_LASTING_KEY = f"epoch = {LASTING_EPOCH} AND key = %s"
+_KEY_IN_EVERY_EPOCH = f"epoch = ANY(ARRAY(SELECT generate_series({LASTING_EPOCH}, (SELECT max(epoch) FROM log_entry_index)))) AND key = %s"
+
+
+def _rows_of(key: str) -> str:
+    """The WHERE clause that finds the lookup index's rows of `key`."""
+    return _LASTING_KEY if is_lasting(key) else _KEY_IN_EVERY_EPOCH
 TREE_MOVED = "MYD01"  # log_advance's SQLSTATE
 
 
@@ -116,13 +128,13 @@ class PostgresLogBackend:
         return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (list(keys),)))
 
     def find(self, key: str) -> list[int]:
-        return [r[0] for r in self._all("SELECT idx FROM log_entry_index WHERE key = %s ORDER BY idx", (key,))]
+        return [r[0] for r in self._all(f"SELECT idx FROM log_entry_index WHERE {_rows_of(key)} ORDER BY idx", (key,))]
 
     def forget(self, key: str) -> int:
         """Erase a lookup key: the rows are gone for every reader at once, and a vacuum of the
         table lets PostgreSQL reuse their space."""
         with self.db.connection() as conn:
-            deleted = conn.execute("DELETE FROM log_entry_index WHERE key = %s", (key,)).rowcount
+            deleted = conn.execute(f"DELETE FROM log_entry_index WHERE {_rows_of(key)}", (key,)).rowcount
             conn.execute("VACUUM log_entry_index")
         return deleted
 
@@ -269,7 +281,10 @@ class _PostgresAppend:
             )
 
     def add_keys(self, pairs: list[tuple[str, int]]) -> None:
-        self._insert_rows("log_entry_index (key, idx)", "text", "bigint", pairs)
+        if pairs:
+            keys, indices = (list(column) for column in zip(*pairs, strict=True))
+            epochs = [key_epoch(key, idx) for key, idx in pairs]
+            self._conn.execute("INSERT INTO log_entry_index (epoch, key, idx) SELECT * FROM unnest(%b::int[], %b::text[], %b::bigint[])", (epochs, keys, indices))
 
     def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
         """(Pipelined, its failure is reported at COMMIT, as TreeMoved: see `_tree_moved`.)"""

@@ -13,20 +13,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledger.lookup_keys import is_lasting
 from ledger.tlog.note import Signer
 
 from ..locks import WriterLock
-from ..log import PUBLISH_SECONDS, AnchorRecord, Committer, LogError, LogStore
+from ..log import LASTING_EPOCH, PUBLISH_SECONDS, AnchorRecord, Committer, LogError, LogStore, key_epoch
 from . import connections
 from .connections import ThreadLocalConnections, connect
 
-SCHEMA = """
+ENTRY_INDEX = """CREATE TABLE IF NOT EXISTS entry_index (
+    epoch INTEGER NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (epoch, key, idx)) WITHOUT ROWID"""
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entry_index (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID;
+{ENTRY_INDEX};
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL, first INTEGER, owner TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims(expires_at);
 CREATE TABLE IF NOT EXISTS anchors (
@@ -34,6 +37,20 @@ CREATE TABLE IF NOT EXISTS anchors (
     anchor_index INTEGER NOT NULL, created_at REAL NOT NULL);
 """
 _MAX_PARAMS = 900  # SQLite's bound-parameter limit is 999 on old builds
+# A key's rows in the lookup index (storage/log.py, KEY_EPOCH_BITS): a lasting key's in its
+# one epoch; any other's in every epoch, listed, so that the index is descended once per
+# epoch instead of scanned (the lasting epoch too: rows from before epochs are there).
+_LASTING_KEY = f"epoch = {LASTING_EPOCH} AND key = ?"
+_KEY_IN_EVERY_EPOCH = (
+    f"epoch IN (WITH RECURSIVE epochs(e) AS (SELECT {LASTING_EPOCH} UNION ALL SELECT e + 1 FROM epochs WHERE e < (SELECT MAX(epoch) FROM entry_index))"
+    " SELECT e FROM epochs) AND key = ?"
+)
+
+
+def _rows_of(key: str) -> str:
+    """The WHERE clause that finds the lookup index's rows of `key`."""
+    return _LASTING_KEY if is_lasting(key) else _KEY_IN_EVERY_EPOCH
+
 
 
 class SqliteLogBackend:
@@ -42,8 +59,9 @@ class SqliteLogBackend:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._writer = connect(self.path)
+        _index_by_epoch(self._writer)
         self._writer.executescript(SCHEMA)
-        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(claims)")}
+        columns = _columns(self._writer, "claims")
         for column, kind in (("first", "INTEGER"), ("owner", "TEXT")):  # a log from before appends were read back
             if column not in columns:
                 self._writer.execute(f"ALTER TABLE claims ADD COLUMN {column} {kind}")
@@ -108,12 +126,12 @@ class SqliteLogBackend:
         return dict(rows.fetchall())
 
     def find(self, key: str) -> list[int]:
-        return [r[0] for r in self._db().execute("SELECT idx FROM entry_index WHERE key=? ORDER BY idx", (key,))]
+        return [r[0] for r in self._db().execute(f"SELECT idx FROM entry_index WHERE {_rows_of(key)} ORDER BY idx", (key,))]
 
     def forget(self, key: str) -> int:
         """Erase a lookup key for good: secure_delete and a WAL checkpoint (connections.erase)."""
         with self._write_lock:
-            return connections.erase(self._db(), [("DELETE FROM entry_index WHERE key=?", (key,))])
+            return connections.erase(self._db(), [(f"DELETE FROM entry_index WHERE {_rows_of(key)}", (key,))])
 
     # ---- the exclusive append transaction ------------------------------------------
     @contextmanager
@@ -230,11 +248,34 @@ class _SqliteAppend:
         self._conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", items.items())
 
     def add_keys(self, pairs: list[tuple[str, int]]) -> None:
-        self._conn.executemany("INSERT INTO entry_index(key, idx) VALUES (?, ?)", pairs)
+        self._conn.executemany("INSERT INTO entry_index(epoch, key, idx) VALUES (?, ?, ?)", [(key_epoch(key, idx), key, idx) for key, idx in pairs])
 
     def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
         """Nothing to swap: the entries table is the head here, and BEGIN IMMEDIATE under the
         writer lock already keeps every other writer out of the transaction."""
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _index_by_epoch(conn: sqlite3.Connection) -> None:
+    """A log from before the lookup index was ordered by epoch has its rows moved into the
+    new index's lasting epoch (ordered by key, as before), in one transaction taken by one
+    of the processes opening it."""
+    if "epoch" in _columns(conn, "entry_index") or not _columns(conn, "entry_index"):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "epoch" not in _columns(conn, "entry_index"):  # another process may have moved them meanwhile
+            conn.execute("ALTER TABLE entry_index RENAME TO entry_index_by_key")
+            conn.execute(ENTRY_INDEX)
+            conn.execute(f"INSERT INTO entry_index SELECT {LASTING_EPOCH}, key, idx FROM entry_index_by_key")
+            conn.execute("DROP TABLE entry_index_by_key")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class SqliteLog(LogStore):
