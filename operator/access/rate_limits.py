@@ -8,10 +8,11 @@ budget holds for the whole operator; on the single-host SQLite default they are 
 process in memory (W workers admit up to W times each budget).
 
 Refusals are rare and counted one by one. Whether an address is within its refusal budget
-is read from the shared counter at most every SYNC_SECONDS per process, and afresh after
-each refusal here (while one request reads it, the others keep the last verdict), so a caller whose requests keep failing is judged by the shared count
-on every request; one that turns bad after a good run gets at most SYNC_SECONDS' worth of
-refusals past the budget on each process. Accepted requests are every request: a process
+is read from the shared counter at most every SYNC_SECONDS per process (while one request
+reads it, the others keep the last verdict), and afresh after each refusal here, so a
+caller whose requests keep failing is judged by the shared count on every request; one
+that turns bad after a good run gets at most SYNC_SECONDS' worth of refusals past the
+budget on each process. Accepted requests are every request: a process
 counts them itself and adds its count to the shared counter at most every SYNC_SECONDS
 (a shared counter row written by every release cost a PostgreSQL release one of its
 round trips, bench/release_statements.py). A key past its budget is refused from the

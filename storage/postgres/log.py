@@ -30,6 +30,7 @@ from .pool import PostgresDatabase
 from .sequencer import BATCH_LIMIT, PostgresSequencer
 
 _ANCHOR = "size, root, tx, block, anchor_index"
+TREE_MOVED = "MYD01"  # log_advance's SQLSTATE
 # A key's rows in the lookup index (storage/log.py, KEY_EPOCH_BITS; migration 0011): a
 # lasting key's in its one epoch; any other's in every epoch, as an array, so that the
 # index is descended once per epoch instead of scanned (the lasting epoch too: rows from
@@ -41,7 +42,6 @@ _KEY_IN_EVERY_EPOCH = f"epoch = ANY(ARRAY(SELECT generate_series({LASTING_EPOCH}
 def _rows_of(key: str) -> str:
     """The WHERE clause that finds the lookup index's rows of `key`."""
     return _LASTING_KEY if is_lasting(key) else _KEY_IN_EVERY_EPOCH
-TREE_MOVED = "MYD01"  # log_advance's SQLSTATE
 
 
 class PostgresLogBackend:

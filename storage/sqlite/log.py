@@ -52,7 +52,6 @@ def _rows_of(key: str) -> str:
     return _LASTING_KEY if is_lasting(key) else _KEY_IN_EVERY_EPOCH
 
 
-
 class SqliteLogBackend:
     """The log's rows in the SQLite file at `path`."""
 
