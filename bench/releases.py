@@ -5,8 +5,11 @@ Starts the embedded chain, a PDS and two operators (normal, and baseline with
 `--eth-call-per-release`) on loopback, sets up a service with a read consent on a
 citizen's `work` area, then sends pre-signed reads to each with wrk (bench/load.py).
 Goal: >= 2,000 releases/s on 2 cores and >= 20x the baseline.
-Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2] [--postgres]
-(--postgres: the same load against PostgreSQL-backed replicas, 1 and 2 behind HAProxy, on the same cores)
+Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2]
+         [--postgres [--rounds 3] [--transports tcp,socket]]
+(--postgres: the same load against PostgreSQL-backed replicas, 1 and 2 behind HAProxy, on the
+same cores, reaching the server over loopback TCP and over its Unix socket, each in rounds
+that alternate with the SQLite operator; the ratio printed is the median round's)
 """
 
 import argparse
@@ -34,6 +37,8 @@ from ledger.wallet import Wallet
 from mydata import load_balancer
 from pds.envelope import new_data_key, seal, wrap_key
 from storage.backends import PostgresBackend
+
+WARM_UP_SECONDS = 5  # before each measured run: pools filled, statements prepared, caches warm
 
 
 def start(args: list[str], url: str) -> subprocess.Popen:
@@ -111,10 +116,33 @@ def world(workers: int, database_url: str | None = None, replicas: int = 1, base
 
 
 def _run(name: str, w: World, url: str, args: argparse.Namespace) -> float:
-    measure(url, w.path, w.signer, 2, args.connections, args.wrk_threads, args.max_rate)  # warm up
+    measure(url, w.path, w.signer, WARM_UP_SECONDS, args.connections, args.wrk_threads, args.max_rate)
     r = measure(url, w.path, w.signer, args.seconds, args.connections, args.wrk_threads, args.max_rate)
-    print(f"{name:>36}: {r.rate:8.0f} releases/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms", flush=True)
+    print(f"{name:>48}: {r.rate:8.0f} releases/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms", flush=True)
     return r.rate
+
+
+def _postgres_rounds(sqlite: World, args: argparse.Namespace) -> None:
+    """Each PostgreSQL setup against the SQLite operator (still running), in alternating
+    rounds: on a machine whose speed drifts, only figures measured side by side compare."""
+    with PostgresServer() as pg:
+        for transport in args.transports.split(","):
+            for replicas in (1, 2):
+                name = f"bench{replicas}{transport}"
+                pg.create_database(name)
+                url = pg.url(name) if transport == "tcp" else pg.socket_url(name)
+                migrate = PostgresBackend(url)
+                migrate.migrate()
+                migrate.db.close()
+                workers = max(1, args.workers // replicas)  # the same cores, shared by the replicas
+                label = f"PostgreSQL ({transport}), {replicas} replica(s) x {workers} worker(s)"
+                with world(workers, url, replicas, baseline=False) as w:
+                    ratios = []
+                    for _ in range(args.rounds):
+                        base = _run("index (this design, SQLite)", sqlite, sqlite.operator, args)
+                        ratios.append(_run(label, w, w.operator, args) / base)
+                ratios.sort()
+                print(f"{'':>48}  {ratios[len(ratios) // 2]:.2f}x the SQLite figure (median of {len(ratios)} rounds; {ratios[0]:.2f}-{ratios[-1]:.2f})", flush=True)
 
 
 def main() -> None:
@@ -126,23 +154,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn (gevent) workers")
     ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
     ap.add_argument("--postgres", action="store_true", help="also PostgreSQL with 1 and 2 replicas behind HAProxy, same cores")
+    ap.add_argument("--rounds", type=int, default=3, help="with --postgres: alternating SQLite/PostgreSQL rounds per setup")
+    ap.add_argument("--transports", default="tcp,socket", help="with --postgres: how the replicas reach the server (tcp: loopback; socket: its Unix socket)")
     args = ap.parse_args()
     with world(args.workers, baseline=not args.no_baseline) as w:
-        sqlite = _run("index (this design, SQLite)", w, w.operator, args)
         if w.baseline:
             _run("baseline: eth_call per release", w, w.baseline, args)
-    if not args.postgres:
-        return
-    with PostgresServer() as pg:
-        for replicas in (1, 2):
-            url = pg.create_database(f"bench{replicas}")
-            migrate = PostgresBackend(url)
-            migrate.migrate()
-            migrate.db.close()
-            workers = max(1, args.workers // replicas)  # the same cores, shared by the replicas
-            with world(workers, url, replicas, baseline=False) as w:
-                rate = _run(f"PostgreSQL, {replicas} replica(s) x {workers} worker(s)", w, w.operator, args)
-                print(f"{'':>36}  {rate / sqlite:.2f}x the SQLite figure", flush=True)
+        if args.postgres:
+            _postgres_rounds(w, args)
+        else:
+            _run("index (this design, SQLite)", w, w.operator, args)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
+    def socket_url(self, database: str = "postgres") -> str:
+        """The URL of `database` over the server's Unix socket (for clients on this host)."""
+        return f"postgresql://{self.user}@:{self.port}/{database}?host={self.folder}"
+
     def start(self) -> PostgresServer:
         prefix = _as_service_user()
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 Each worker builds its own app after the fork; they share the data directory, and the
 log store, chain follower, anchorer and transaction locks are safe across processes.
-The arbiter starts a log writer process first, which commits every worker's appends.
+The arbiter starts a log writer process first, which writes every worker's appends (on
+PostgreSQL, as the replica's candidate for the log's sequencer).
 
 Workers are gevent workers: each serves its connections as greenlets on one thread, so
 a request waiting on the log writer, the PDS or the chain costs a greenlet switch, not
@@ -40,4 +41,4 @@ class OperatorServer(GunicornServer):
 
     def _stop_writer(self, arbiter) -> None:
         if self.writer is not None:
-            log_writer_process.stop(self.writer)
+            log_writer_process.stop(self.writer, self.config.log_writer_socket)

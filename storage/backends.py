@@ -164,10 +164,11 @@ class PostgresBackend:
         return PostgresCounters(self.db)
 
     def log(self, origin: str, signer: Signer, writer: Committer | None = None) -> LogStore:
-        """The log every replica appends to (no log writer process: one sequencer writes it)."""
+        """The log every replica appends to, written by one sequencer (through `writer`, the
+        replica's log writer process, if it has one)."""
         from .postgres.log import PostgresLog
 
-        return PostgresLog(self.db, origin, signer)
+        return PostgresLog(self.db, origin, signer, writer)
 
     def directory(self) -> Directory:
         return Directory(self._sql())

@@ -16,9 +16,10 @@ signed checkpoint covers. Backends: storage/sqlite/log.py (one host) and
 storage/postgres/log.py (replicas: one elected sequencer appends the batches of every
 replica, and a compare-and-swap on the tree head keeps two writers from ever forking the log).
 
-Appends go to a `Sequencer` if the backend has one (PostgreSQL), else may go through a log
-writer process (consent_operator/log/log_writer.py) that commits for every worker of a
-host; without one, or when it is gone, they commit here.
+Appends may go through a log writer process (consent_operator/log/log_writer.py) that
+writes for every worker of a host or replica; from there, or from a process without one
+(or whose writer is gone), they go to the `Sequencer` if the backend has one (PostgreSQL),
+else commit in that process.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class AppendRequest:
     claim: tuple[str, float] | None = None  # (key, expires_at): see LogStore.append
     owner: str = field(default_factory=lambda: secrets.token_hex(8))  # tells this request's claim from a replay's
     publish: bool = False  # sign a checkpoint covering this request in its own transaction
+    expects: dict[str, str] = field(default_factory=dict)  # meta values it was decided under: see LogStore.append
     first: int = -1
     done: bool = False  # the group commit that took it has ended
     sequenced: bool = False  # handed to a sequencer, which sets `first` or `error` later (Sequencer.wait)
@@ -117,6 +119,13 @@ class ClaimTaken(MyDataError):
     def __init__(self, key: str):
         super().__init__(f"{key} was claimed before")
         self.key = key
+
+
+class StaleRead(MyDataError):
+    """A meta value an append expected had changed by the time it was written: nothing of it
+    was written (its claim neither), so the caller may decide again and retry."""
+
+    problem_type = "stale-read"
 
 
 class WriterLost(MyDataError):
@@ -169,6 +178,11 @@ class Sequencer(Protocol):
         sequencer in time, and then the request is withdrawn: nothing of it stays)."""
         ...
 
+    def adopt(self, request: AppendRequest) -> None:
+        """Wait here for `request`, submitted by another process (a writer process that died)
+        with its claim stored: it is marked `sequenced`, its outcome comes by `wait`."""
+        ...
+
 
 class AppendTransaction(Protocol):
     """One exclusive write transaction on the log: no other writer, in any process or
@@ -205,6 +219,15 @@ class AppendTransaction(Protocol):
 
     def claim_of(self, key: str) -> tuple[int, str] | None:
         """(first index, owner token) of a stored claim."""
+        ...
+
+    def drop_claims(self, claims: list[tuple[str, str]]) -> None:
+        """Delete the stored claims (key, owner): appends that were not written after all."""
+        ...
+
+    def metas(self, keys: list[str]) -> Callable[[], dict[str, str]]:
+        """How to read the meta values of `keys` that are set, inside the transaction (a
+        pipelining backend sends the query now and answers it with the next one)."""
         ...
 
     def add_entries(self, rows: list[tuple[int, bytes]]) -> None: ...
@@ -312,6 +335,7 @@ class LogStore:
         self._queue_cond = threading.Condition()
         self._committing = False
         self._claims_pruned_at = 0.0
+        self._expected_keys: set[str] = set()  # meta keys appends expected (see `expects`): read with each batch's claims
         self._check_signing_key()
 
     def _check_signing_key(self) -> None:
@@ -520,6 +544,7 @@ class LogStore:
         keys: Sequence[Sequence[str]] | None = None,
         claim: tuple[str, float] | None = None,
         publish: bool = False,
+        expects: dict[str, str] | None = None,
     ) -> int:
         """Durably append entries, their lookup keys and meta values in one transaction.
 
@@ -529,19 +554,23 @@ class LogStore:
         release path claims a request's nonce this way: its replay check and its log entry
         are one write.) `publish` signs a checkpoint covering these entries in the same
         transaction (the chain follower's: its cursor and the events it logged must reach
-        readers together, or an auditor would miss events below the followed block). An
+        readers together, or an auditor would miss events below the followed block).
+        `expects` (meta key -> value, "" for unset) makes it conditional on what the caller
+        read: if any of them differs when the append is written, after every append before
+        it, nothing is written and StaleRead is raised (a release decided on a follower
+        position read earlier is logged only if that position still holds). An
         append without a claim gets a random one: the claim records the first index, so an
         append whose writer died mid-commit is read back or redone, never lost and never
         doubled.
         Concurrent callers are group-committed: while one batch is being committed, new
         requests queue up, and the next leader commits them all at once, through the
-        sequencer if there is one (the batch is handed over, and the next group may start
-        while this one waits to be integrated), the writer process if there is one (one
-        round trip per batch), else here. Each caller returns once its own request is
+        writer process if there is one (one round trip per batch), else the sequencer if
+        there is one (the batch is handed over, and the next group may start while this one
+        waits to be integrated), else here. Each caller returns once its own request is
         durable and has its index (or raises that batch's error).
         """
         claim = claim or (f"append:{secrets.token_hex(16)}", time.time() + APPEND_CLAIM_SECONDS)
-        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim, publish=publish)
+        request = AppendRequest(list(entries), dict(meta or {}), [list(k) for k in keys or ()], claim, publish=publish, expects=dict(expects or {}))
         with self._queue_cond:
             self._queue.append(request)
             while not request.done:
@@ -564,41 +593,52 @@ class LogStore:
                     for req in batch:
                         req.done = True
                     self._queue_cond.notify_all()
-        if request.sequenced and self.sequencer is not None:
-            self.sequencer.wait(request)
+        self.wait_for(request)
         if request.error is not None:
             raise request.error
         return request.first
 
+    def wait_for(self, request: AppendRequest) -> None:
+        """Return once a request this process wrote (`write`) has its outcome."""
+        if request.sequenced and self.sequencer is not None:
+            self.sequencer.wait(request)
+
     def _lead(self, batch: list[AppendRequest]) -> None:
-        """Commit a group: hand it to the sequencer, send it to the writer process, or commit
-        it here when there is neither."""
-        if self.sequencer is not None:
-            try:
-                self.sequencer.submit(batch)
-            except BaseException as exc:  # every request of the batch fails with the submission
-                for req in batch:
-                    req.error, req.sequenced = exc, False
-            return
+        """Commit a group: send it to the host's writer process if there is one, else hand it
+        to the sequencer if there is one, else commit it here."""
         if self.writer is not None:
             try:
                 self.writer.commit(batch)
             except WriterUnavailable as exc:
                 if not self._writer_missed:
-                    log.warning("log writer unavailable, committing in this process: %s", exc)
+                    log.warning("log writer unavailable, appending from this process: %s", exc)
                 self._writer_missed = True
             else:
                 lost = [req for req in batch if isinstance(req.error, WriterLost)]
                 if lost:
                     self._recover(lost)
                 return
-        self.commit(batch)
+        self.write(batch)
+
+    def write(self, batch: list[AppendRequest]) -> None:
+        """Write a group from this process (the writer process's step too): hand it to the
+        sequencer if there is one (each request's outcome then comes by `Sequencer.wait`),
+        else commit it here."""
+        if self.sequencer is None:
+            self.commit(batch)
+            return
+        try:
+            self.sequencer.submit(batch)
+        except BaseException as exc:  # every request of the batch fails with the submission
+            for req in batch:
+                req.error, req.sequenced = exc, False
 
     def _recover(self, lost: list[AppendRequest]) -> None:
         """The writer died holding these requests. Its transaction committed or rolled back
         whole: inside an exclusive transaction, a request whose claim is stored under its own
-        owner token was committed (its first index is stored with it); a claim stored by
-        another request means this one was a replay; the others are committed here."""
+        owner token was committed (its first index is stored with it) or, with a sequencer,
+        submitted and still waits for it (first -1: it is waited for here); a claim stored by
+        another request means this one was a replay; the others are written again here."""
         log.warning("log writer lost %d appends mid-commit; reading back or redoing them", len(lost))
         redo = []
         with self.backend.append_transaction() as tx:
@@ -607,12 +647,14 @@ class LogStore:
                 req.error = None
                 if stored is None:
                     redo.append(req)
-                elif stored[1] == req.owner:
+                elif stored[1] != req.owner:
+                    req.error = ClaimTaken(req.claim[0] if req.claim else "")
+                elif stored[0] >= 0 or self.sequencer is None:
                     req.first = stored[0]
                 else:
-                    req.error = ClaimTaken(req.claim[0] if req.claim else "")
+                    self.sequencer.adopt(req)
         if redo:
-            self.commit(redo)
+            self.write(redo)
 
     def commit(self, batch: list[AppendRequest]) -> None:
         """Write a batch of requests as one transaction, setting each one's `first` or
@@ -643,6 +685,26 @@ class LogStore:
         self._range = new_range
         return drawn
 
+    def _still_current(self, tx: AppendTransaction, requests: list[AppendRequest], current: dict[str, str]) -> list[AppendRequest]:
+        """The requests whose expected meta values hold when they are written in turn (each
+        after the meta writes of those before it; `current`: the values read with the batch's
+        claims); the others fail with StaleRead, their claims dropped in `tx`."""
+        unread = {key for req in requests for key in req.expects} - self._expected_keys
+        if unread:  # (drawn requests another process submitted may expect other keys)
+            self._expected_keys |= unread
+            current.update(tx.metas(sorted(unread))())
+        accepted, stale = [], []
+        for req in requests:
+            changed = [key for key, value in req.expects.items() if current.get(key, "") != value]
+            if changed:
+                req.error = StaleRead(f"{', '.join(changed)} changed since the append was decided")
+                stale.append(req)
+            else:
+                accepted.append(req)
+                current.update(req.meta)
+        tx.drop_claims([(req.claim[0], req.owner) for req in stale if req.claim is not None])
+        return accepted
+
     def _edge(self, tx: AppendTransaction, size: int) -> merkle.CompactRange:
         """The tree's right edge at `size`: this process's copy; when another process or
         replica appended since, the copy the backend keeps with the head, or else one read
@@ -663,20 +725,23 @@ class LogStore:
         if now - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
             tx.prune_claims(now)
             self._claims_pruned_at = now
-        # claims before the head: a pipelining backend answers both in one round trip
+        # claims and expected meta values before the head: a pipelining backend answers them
+        # in one round trip
+        self._expected_keys.update(key for req in batch for key in req.expects)
+        read_metas = tx.metas(sorted(self._expected_keys)) if self._expected_keys else dict
         won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
         sequenced = drawn()
         first = tx.size()
         new_range = self._edge(tx, first).copy()
         nodes: list[tuple[int, bytes]] = []
         rows: list[tuple[int, bytes]] = []
-        accepted = []
+        unclaimed = []
         for req in batch:
             if req.claim is not None and (req.claim[0], req.owner) not in won:
                 req.error = ClaimTaken(req.claim[0])
             else:
-                accepted.append(req)
-        accepted += sequenced
+                unclaimed.append(req)
+        accepted = self._still_current(tx, unclaimed + sequenced, read_metas())
         for req in accepted:
             req.first = first + len(rows)
             for data in req.entries:

@@ -184,7 +184,7 @@ def test_a_writer_killed_under_load_loses_no_acknowledged_append_and_doubles_non
     data.mkdir()
     origin = "mydata.localhost/consent-log"
     sock = tmp_path / "w.sock"
-    args = [sys.executable, "-m", "consent_operator.log.log_writer_process", str(data), str(data / "log.sqlite"), origin, str(sock)]
+    args = [sys.executable, "-m", "consent_operator.log.log_writer_process", str(data), origin, str(sock)]
 
     def start():
         proc = subprocess.Popen(args)
@@ -242,6 +242,7 @@ def test_a_request_frame_carries_every_field_of_the_append():
     ("field", "value", "reason"),
     [
         ("meta", {"m": 1}, "meta must map strings to strings"),
+        ("expects", {"m": None}, "expects must map strings to strings"),
         ("keys", [[1]], "keys must be lists of strings"),
         ("claim", ["c"], "claim must be"),
         ("claim", [1, 2], "claim must be"),

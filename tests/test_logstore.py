@@ -13,7 +13,7 @@ import pytest
 from ledger.lookup_keys import revocation_key
 from ledger.tlog import merkle, note
 from ledger.tlog.checkpoint import open_checkpoint
-from storage.log import KEY_EPOCH_BITS, LASTING_EPOCH, PRUNE_CLAIMS_SECONDS, AppendRequest, ClaimTaken, LogCorrupt, LogError, TreeMoved, node_key
+from storage.log import KEY_EPOCH_BITS, LASTING_EPOCH, PRUNE_CLAIMS_SECONDS, AppendRequest, ClaimTaken, LogCorrupt, LogError, StaleRead, TreeMoved, node_key
 from storage.postgres.log import PostgresLog, _PostgresAppend
 from storage.postgres.pool import PostgresDatabase
 from storage.sqlite.log import SqliteLog
@@ -304,6 +304,33 @@ def test_in_a_group_only_the_request_whose_claim_was_taken_is_refused(store):
     store.commit(batch)
     assert isinstance(batch[1].error, ClaimTaken) and batch[0].error is None and batch[2].error is None
     assert [store.entry(r.first) for r in (batch[0], batch[2])] == [b"a", b"c"] and store.size == 2
+
+
+def test_an_append_whose_expected_meta_changed_writes_nothing_and_leaves_its_claim_free(logs, store):
+    later = time.time() + 300
+    store.append([], {"m": "1"})
+    with pytest.raises(StaleRead, match="m changed"):
+        store.append([b"late"], {"n": "x"}, keys=[["k"]], claim=("nonce:s 1", later), expects={"m": "0"})
+    assert store.head == 0 and store.find("k") == [] and store.get_meta("n") is None
+    assert logs.execute("SELECT COUNT(*) FROM log_claims WHERE key = 'nonce:s 1'") == [(0,)]
+    assert store.append([b"decided again"], keys=[["k"]], claim=("nonce:s 1", later), expects={"m": "1"}) == 0
+    assert store.append([b"unset is empty"], expects={"never set": ""}) == 1
+    with pytest.raises(StaleRead):
+        store.append([b"no"], expects={"never set": "v"})
+    assert store.head == 2
+
+
+def test_in_a_group_an_expectation_is_checked_after_the_meta_writes_before_it(store):
+    later = time.time() + 300
+    batch = [
+        AppendRequest([b"a"], {}, [], ("c1", later), expects={"m": ""}),
+        AppendRequest([], {"m": "2"}, [], ("c2", later)),
+        AppendRequest([b"b"], {}, [["k"]], ("c3", later), expects={"m": ""}),
+        AppendRequest([b"c"], {}, [], ("c4", later), expects={"m": "2"}),
+    ]
+    store.commit(batch)
+    assert [type(r.error).__name__ for r in batch] == ["NoneType", "NoneType", "StaleRead", "NoneType"]
+    assert [store.entry(r.first) for r in (batch[0], batch[3])] == [b"a", b"c"] and store.head == 2 and store.find("k") == []
 
 
 def test_expired_claims_are_dropped_so_the_table_stays_small(logs, store, clock):

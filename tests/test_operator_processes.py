@@ -86,14 +86,36 @@ def _children(pid: int) -> dict[int, str]:
 def test_workers_commit_through_the_log_writer_and_carry_on_when_it_dies(node, gunicorn_operator):
     url, data, arbiter = gunicorn_operator
     registry = Registry.of(ChainClient(node.url), Deployment.load(data / "deployment.json"))
-    [writer] = [pid for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
-    assert (data / "log-writer.sock").exists()
+    [(writer, args)] = [(pid, args) for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
+    socket_path = Path(args.split()[-1])
+    assert socket_path.is_socket() and socket_path.parent.stat().st_mode & 0o777 == 0o700  # its own private folder
     first, second = signed_grant(registry), signed_grant(registry)
     assert _relay(url, first).status_code == 201
     os.kill(writer, signal.SIGKILL)
     assert _relay(url, second).status_code == 201  # the worker commits the entry itself
     for g in (first[0], second[0]):
         assert len(requests.get(f"{url}/ledger/consents/0x{g.consent_id.hex()}").json()["log_indices"]) == 1
+
+
+def test_two_operators_on_one_data_directory_each_have_their_own_writer(node, gunicorn_operator, tmp_path):
+    """The socket once lived in the data directory: a second operator's writer replaced the
+    first one's socket, and stopping it deleted the socket the first one's workers used."""
+    url, data, arbiter = gunicorn_operator
+    port = free_port()
+    second = subprocess.Popen(
+        [sys.executable, "-m", "mydata", "operator", "--chain", node.url, "--data-dir", str(data), "--port", str(port), "--workers", "1", "--anchor-seconds", "3600"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ledger/info", second, timeout=60)
+        sockets = [Path(args.split()[-1]) for proc in (arbiter, second) for args in _children(proc.pid).values() if "log_writer_process" in args]
+        assert len(set(sockets)) == 2 and all(path.is_socket() for path in sockets)
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    assert sockets[0].is_socket() and not sockets[1].parent.exists()  # the first one's is untouched; the second's is gone with it
+    registry = Registry.of(ChainClient(node.url), Deployment.load(data / "deployment.json"))
+    assert _relay(url, signed_grant(registry)).status_code == 201
 
 
 def test_the_log_writer_stops_when_the_arbiter_is_killed(gunicorn_operator):

@@ -18,6 +18,7 @@ from ledger.registry import Registry
 from ledger.request_auth import RequestSigner
 from ledger.wallet import Wallet
 from pds.envelope import EnvelopeError, new_data_key, open_envelope, seal, unwrap_key, wrap_key
+from storage.log import StaleRead
 
 from .helpers import PASSPHRASE
 from .worlds import SKILLS, WORK, World
@@ -70,6 +71,25 @@ def test_revocation_through_the_operator_denies_the_next_read(world):
     assert world.read().status_code == 200
     citizen.revoke_via_operator(world.wallet, citizen.OperatorClient(world.op.url), cid)
     assert_denied(world, world.read(), "revoked")
+
+
+def test_a_release_whose_ledger_keeps_moving_is_answered_503_and_logs_nothing(world, monkeypatch):
+    """A release is decided at the position its process read last and logged only while the
+    follower still stands there; decided again at a fresh position twice, it then gives up."""
+    world.consent([{"area": "work", "access": "read"}])
+    log, expected = world.op.runtime.log, []
+
+    def moving(entries, meta=None, keys=None, claim=None, publish=False, expects=None):
+        expected.append(expects)
+        raise StaleRead("follower.state changed since the append was decided")
+
+    size = log.head
+    monkeypatch.setattr(log, "append", moving)
+    resp = world.read()
+    assert resp.status_code == 503 and resp.json()["type"].endswith("/ledger-moving"), resp.text
+    assert len(expected) == 3 and all("follower.state" in e for e in expected)
+    monkeypatch.undo()
+    assert log.head == size and world.read().status_code == 200
 
 
 def test_a_direct_revocation_the_watcher_has_noted_is_followed_before_any_release(world):

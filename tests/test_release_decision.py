@@ -41,7 +41,7 @@ class StandInLog:
         self.snapshots += 1
         yield
 
-    def append(self, entries, meta=None, keys=None, claim=None):
+    def append(self, entries, meta=None, keys=None, claim=None, expects=None):
         for data, ks in zip(entries, keys, strict=True):
             for k in ks:
                 self.keys.setdefault(k, []).append(len(self.entries))

@@ -11,7 +11,7 @@ import pytest
 
 from ledger.tlog import merkle, note
 from storage.append_codec import decode_request, encode_request
-from storage.log import AppendRequest, ClaimTaken
+from storage.log import AppendRequest, ClaimTaken, StaleRead
 from storage.postgres.locks import lock_key
 from storage.postgres.log import PostgresLog
 from storage.postgres.pool import PostgresDatabase
@@ -64,6 +64,17 @@ def test_a_claim_submitted_through_one_replica_is_refused_through_the_other(repl
     assert a.head == 1
 
 
+def test_a_submitted_append_whose_expectation_no_longer_holds_is_refused_and_its_claim_freed(replicas, pg_url):
+    a, b = replicas(), replicas()
+    a.append([], {"follower.state": "t1"})
+    claim = ("nonce:svc:3", time.time() + 60)
+    with pytest.raises(StaleRead):  # decided by the sequencer (a), announced to b as STALE
+        b.append([b"decided at t0"], claim=claim, expects={"follower.state": "t0"})
+    assert not b.sequencer.leading and a.head == 0
+    assert _rows(pg_url, "SELECT count(*) FROM log_claims WHERE key = %s", (claim[0],)) == [(0,)]
+    assert b.append([b"decided at t1"], claim=claim, expects={"follower.state": "t1"}) == 0
+
+
 def test_the_next_replica_takes_over_when_the_sequencer_goes(replicas):
     a, b = replicas(), replicas()
     a.append([b"before"])
@@ -90,6 +101,27 @@ def test_an_append_no_sequencer_takes_is_withdrawn_and_leaves_nothing(replicas, 
     assert b.entries(0, 1) == [b"retried"]
 
 
+def test_an_append_a_dead_writer_had_submitted_is_waited_for_not_written_twice(replicas, pg_url):
+    """A replica's log writer died after submitting a worker's append: the worker finds the
+    claim stored under its own owner, still pending, and waits for the sequencer."""
+    a = replicas()
+    a.sequencer.stop()
+    with psycopg.connect(pg_url, autocommit=True) as squatter:  # no sequencer until it lets go
+        squatter.execute("SELECT pg_advisory_lock(%s)", (lock_key(SEQUENCER_LOCK),))
+        writer = replicas()
+        submitted = AppendRequest([b"once"], {}, [["k:once"]], ("nonce:svc:9", time.time() + 60))
+        writer.sequencer.submit([submitted])
+        writer.sequencer.stop()  # died with the append pending
+        assert _rows(pg_url, "SELECT count(*) FROM log_pending") == [(1,)]
+        worker = replicas()
+        mine = AppendRequest(submitted.entries, {}, submitted.keys, submitted.claim, submitted.owner)
+        worker._recover([mine])
+        assert mine.sequenced and mine.first == -1
+    worker.wait_for(mine)  # the lock is free: the worker's own sequencer takes it and integrates
+    assert (mine.error, mine.first) == (None, 0)
+    assert worker.find("k:once") == [0] and worker.head == 1
+
+
 def test_notifications_announce_every_first_index_within_the_payload_limit():
     drawn = [AppendRequest([], {}, [], (f"nonce:a key with spaces:{i:04}", 0.0), first=i * 3) for i in range(400)]
     payloads = _payloads(drawn)
@@ -98,9 +130,11 @@ def test_notifications_announce_every_first_index_within_the_payload_limit():
 
 
 def test_a_submitted_request_reads_back_whole():
-    req = AppendRequest([b"\x00entry", b""], {"m": "v"}, [["k1", "k2"], []], ("c", 1.5), "owner1", True)
+    req = AppendRequest([b"\x00entry", b""], {"m": "v"}, [["k1", "k2"], []], ("c", 1.5), "owner1", True, {"m": "u"})
     back = decode_request(encode_request(req))
-    assert (back.entries, back.meta, back.keys, back.claim, back.owner, back.publish) == (req.entries, req.meta, req.keys, req.claim, req.owner, True)
+    assert (back.entries, back.meta, back.keys, back.claim, back.owner, back.publish, back.expects) == (
+        req.entries, req.meta, req.keys, req.claim, req.owner, True, {"m": "u"}
+    )
 
 
 def test_the_start_up_check_leaves_no_sequencer_behind_to_cross_the_fork(pg_url, tmp_path):

@@ -11,7 +11,10 @@ only counted (metrics): a stranger cannot write into a citizen's history.
 
 A release has no side effect before its log entry, so its nonce is claimed by that log
 append (one durable write for the replay check and the record, where other requests
-claim theirs in the nonce store first); a replay writes nothing and is refused.
+claim theirs in the nonce store first); a replay writes nothing and is refused. For the
+same reason it is decided at the follower position its process read last, with no round
+trip to the log: its entry is written only while the follower still stands there, and a
+release whose entry finds the position moved is decided again at a fresh one.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ledger import events
 from ledger.keys import CITIZEN_KEY_ID
 from ledger.record import AREA_NAME
 from ledger.request_auth import replayed
-from storage.log import ClaimTaken
+from storage.log import ClaimTaken, StaleRead
 
 from . import release
 from .auth import authenticate_request, check_request, refused, service_of
@@ -33,49 +36,72 @@ from .pds_client import PdsError
 from .release import Decision
 
 if TYPE_CHECKING:
+    from ..chain.follower import Position
     from ..runtime import OperatorRuntime
+
+DECISION_ATTEMPTS = 3  # a release whose log entry found the follower moved is decided again, this often at most
 
 
 @dataclass(frozen=True)
 class Access:
-    """An authorised request: who, the decision, and the nonce claim its log entry must make
-    (None when the nonce store has claimed it already)."""
+    """An authorised request: who, the decision, the nonce claim its log entry must make
+    (None when the nonce store has claimed it already) and the position that entry expects
+    (None: none)."""
 
     service: str
     decision: Decision
     claim: tuple[str, float] | None
+    expects: Position | None = None
 
 
-def deny(rt: OperatorRuntime, service: str, citizen: str | None, area: str, reason: str, block: int, consent_id: str | None = None, status: int = 403, detail: str = "", claim=None) -> Problem:
+def deny(
+    rt: OperatorRuntime,
+    service: str,
+    citizen: str | None,
+    area: str,
+    reason: str,
+    block: int,
+    consent_id: str | None = None,
+    status: int = 403,
+    detail: str = "",
+    claim=None,
+    expects: Position | None = None,
+) -> Problem:
     """Log a denial and return the problem to answer with (a replay's, unlogged, if `claim`
-    was taken)."""
+    was taken); StaleRead if the follower moved from `expects`."""
     try:
-        release.log_access(rt, events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, claim, reason=reason)
+        release.log_access(rt, events.DATA_DENIED, service, citizen, area, "denied", block, consent_id, claim, expects, reason=reason)
     except ClaimTaken:
         return refused(replayed())
     return Problem(status, reason, "Access denied", detail or reason, consent_id=consent_id)
 
 
-def authorise(rt: OperatorRuntime, req, citizen: str, area: str, access: str, claim_with_log: bool = False) -> Access:
-    """Authenticate the service behind Werkzeug request `req` and decide. A request that is
-    not a service's valid, fresh signature is refused unlogged; every decision's denial is
-    logged before it is raised. With `claim_with_log` (side-effect-free requests only), the
-    nonce is left for the caller's log entry to claim."""
+def authorise(rt: OperatorRuntime, req, citizen: str, area: str, access: str) -> Access:
+    """Authenticate the service behind Werkzeug request `req` (its nonce claimed in the nonce
+    store) and decide, at the follower's position read now. A request that is not a
+    service's valid, fresh signature is refused unlogged; a denial is logged before it is
+    raised."""
+    _check_names(citizen, area)
+    return _decided(rt, service_of(authenticate_request(rt, req)), citizen, area, access, None, None)
+
+
+def _check_names(citizen: str, area: str) -> None:
     if not CITIZEN_KEY_ID.match(citizen) or not AREA_NAME.match(area):
         raise Problem(404, "not-found", "No such citizen or area")
-    if claim_with_log:
-        signed = check_request(rt, req)
-        key_id, claim = signed.key_id, (signed.nonce_key, signed.expires_at)
-    else:
-        key_id, claim = authenticate_request(rt, req), None
-    service = service_of(key_id)
-    decision = release.decide(rt, service, citizen, area, access)
+
+
+def _decided(rt: OperatorRuntime, service: str, citizen: str, area: str, access: str, claim: tuple[str, float] | None, expected: str | None) -> Access:
+    """The decision as an Access, its denial logged and raised. `expected` (side-effect-free
+    requests only, whose log entry claims `claim`): that entry, and a denial's, expects the
+    position decided at, the one this process read "last" or one read "now"."""
+    decision = release.decide(rt, service, citizen, area, access, last_read=expected == "last")
+    expects = decision.at if expected else None
     if not decision.allowed:
         cid = decision.consent.consent_id if decision.consent else None
-        raise deny(rt, service, citizen, area, decision.reason, decision.block, cid, claim=claim)
+        raise deny(rt, service, citizen, area, decision.reason, decision.block, cid, claim=claim, expects=expects)
     if rt.pds is None:
         raise Problem(503, "no-pds", "This operator has no PDS configured")
-    return Access(service, decision, claim)
+    return Access(service, decision, claim, expects)
 
 
 def release_area(rt: OperatorRuntime, req, citizen: str, area: str) -> dict:
@@ -83,9 +109,24 @@ def release_area(rt: OperatorRuntime, req, citizen: str, area: str) -> dict:
 
     `?min_version=N` (the newest version the service has seen) keeps a cached release older
     than N from being served: the PDS is asked instead, so a reader never sees versions go
-    backwards across the workers and replicas that each keep their own cache."""
+    backwards across the workers and replicas that each keep their own cache.
+
+    Decided first at the position this process read last; a log entry that finds the
+    follower moved since is not written, and the release is decided again at a fresh one."""
     min_version = query_int(req.args, "min_version", 0)
-    a = authorise(rt, req, citizen, area, "read", claim_with_log=True)
+    _check_names(citizen, area)
+    signed = check_request(rt, req)
+    service, claim = service_of(signed.key_id), (signed.nonce_key, signed.expires_at)
+    for attempt in range(DECISION_ATTEMPTS):
+        try:
+            a = _decided(rt, service, citizen, area, "read", claim, "now" if attempt else "last")
+            return _release(rt, a, citizen, area, min_version)
+        except StaleRead:
+            continue
+    raise Problem(503, "ledger-moving", "The ledger changed while this release was decided; try again")
+
+
+def _release(rt: OperatorRuntime, a: Access, citizen: str, area: str, min_version: int) -> dict:
     d, cid = a.decision, a.decision.consent.consent_id
     try:
         recipient = f"service:{a.service}"
@@ -94,7 +135,7 @@ def release_area(rt: OperatorRuntime, req, citizen: str, area: str) -> dict:
         if _nothing_stored(exc):
             return _release_nothing(rt, a, citizen, area)
         reason = "not-shared" if exc.status == 404 else "pds-error"
-        raise deny(rt, a.service, citizen, area, reason, d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim) from None
+        raise deny(rt, a.service, citizen, area, reason, d.block, cid, 404 if exc.status == 404 else 502, str(exc), a.claim, a.expects) from None
     _log_read(rt, a, citizen, area, "released", latest["version"])
     return {"consent_id": cid, "version": latest["version"], "key_version": latest["key_version"], "envelope": latest["envelope"], "wrapped_key": latest["wrapped_key"], "checked_block": d.block}
 
@@ -115,6 +156,6 @@ def _log_read(rt: OperatorRuntime, a: Access, citizen: str, area: str, decision:
     """Log the `data.read` of `version` (0: nothing stored) under the request's claim; a
     claim taken before is a replay, refused and not logged again."""
     try:
-        release.log_access(rt, events.DATA_READ, a.service, citizen, area, decision, a.decision.block, a.decision.consent.consent_id, a.claim, version=version)
+        release.log_access(rt, events.DATA_READ, a.service, citizen, area, decision, a.decision.block, a.decision.consent.consent_id, a.claim, a.expects, version=version)
     except ClaimTaken:
         raise refused(replayed()) from None

@@ -36,7 +36,11 @@ class Decision:
     allowed: bool
     reason: str  # "active", or why not: no-consent, area-not-granted, revoked, unconfirmed, expired
     consent: IndexedConsent | None
-    block: int
+    at: Position  # the follower's position it was decided at
+
+    @property
+    def block(self) -> int:
+        return self.at.block
 
 
 def status_of(rt: OperatorRuntime, c: IndexedConsent, now: int) -> str:
@@ -70,12 +74,14 @@ def _grant_holds(rt: OperatorRuntime, consent_id: str) -> bool:
     return bool(entries) and events.decode(rt.log.entry(entries[0]))["type"] == events.CONSENT_GRANTED
 
 
-def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str) -> Decision:
+def decide(rt: OperatorRuntime, service_id: str, citizen: str, area: str, access: str, last_read: bool = False) -> Decision:
     """The decision for `service_id` to `access` `area` of `citizen` now. The consents held come
     from the consent index, or, to allow, from those kept under the follower's state token
     (ConsentStates: a denial is decided again from the index); an expired consent's first
-    denial logs its expiry."""
-    position = rt.follower.position()
+    denial logs its expiry. `last_read`: decide at the follower position this process read
+    last, without a round trip to the log, for a caller whose log entry expects it
+    (`log_access`'s `expects`) and that has no side effect before that entry."""
+    position = rt.follower.last_position() if last_read else rt.follower.position()
     kept = rt.consent_states.held(position.state, citizen, service_id)
     if kept is not None:
         decision, token = _decide(rt, kept, area, access, position)
@@ -94,14 +100,14 @@ def _decide(rt: OperatorRuntime, held: list[IndexedConsent], area: str, access: 
     covering = [c for c in held if c.allows(area, access)]
     position, statuses = current_statuses(rt, covering, position)
     if not covering:
-        return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, position.block), position.state
+        return Decision(False, "area-not-granted" if held else "no-consent", held[0] if held else None, position), position.state
     for c, status in zip(covering, statuses):  # one status per covering consent
         if status == "active":
             if rt.config.eth_call_per_release and not rt.registry.is_active(bytes.fromhex(c.consent_id[2:])):
                 continue  # the baseline asks the chain as well
-            return Decision(True, "active", c, position.block), position.state
+            return Decision(True, "active", c, position), position.state
     reason = statuses[0] if statuses[0] in (REVOKED, UNCONFIRMED) else "expired"
-    return Decision(False, reason, covering[0], position.block), position.state
+    return Decision(False, reason, covering[0], position), position.state
 
 
 def current_statuses(rt: OperatorRuntime, covering: list[IndexedConsent], position: Position | None = None) -> tuple[Position, list[str]]:
@@ -140,14 +146,26 @@ def log_expiry_once(rt: OperatorRuntime, c: IndexedConsent, block: int) -> None:
 
 
 def log_access(
-    rt, kind: str, service: str, citizen: str | None, area: str, decision: str, block: int, consent_id: str | None = None, claim: tuple[str, float] | None = None, **extra
+    rt,
+    kind: str,
+    service: str,
+    citizen: str | None,
+    area: str,
+    decision: str,
+    block: int,
+    consent_id: str | None = None,
+    claim: tuple[str, float] | None = None,
+    expects: Position | None = None,
+    **extra,
 ) -> int:
     """Append a data.read / data.written / data.denied entry; lookup keys (private to the
     operator) let the citizen's history find it, the entry itself stays pseudonymous.
-    With `claim`, the append is refused (ClaimTaken) if the claim was made before."""
+    With `claim`, the append is refused (ClaimTaken) if the claim was made before; with
+    `expects`, it is written only while the follower still stands at that position (else
+    StaleRead: decide again)."""
     entry = {"type": kind, "service": service, "area": area, "decision": decision, "consent_id": consent_id, "block": block, "time": _now(), **extra}
     keys = ([citizen] if citizen else []) + ([consent_key(consent_id)] if consent_id else [])
-    return rt.log.append([events.encode(entry)], keys=[keys], claim=claim)
+    return rt.log.append([events.encode(entry)], keys=[keys], claim=claim, expects=expects.meta if expects else None)
 
 
 def _now() -> str:

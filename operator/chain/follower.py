@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,13 +53,15 @@ class Position:
     `state`, a token written in the same transaction as every entry that grants, revokes or
     withdraws a consent. Tokens are random and never reused, so two reads with the same
     token saw the same grants and revocations: what the log says of a consent can be kept
-    per process for as long as the token holds (release.py), checked by this one read that
-    every decision makes anyway."""
+    per process for as long as the token holds (release.py). `meta` holds the values it was
+    read from ("" for unset): an append that expects them (LogStore.append) is written only
+    while the follower still stands there."""
 
     block: int
     chain_time: int
     lagging: bool
     state: str
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def _new_state() -> str:
@@ -83,6 +85,7 @@ class ChainFollower:
         self.log = log
         self.confirmations = confirmations
         self.lock = lock or threading.Lock()
+        self._last_read: Position | None = None
 
     @property
     def last_block(self) -> int:
@@ -189,9 +192,17 @@ class ChainFollower:
 
     def position(self) -> Position:
         """Where the follower stands, read together so it all comes from the same sync."""
-        meta = self.log.get_metas(CURSOR_KEY, HEAD_TIME_KEY, NODE_HEAD_KEY, STATE_KEY)
-        last = int(meta.get(CURSOR_KEY, self.registry.from_block - 1))
-        return Position(last, int(meta.get(HEAD_TIME_KEY, 0)), int(meta.get(NODE_HEAD_KEY, -1)) > last, meta.get(STATE_KEY, ""))
+        keys = (CURSOR_KEY, HEAD_TIME_KEY, NODE_HEAD_KEY, STATE_KEY)
+        found = self.log.get_metas(*keys)
+        last = int(found.get(CURSOR_KEY, self.registry.from_block - 1))
+        at = Position(last, int(found.get(HEAD_TIME_KEY, 0)), int(found.get(NODE_HEAD_KEY, -1)) > last, found.get(STATE_KEY, ""), {k: found.get(k, "") for k in keys})
+        self._last_read = at
+        return at
+
+    def last_position(self) -> Position:
+        """The position this process read last (read now if none): what a decision whose log
+        entry expects it may use instead of a round trip to the log (see Position.meta)."""
+        return self._last_read or self.position()
 
 
 def _withdrawn(withdrawals: list[list[int]], block: int, index: int) -> bool:

@@ -1,7 +1,8 @@
-"""One process commits the log for all of an operator's workers.
+"""One process writes the log for all of an operator's workers.
 
 Workers send appends over a Unix socket; the writer reads every request that is ready,
-commits them as one transaction and answers each with its first index once durable.
+commits them as one transaction (on PostgreSQL: hands them to the log's sequencer as one
+batch, LogStore.write) and answers each with its first index once durable.
 
 Why a process: a commit leader inside a busy worker holds the log's cross-process lock
 while it waits for the GIL after each SQLite call, and every other worker waits with it
@@ -11,7 +12,7 @@ request threads competing for its GIL, so the lock is held only for the work.
 Frames are a 4-byte big-endian length and a JSON object: a request (storage/append_codec.py:
 its owner token is stored with the claim, so a worker whose writer died can tell its own
 committed append from a replay's), a reply `{"first": n}`, `{"taken": key}` (the claim was
-made before) or `{"error": "…"}`.
+made before), `{"stale": why}` (a meta value it expected had changed) or `{"error": "…"}`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from ledger.errors import MyDataError
 from storage.append_codec import decode_request, encode_request
-from storage.log import AppendRequest, ClaimTaken, LogStore, WriterLost, WriterUnavailable
+from storage.log import AppendRequest, ClaimTaken, LogStore, StaleRead, WriterLost, WriterUnavailable
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 << 20
@@ -63,6 +64,8 @@ def _reply_of(req: AppendRequest) -> dict:
         return {"first": req.first}
     if isinstance(req.error, ClaimTaken):
         return {"taken": req.error.key}
+    if isinstance(req.error, StaleRead):
+        return {"stale": str(req.error)}
     return {"error": f"{type(req.error).__name__}: {req.error}"}
 
 
@@ -142,8 +145,11 @@ class LogWriterServer:
             return []
 
     def _commit(self, batch: list[tuple[socket.socket, AppendRequest]]) -> None:
+        requests = [req for _, req in batch]
         try:
-            self.store.commit([req for _, req in batch])
+            self.store.write(requests)
+            for req in requests:
+                self.store.wait_for(req)
         except Exception as exc:  # noqa: BLE001 - e.g. the lock file vanished: fail these, keep serving
             for _, req in batch:
                 req.error = exc
@@ -184,6 +190,8 @@ class LogWriterClient:
         for req, reply in zip(batch, replies, strict=True):
             if "taken" in reply:
                 req.error = ClaimTaken(reply["taken"])
+            elif "stale" in reply:
+                req.error = StaleRead(reply["stale"])
             elif "error" in reply:
                 req.error = LogWriterError(reply["error"])
             else:

@@ -1,55 +1,67 @@
-"""The operator's log writer process (ledger/log_writer.py), started beside gunicorn's workers.
+"""The operator's log writer process (log/log_writer.py), started beside gunicorn's workers.
 
 gunicorn's arbiter starts it before forking the workers and stops it after they exit; the
-workers send their appends to it. If it is gone, workers commit themselves (slower).
-Run as `python -m consent_operator.log.log_writer_process DATA_DIR LOG_DB ORIGIN SOCKET`.
+workers send their appends to it. If it is gone, workers append themselves (slower).
+On SQLite it commits for the host; on PostgreSQL it is its replica's way to the log's
+sequencer, and the candidate for the sequencer's lock, so a replica's appends reach the
+database as one batch and the sequencer runs in a process that serves no requests.
+Each arbiter has its own writer, on a socket in a private temporary folder: two operators
+on one host (even over one data directory) never share one.
+Run as `python -m consent_operator.log.log_writer_process DATA_DIR ORIGIN SOCKET`, with the
+database's URL (if any) in MYDATA_DATABASE_URL.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from consent_operator.log.log_writer import MAX_SOCKET_PATH, LogWriterServer
-from storage.database import database_url, is_postgres
-from storage.sqlite.log import SqliteLog
+from storage.backends import open_backend
+from storage.database import ENV
 
 from .. import keystore
 from ..config import OperatorConfig
 
 
 def with_writer_socket(config: OperatorConfig) -> OperatorConfig:
-    """The config with its writer socket in the data directory, unless that path is too
-    long for a Unix socket (then workers commit themselves), or the log is in a database
-    that replicas share (which serialises the appends of all of them itself)."""
-    path = config.data_dir.resolve() / "log-writer.sock"
-    usable = len(str(path)) <= MAX_SOCKET_PATH and not is_postgres(database_url(config.database_url))
-    return dataclasses.replace(config, log_writer_socket=path if usable else None)
+    """The config with its writer socket in a new private temporary folder, unless that
+    path is too long for a Unix socket (then workers append themselves)."""
+    path = Path(tempfile.mkdtemp(prefix="mydata-log-")) / "writer.sock"
+    if len(str(path)) > MAX_SOCKET_PATH:
+        path.parent.rmdir()
+        return config
+    return dataclasses.replace(config, log_writer_socket=path)
 
 
 def start(config: OperatorConfig, timeout: float = 30.0) -> subprocess.Popen:
     """Start the writer for `config.log_writer_socket` and wait until it accepts connections."""
-    args = [str(config.data_dir), str(config.log_db), config.log_origin, str(config.log_writer_socket)]
-    proc = subprocess.Popen([sys.executable, "-m", __name__, *args])
+    assert config.log_writer_socket is not None
+    env = {**os.environ, **({ENV: config.database_url} if config.database_url else {})}  # not in argv, where ps shows it
+    proc = subprocess.Popen([sys.executable, "-m", __name__, str(config.data_dir), config.log_origin, str(config.log_writer_socket)], env=env)
     deadline = time.monotonic() + timeout
     while not _accepts(config.log_writer_socket):
         if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
+            stop(proc, config.log_writer_socket)
             raise RuntimeError(f"the log writer did not start (exit code {proc.returncode})")
         time.sleep(0.05)
     return proc
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen, socket_path: Path) -> None:
+    """Stop the writer and remove its socket's folder."""
     proc.terminate()
     proc.wait(10)
+    shutil.rmtree(socket_path.parent, ignore_errors=True)
 
 
 def _accepts(path: Path) -> bool:
@@ -61,9 +73,10 @@ def _accepts(path: Path) -> bool:
     return True
 
 
-def _serve(data_dir: Path, log_db: Path, origin: str, socket_path: Path) -> None:
+def _serve(data_dir: Path, origin: str, socket_path: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the arbiter, which stops us after the workers
-    server = LogWriterServer(SqliteLog(log_db, origin, keystore.log_signer(data_dir, origin)), socket_path)
+    backend = open_backend(None, data_dir)  # the database in MYDATA_DATABASE_URL, else SQLite in the data directory
+    server = LogWriterServer(backend.log(origin, keystore.log_signer(data_dir, origin)), socket_path)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     threading.Thread(target=_stop_when_orphaned, args=(server, os.getppid()), daemon=True).start()
     server.serve_forever()
@@ -77,4 +90,4 @@ def _stop_when_orphaned(server: LogWriterServer, parent: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]))
+    _serve(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))

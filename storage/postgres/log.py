@@ -25,7 +25,7 @@ from ledger.lookup_keys import is_lasting
 from ledger.tlog.note import Signer
 
 from ..append_codec import decode_request
-from ..log import LASTING_EPOCH, PUBLISH_SECONDS, AnchorRecord, AppendRequest, AppendTransaction, LogError, LogStore, TreeMoved, key_epoch
+from ..log import LASTING_EPOCH, PUBLISH_SECONDS, AnchorRecord, AppendRequest, AppendTransaction, Committer, LogError, LogStore, TreeMoved, key_epoch
 from .pool import PostgresDatabase
 from .sequencer import BATCH_LIMIT, PostgresSequencer
 
@@ -125,7 +125,8 @@ class PostgresLogBackend:
                 self._pinned.conn = None
 
     def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
-        return dict(self._all("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (list(keys),)))
+        with self._read() as conn:
+            return _metas(conn, keys)
 
     def find(self, key: str) -> list[int]:
         return [r[0] for r in self._all(f"SELECT idx FROM log_entry_index WHERE {_rows_of(key)} ORDER BY idx", (key,))]
@@ -180,6 +181,10 @@ class PostgresLogBackend:
 
 def _anchor(row: tuple[Any, ...]) -> AnchorRecord:
     return AnchorRecord(row[0], bytes(row[1]), row[2], row[3], row[4])
+
+
+def _metas(conn: psycopg.Connection, keys: Sequence[str]) -> dict[str, str]:
+    return dict(conn.execute("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (list(keys),)).fetchall())
 
 
 def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
@@ -255,6 +260,18 @@ class _PostgresAppend:
         row = self._conn.execute("SELECT first, owner FROM log_claims WHERE key = %s", (key,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def drop_claims(self, claims: list[tuple[str, str]]) -> None:
+        if claims:
+            keys, owners = (list(column) for column in zip(*claims, strict=True))
+            self._conn.execute(
+                "DELETE FROM log_claims USING unnest(%b::text[], %b::text[]) AS d(key, owner) WHERE log_claims.key = d.key AND log_claims.owner = d.owner",
+                (keys, owners),
+            )
+
+    def metas(self, keys: list[str]) -> Callable[[], dict[str, str]]:
+        found = self._conn.execute("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (keys,))
+        return lambda: dict(found.fetchall())
+
     def add_entries(self, rows: list[tuple[int, bytes]]) -> None:
         self._insert_rows("log_entries (idx, data)", "bigint", "bytea", rows)
 
@@ -306,9 +323,10 @@ def _tree_moved() -> Iterator[None]:
 class PostgresLog(LogStore):
     """A LogStore in PostgreSQL, shared by every replica, written by one sequencer."""
 
-    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, publish_seconds: float = PUBLISH_SECONDS):
+    def __init__(self, db: PostgresDatabase, origin: str, signer: Signer, writer: Committer | None = None, publish_seconds: float = PUBLISH_SECONDS):
+        """`writer`: the replica's log writer process, which appends through its own sequencer."""
         sequencer = PostgresSequencer(db, lambda local, pending: self.integrate(local, _take_pending if pending else None))
-        super().__init__(PostgresLogBackend(db), origin, signer, publish_seconds=publish_seconds, sequencer=sequencer)
+        super().__init__(PostgresLogBackend(db), origin, signer, writer, publish_seconds, sequencer)
 
 
 def _take_pending(tx: AppendTransaction) -> Callable[[], list[AppendRequest]]:

@@ -4,6 +4,8 @@ The *sequencer* is whichever process holds a session-level advisory lock on its 
 connection: the server releases it when that connection dies, and every appending process
 tries to take it every `retry_seconds`, so another takes over within about that long.
 
+The processes that seek the lock are those that append: each replica's log writer
+process (its workers send their appends there), or a worker whose writer is gone.
 In the sequencer's own process an append is handed over in memory. Any other process
 *submits* it: one short transaction stores its claim (a replayed nonce is refused at once,
 on every replica) and the request in `log_pending`, and wakes the sequencer (NOTIFY
@@ -14,8 +16,10 @@ is flushed, lies later in the WAL and so makes it durable too.
 The sequencer appends its process's requests and every pending one, from all replicas, in
 one transaction with the tree head locked (`LogStore.integrate`: the head's
 compare-and-swap keeps a sequencer that lost its lock unnoticed from forking the log); once
-that commits it NOTIFYs log_integrated with each request's first index (a process that
-missed a notification reads them from the claims). Every append is answered only after
+that commits it NOTIFYs log_integrated with each request's first index, or STALE for one
+that expected a meta value that had changed (LogStore.append's `expects`: nothing of it was
+written, its claim neither); a process that missed a notification reads the indices from
+the claims. Every append is answered only after
 that commit: durable, with its index.
 
 A submitted append that no sequencer integrates within `wait_seconds` is withdrawn (its
@@ -40,7 +44,7 @@ import psycopg
 
 from ..append_codec import encode_request
 from ..errors import StorageUnavailable
-from ..log import AppendRequest, ClaimTaken
+from ..log import AppendRequest, ClaimTaken, StaleRead
 from .locks import lock_key
 from .pool import PostgresDatabase
 
@@ -54,6 +58,7 @@ BATCH_LIMIT = 5000  # submitted requests integrated per transaction at most
 SUBMITTERS_SECONDS = 5.0  # after a submission, the sequencer draws pending rows in every transaction this long (sooner than waiting for each notification)
 APPLICATION_NAME = "mydata log sequencer, pid "  # the listening session's name: `sequencer_pid` reads it
 NOTIFY_BYTES = 7900  # a NOTIFY payload holds less than 8000 bytes
+STALE = -2  # announced instead of a first index: the request failed with StaleRead
 
 _SUBMIT = (  # one statement, so one transaction that needs no BEGIN and COMMIT of its own
     "WITH r AS (SELECT * FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bytea[]) WITH ORDINALITY AS r(key, expires_at, owner, request, n)),"
@@ -116,6 +121,13 @@ class PostgresSequencer:
                 self._wake()
                 return
         self._submit_pending(batch)
+
+    def adopt(self, request: AppendRequest) -> None:
+        self._ensure_running()
+        assert request.claim is not None, "a submitted request has a claim"
+        with self._lock:
+            self._waiting[request.claim[0]] = (request, _taken_lock())
+            request.sequenced = True
 
     def _submit_pending(self, batch: list[AppendRequest]) -> None:
         """Store `batch` for the sequencer, deciding its claims (a refused one is answered now)."""
@@ -192,12 +204,15 @@ class PostgresSequencer:
                 self._answered(req.claim[0])
 
     def _settle(self, firsts: dict[str, int]) -> None:
-        """Answer this process's submitted requests whose first index is now known."""
+        """Answer this process's submitted requests whose first index (or STALE) is now known."""
         with self._lock:
             for key, first in firsts.items():
                 found = self._waiting.get(key)
                 if found is not None:
-                    found[0].first = first
+                    if first == STALE:
+                        found[0].error = StaleRead(f"the append claimed as {key} expected meta values that had changed")
+                    else:
+                        found[0].first = first
                     self._answered(key)
 
     def _answered(self, key: str) -> None:
@@ -316,7 +331,7 @@ class PostgresSequencer:
             finally:
                 self._in_flight = []
             self._answer(local, None)
-            self._settle({req.claim[0]: req.first for req in drawn if req.claim is not None})
+            self._settle({req.claim[0]: _outcome(req) for req in drawn if req.claim is not None})
             if drawn:
                 conn.execute("SELECT pg_notify('log_integrated', p) FROM unnest(%b::text[]) AS p", (_payloads(drawn),))
             announced = len(drawn) >= BATCH_LIMIT or any(n.channel == "log_pending" for n in _heard(conn))
@@ -366,20 +381,25 @@ def _heard(conn: psycopg.Connection) -> list[psycopg.Notify]:
 
 
 def _payloads(drawn: list[AppendRequest]) -> list[str]:
-    """log_integrated notifications saying each request's first index: lines "claim first",
+    """log_integrated notifications saying each request's outcome: lines "claim first",
     as few as fit NOTIFY_BYTES each."""
     payloads: list[str] = []
     lines: list[str] = []
     size = 0
     for req in drawn:
         assert req.claim is not None
-        line = f"{req.claim[0]} {req.first}"
+        line = f"{req.claim[0]} {_outcome(req)}"
         if size + len(line) + 1 > NOTIFY_BYTES and lines:
             payloads.append("\n".join(lines))
             lines, size = [], 0
         lines.append(line)
         size += len(line) + 1
     return payloads + ["\n".join(lines)]
+
+
+def _outcome(req: AppendRequest) -> int:
+    """What a log_integrated notification says of a drawn request: its first index, or STALE."""
+    return STALE if isinstance(req.error, StaleRead) else req.first
 
 
 def _firsts(payloads: Iterable[str]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -121,8 +121,7 @@ class SqliteLogBackend:
             conn.execute("COMMIT")
 
     def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
-        rows = self._db().execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", tuple(keys))
-        return dict(rows.fetchall())
+        return _metas(self._db(), keys)
 
     def find(self, key: str) -> list[int]:
         return [r[0] for r in self._db().execute(f"SELECT idx FROM entry_index WHERE {_rows_of(key)} ORDER BY idx", (key,))]
@@ -184,6 +183,10 @@ def _last_checkpoint(conn: sqlite3.Connection) -> tuple[int, float] | None:
     return (row[0], row[1]) if row else None
 
 
+def _metas(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
+    return dict(conn.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", tuple(keys)).fetchall())
+
+
 def _hashes(conn: sqlite3.Connection, keys: list[int]) -> list[bytes]:
     """Node hashes of `keys` in order, a few hundred per query (LogError if one is missing)."""
     found: dict[int, bytes] = {}
@@ -233,6 +236,13 @@ class _SqliteAppend:
     def claim_of(self, key: str) -> tuple[int, str] | None:
         row = self._conn.execute("SELECT first, owner FROM claims WHERE key=?", (key,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def drop_claims(self, claims: list[tuple[str, str]]) -> None:
+        self._conn.executemany("DELETE FROM claims WHERE key=? AND owner=?", claims)
+
+    def metas(self, keys: list[str]) -> Callable[[], dict[str, str]]:
+        found = _metas(self._conn, keys)
+        return lambda: found
 
     def add_entries(self, rows: list[tuple[int, bytes]]) -> None:
         self._conn.executemany("INSERT INTO entries(idx, data) VALUES (?, ?)", rows)
