@@ -147,8 +147,9 @@ class CrashRounds:
             wait_until(lambda: victim not in child_pids(master) and len(child_pids(master)) == len(children), f"a new {target}")
 
     def _kill_sequencer(self) -> None:
-        """SIGKILL the worker that holds the log's sequencer lock, and wait until another
-        process holds it (its gunicorn arbiter starts a new worker meanwhile)."""
+        """SIGKILL the process that holds the log's sequencer lock (a replica's log writer;
+        its workers then append through their own sequencers), and wait until another
+        process holds it."""
         assert self.stack.database_url is not None
         db = PostgresDatabase(self.stack.database_url)
         try:

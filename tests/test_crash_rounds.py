@@ -17,8 +17,8 @@ def test_four_rounds_of_sigkill_lose_nothing_acknowledged_and_answer_no_500(tmp_
 def test_killing_replicas_and_the_sequencer_behind_haproxy_loses_nothing_and_the_others_keep_serving(tmp_path, pg_url):
     """Two operator and two PDS replicas over PostgreSQL, each pair behind HAProxy (the stack
     of `mydata up --replicas 2`): rounds under load kill one whole replica (its gunicorn
-    arbiter and workers), then the worker holding the log's sequencer lock (another process
-    takes it over), then a whole replica again."""
+    arbiter and workers), then the process holding the log's sequencer lock (a replica's log
+    writer; another process takes it over), then a whole replica again."""
     report = run(3, tmp_path, REPLICATED_TARGETS, replicas=2, database_url=pg_url)
     assert report["lost"] == []
     assert report["acknowledged"] > 0 and report["statuses"].get("read ok", 0) > 0
