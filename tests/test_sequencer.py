@@ -75,6 +75,34 @@ def test_a_submitted_append_whose_expectation_no_longer_holds_is_refused_and_its
     assert b.append([b"decided at t1"], claim=claim, expects={"follower.state": "t1"}) == 0
 
 
+def test_a_stale_append_whose_notification_was_missed_is_answered_from_the_claims(replicas, pg_url):
+    """The submitting replica heard nothing (its listening session was not yet, or no longer,
+    there): its claim and pending row both gone say the sequencer refused it as stale."""
+    replicas().sequencer.stop()
+    with psycopg.connect(pg_url, autocommit=True) as squatter:  # no sequencer: the test plays it
+        squatter.execute("SELECT pg_advisory_lock(%s)", (lock_key(SEQUENCER_LOCK),))
+        b = replicas()
+        outcome: list[BaseException | None] = []
+
+        def append():
+            try:
+                b.append([b"decided at t0"], claim=("nonce:svc:4", time.time() + 60), expects={"follower.state": "t0"})
+                outcome.append(None)
+            except Exception as exc:  # noqa: BLE001 - the outcome is the assertion
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=append)
+        waiter.start()
+        deadline = time.monotonic() + 5
+        while _rows(pg_url, "SELECT count(*) FROM log_pending") != [(1,)]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        squatter.execute("DELETE FROM log_pending")  # what the sequencer's refusal does, unannounced
+        squatter.execute("DELETE FROM log_claims WHERE key = 'nonce:svc:4'")
+        waiter.join(timeout=b.sequencer.wait_seconds - 2)  # well before a withdrawal would answer
+        assert not waiter.is_alive() and isinstance(outcome[0], StaleRead)
+
+
 def test_the_next_replica_takes_over_when_the_sequencer_goes(replicas):
     a, b = replicas(), replicas()
     a.append([b"before"])

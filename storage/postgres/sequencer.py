@@ -18,8 +18,8 @@ one transaction with the tree head locked (`LogStore.integrate`: the head's
 compare-and-swap keeps a sequencer that lost its lock unnoticed from forking the log); once
 that commits it NOTIFYs log_integrated with each request's first index, or STALE for one
 that expected a meta value that had changed (LogStore.append's `expects`: nothing of it was
-written, its claim neither); a process that missed a notification reads the indices from
-the claims. Every append is answered only after
+written, its claim neither); a process that missed a notification reads the outcomes from
+the claims (a stale request's claim and pending row are both gone). Every append is answered only after
 that commit: durable, with its index.
 
 A submitted append that no sequencer integrates within `wait_seconds` is withdrawn (its
@@ -96,6 +96,7 @@ class PostgresSequencer:
         # claim key -> this process's request awaiting its outcome, and a lock taken until it
         # has one (a lock, not an Event: one is made per append, and a lock costs far less)
         self._waiting: dict[str, tuple[AppendRequest, threading.Lock]] = {}
+        self._submitted: set[str] = set()  # claim keys of this process's waiting requests stored as pending
         self._local: list[AppendRequest] = []  # handed over in memory, for this process's next integration
         self._in_flight: list[AppendRequest] = []  # this process's requests in the integration under way
         self._lock = threading.Lock()
@@ -127,6 +128,7 @@ class PostgresSequencer:
         assert request.claim is not None, "a submitted request has a claim"
         with self._lock:
             self._waiting[request.claim[0]] = (request, _taken_lock())
+            self._submitted.add(request.claim[0])
             request.sequenced = True
 
     def _submit_pending(self, batch: list[AppendRequest]) -> None:
@@ -143,6 +145,8 @@ class PostgresSequencer:
             self._answer(batch, exc)  # landed unseen, the log may hold an append reported failed, never the reverse)
             return
         self._answer([req for key, req in zip(keys, batch, strict=True) if key not in accepted], None, ClaimTaken)
+        with self._lock:
+            self._submitted.update(key for key in accepted if key in self._waiting)
 
     def wait(self, request: AppendRequest) -> None:
         assert request.claim is not None
@@ -190,6 +194,7 @@ class PostgresSequencer:
         with self._lock:
             for key in keys:
                 self._waiting.pop(key, None)
+                self._submitted.discard(key)
 
     def _answer(self, batch: list[AppendRequest], error: BaseException | None, refusal: type[ClaimTaken] | None = None) -> None:
         """Answer these requests now: each with `error`, or a `refusal` of its claim, or
@@ -216,17 +221,33 @@ class PostgresSequencer:
                     self._answered(key)
 
     def _answered(self, key: str) -> None:
+        self._submitted.discard(key)
         found = self._waiting.pop(key, None)
         if found is not None:
             found[1].release()
 
     def _settle_from_claims(self) -> None:
+        """Answer what a missed notification would have: a submitted request whose claim holds
+        its first index was integrated; one whose claim and pending row are both gone was
+        stale (the sequencer drops both in the transaction that refuses it)."""
         with self._lock:
             waiting = {key: req.owner for key, (req, _) in self._waiting.items()}
-        if waiting:
-            with self.db.connection() as conn:
-                rows = conn.execute("SELECT key, owner, first FROM log_claims WHERE key = ANY(%s) AND first >= 0", (list(waiting),)).fetchall()
-            self._settle({key: first for key, owner, first in rows if waiting.get(key) == owner})
+            submitted = self._submitted & set(waiting)
+        if not waiting:
+            return
+        with self.db.connection() as conn:
+            rows = conn.execute(
+                "SELECT w.key, c.owner, c.first, EXISTS (SELECT 1 FROM log_pending p WHERE p.claim = w.key)"
+                " FROM unnest(%b::text[]) AS w(key) LEFT JOIN log_claims c ON c.key = w.key",
+                (list(waiting),),
+            ).fetchall()
+        outcomes = {}
+        for key, owner, first, pending in rows:
+            if owner == waiting[key] and first >= 0:
+                outcomes[key] = first
+            elif owner is None and not pending and key in submitted:
+                outcomes[key] = STALE
+        self._settle(outcomes)
 
     # ---- sequencing -----------------------------------------------------------------
     def _ensure_running(self) -> None:
@@ -236,7 +257,7 @@ class PostgresSequencer:
             return
         with self._lock:
             if self._thread is None or self._pid != os.getpid():
-                self._waiting, self._local, self._in_flight, self._lock = {}, [], [], threading.Lock()
+                self._waiting, self._submitted, self._local, self._in_flight, self._lock = {}, set(), [], [], threading.Lock()
                 self._wake_r, self._wake_w = os.pipe()
                 os.set_blocking(self._wake_w, False)  # a full pipe already holds a wake-up
                 self._stopping.clear()
