@@ -31,6 +31,7 @@ from .sequencer import BATCH_LIMIT, PostgresSequencer
 
 _ANCHOR = "size, root, tx, block, anchor_index"
 TREE_MOVED = "MYD01"  # log_advance's SQLSTATE
+_METAS = "SELECT key, value FROM log_meta WHERE key = ANY(%b)"
 # A key's rows in the lookup index (storage/log.py, KEY_EPOCH_BITS; migration 0011): a
 # lasting key's in its one epoch; any other's in every epoch, as an array, so that the
 # index is descended once per epoch instead of scanned (the lasting epoch too: rows from
@@ -184,7 +185,7 @@ def _anchor(row: tuple[Any, ...]) -> AnchorRecord:
 
 
 def _metas(conn: psycopg.Connection, keys: Sequence[str]) -> dict[str, str]:
-    return dict(conn.execute("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (list(keys),)).fetchall())
+    return dict(conn.execute(_METAS, (list(keys),)).fetchall())
 
 
 def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
@@ -269,7 +270,7 @@ class _PostgresAppend:
             )
 
     def metas(self, keys: list[str]) -> Callable[[], dict[str, str]]:
-        found = self._conn.execute("SELECT key, value FROM log_meta WHERE key = ANY(%b)", (keys,))
+        found = self._conn.execute(_METAS, (keys,))  # answered with the batch's next fetch
         return lambda: dict(found.fetchall())
 
     def add_entries(self, rows: list[tuple[int, bytes]]) -> None:

@@ -19,8 +19,8 @@ compare-and-swap keeps a sequencer that lost its lock unnoticed from forking the
 that commits it NOTIFYs log_integrated with each request's first index, or STALE for one
 that expected a meta value that had changed (LogStore.append's `expects`: nothing of it was
 written, its claim neither); a process that missed a notification reads the outcomes from
-the claims (a stale request's claim and pending row are both gone). Every append is answered only after
-that commit: durable, with its index.
+the claims (a stale request's claim and pending row are both gone). Every append is
+answered only after that commit: durable, with its index.
 
 A submitted append that no sequencer integrates within `wait_seconds` is withdrawn (its
 pending row and claim deleted, unless the sequencer took it meanwhile) and fails with
