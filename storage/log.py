@@ -24,6 +24,7 @@ else commit in that process.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import threading
@@ -187,7 +188,8 @@ class Sequencer(Protocol):
 class AppendTransaction(Protocol):
     """One exclusive write transaction on the log: no other writer, in any process or
     replica, appends until it ends. Leaving the `with` block commits (durably) or, on an
-    exception, rolls back."""
+    exception, rolls back. The row writes (add_*, set_meta, add_checkpoint) are not read
+    back inside it: a backend may hold them and send them with `advance`, or at commit."""
 
     def size(self) -> int:
         """The number of committed entries (the tree head), read inside the transaction."""
@@ -208,13 +210,15 @@ class AppendTransaction(Protocol):
 
     def prune_claims(self, now: float) -> None: ...
 
-    def claim_all(self, claims: list[tuple[str, float, str]]) -> set[tuple[str, str]]:
-        """Store claims (key, expires_at, owner) in order; the (key, owner) pairs stored now.
-        A key claimed before (and unexpired), or earlier in the same list, is not stored."""
+    def claim_all(self, claims: list[tuple[str, float, str, int]]) -> set[tuple[str, str]]:
+        """Store claims (key, expires_at, owner, offset) in order; the (key, owner) pairs
+        stored now. A key claimed before (and unexpired), or earlier in the same list, is not
+        stored. Each is stored with first index size() + offset: its append's, if every
+        append before it in the batch is written (set_firsts corrects the others)."""
         ...
 
     def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
-        """Record the first index of each stored claim's append (key, first)."""
+        """Record the first index of stored claims' appends (key, first)."""
         ...
 
     def claim_of(self, key: str) -> tuple[int, str] | None:
@@ -729,7 +733,10 @@ class LogStore:
         # in one round trip
         self._expected_keys.update(key for req in batch for key in req.expects)
         read_metas = tx.metas(sorted(self._expected_keys)) if self._expected_keys else dict
-        won = tx.claim_all([(req.claim[0], req.claim[1], req.owner) for req in batch if req.claim is not None])
+        offsets = itertools.accumulate((len(req.entries) for req in batch), initial=0)
+        claims = [(req.claim[0], req.claim[1], req.owner, offset) for req, offset in zip(batch, offsets, strict=False) if req.claim is not None]
+        won = tx.claim_all(claims)
+        stored_offset = {(key, owner): offset for key, _, owner, offset in claims}
         sequenced = drawn()
         first = tx.size()
         new_range = self._edge(tx, first).copy()
@@ -753,7 +760,9 @@ class LogStore:
         asked = any(req.publish for req in accepted)
         if last is None or (new_range.size > last[0] and (asked or time.time() - last[1] >= self.publish_seconds)):
             self._sign(tx, new_range)  # a new log's empty checkpoint, one asked for, or the interval's
-        tx.set_firsts([(req.claim[0], req.first) for req in accepted if req.claim is not None])
+        tx.set_firsts(  # those behind a refused append, and those drawn (stored with first -1)
+            [(req.claim[0], req.first) for req in accepted if req.claim is not None and stored_offset.get((req.claim[0], req.owner)) != req.first - first]
+        )
         tx.set_meta({k: v for req in accepted for k, v in req.meta.items()})  # a later request's value wins, as if written in turn
         tx.add_keys([(k, req.first + i) for req in accepted for i, ks in enumerate(req.keys) for k in ks])
         tx.advance(first, new_range.size, new_range.hashes)

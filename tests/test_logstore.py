@@ -304,6 +304,13 @@ def test_in_a_group_only_the_request_whose_claim_was_taken_is_refused(store):
     store.commit(batch)
     assert isinstance(batch[1].error, ClaimTaken) and batch[0].error is None and batch[2].error is None
     assert [store.entry(r.first) for r in (batch[0], batch[2])] == [b"a", b"c"] and store.size == 2
+    assert _claimed_firsts(store, "c1", "c2") == [0, 1]  # c2's is not where it would be behind an accepted b
+
+
+def _claimed_firsts(store, *keys):
+    """The first index each claim of `keys` holds (what a writer that lost its answer reads)."""
+    with store.backend.append_transaction() as tx:
+        return [tx.claim_of(key)[0] for key in keys]
 
 
 def test_an_append_whose_expected_meta_changed_writes_nothing_and_leaves_its_claim_free(logs, store):
@@ -331,6 +338,7 @@ def test_in_a_group_an_expectation_is_checked_after_the_meta_writes_before_it(st
     store.commit(batch)
     assert [type(r.error).__name__ for r in batch] == ["NoneType", "NoneType", "StaleRead", "NoneType"]
     assert [store.entry(r.first) for r in (batch[0], batch[3])] == [b"a", b"c"] and store.head == 2 and store.find("k") == []
+    assert _claimed_firsts(store, "c1", "c2", "c4") == [0, 1, 1]
 
 
 def test_expired_claims_are_dropped_so_the_table_stays_small(logs, store, clock):
@@ -441,7 +449,9 @@ def test_a_writer_whose_tree_head_moved_writes_nothing(pg_url, signer):
             stale.advance(1, 2, [b"\x00" * 32])
     with pytest.raises(psycopg.errors.UniqueViolation):  # and an index taken is refused outright
         with db.transaction() as conn:
-            _PostgresAppend(conn, _believed_head(conn)).add_entries([(1, b"forked")])
+            forked = _PostgresAppend(conn, _believed_head(conn))
+            forked.add_entries([(1, b"forked")])
+            forked.flush()
     assert log.size == 2 and log.entries(0, 2) == [b"a", b"b"] and log.check() == 2
     db.close()
 

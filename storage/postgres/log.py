@@ -149,7 +149,9 @@ class PostgresLogBackend:
                 "SELECT h.size, CASE WHEN h.edge_size = h.size THEN h.edge END, c.size, c.created_at FROM log_head h LEFT JOIN LATERAL"
                 " (SELECT size, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1) c ON true WHERE h.id = 1 FOR UPDATE OF h"
             )
-            yield _PostgresAppend(conn, head)
+            tx = _PostgresAppend(conn, head)
+            yield tx
+            tx.flush()
 
     # ---- anchors --------------------------------------------------------------------
     def record_anchor(self, rec: AnchorRecord) -> None:
@@ -199,11 +201,19 @@ def _hashes(conn: psycopg.Connection, keys: list[int]) -> list[bytes]:
 
 class _PostgresAppend:
     """An AppendTransaction holding the tree head row's lock (taken by the head query, whose
-    answer is read on first use)."""
+    answer is read on first use).
+
+    The batch's row writes (entries, nodes, lookup keys, meta values, checkpoint) are held
+    and sent as one statement, with the head's compare-and-swap (`advance`) as its main
+    query and each write a data-modifying WITH clause (`flush` sends what is held without
+    it): the server's work per statement, not per row, is what a batch of a few releases
+    pays most for. The writes touch different tables, so that they see one snapshot and
+    not each other's rows changes nothing."""
 
     def __init__(self, conn: psycopg.Connection, head: psycopg.Cursor[Any]):
         self._conn, self._head_query = conn, head
         self._head: tuple[Any, ...] | None = None
+        self._held: list[tuple[str, tuple[Any, ...]]] = []  # (statement, its arguments)
 
     def _head_row(self) -> tuple[Any, ...]:
         if self._head is None:
@@ -229,16 +239,18 @@ class _PostgresAppend:
     def prune_claims(self, now: float) -> None:
         self._conn.execute("DELETE FROM log_claims WHERE expires_at < %s", (now,))
 
-    def claim_all(self, claims: list[tuple[str, float, str]]) -> set[tuple[str, str]]:
-        """One statement for the batch's claims (a round trip per claim cost more than the rest)."""
+    def claim_all(self, claims: list[tuple[str, float, str, int]]) -> set[tuple[str, str]]:
+        """One statement for the batch's claims (a round trip per claim cost more than the
+        rest), their first indices from the head row this transaction has locked."""
         if not claims:
             return set()
-        keys, expiries, owners = (list(column) for column in zip(*claims, strict=True))
+        keys, expiries, owners, offsets = (list(column) for column in zip(*claims, strict=True))
         rows = self._conn.execute(
             "INSERT INTO log_claims (key, expires_at, first, owner)"
-            " SELECT key, expires_at, -1, owner FROM unnest(%b::text[], %b::float8[], %b::text[]) WITH ORDINALITY AS c(key, expires_at, owner, n)"
+            " SELECT key, expires_at, (SELECT size FROM log_head WHERE id = 1) + offset_, owner"
+            " FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bigint[]) WITH ORDINALITY AS c(key, expires_at, owner, offset_, n)"
             " ORDER BY n ON CONFLICT DO NOTHING RETURNING key, owner",
-            (keys, expiries, owners),
+            (keys, expiries, owners, offsets),
         ).fetchall()
         return {(key, owner) for key, owner in rows}
 
@@ -274,40 +286,43 @@ class _PostgresAppend:
         return lambda: dict(found.fetchall())
 
     def add_entries(self, rows: list[tuple[int, bytes]]) -> None:
-        self._insert_rows("log_entries (idx, data)", "bigint", "bytea", rows)
+        self._hold_rows("log_entries (idx, data)", ("bigint", "bytea"), rows)
 
     def add_nodes(self, nodes: list[tuple[int, bytes]]) -> None:
-        self._insert_rows("log_nodes (id, hash)", "bigint", "bytea", nodes)
-
-    def _insert_rows(self, into: str, first_type: str, second_type: str, rows: Sequence[tuple[Any, Any]]) -> None:
-        """One statement for a batch's rows of a two-column table: each statement costs the
-        server as much as a row, and a batch has hundreds of rows."""
-        if rows:
-            firsts, seconds = (list(column) for column in zip(*rows, strict=True))
-            self._conn.execute(f"INSERT INTO {into} SELECT * FROM unnest(%b::{first_type}[], %b::{second_type}[])", (firsts, seconds))
+        self._hold_rows("log_nodes (id, hash)", ("bigint", "bytea"), nodes)
 
     def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: float) -> None:
-        self._conn.execute(
-            "INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (size, root, note, signed_at),
-        )
+        self._held.append(("INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (size, root, note, signed_at)))
 
     def set_meta(self, items: dict[str, str]) -> None:
-        if items:
-            self._conn.cursor().executemany(
-                "INSERT INTO log_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value", list(items.items())
-            )
+        self._hold_rows("log_meta (key, value)", ("text", "text"), list(items.items()), " ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
     def add_keys(self, pairs: list[tuple[str, int]]) -> None:
-        if pairs:
-            keys, indices = (list(column) for column in zip(*pairs, strict=True))
-            epochs = [key_epoch(key, idx) for key, idx in pairs]
-            self._conn.execute("INSERT INTO log_entry_index (epoch, key, idx) SELECT * FROM unnest(%b::int[], %b::text[], %b::bigint[])", (epochs, keys, indices))
+        self._hold_rows("log_entry_index (epoch, key, idx)", ("int", "text", "bigint"), [(key_epoch(key, idx), key, idx) for key, idx in pairs])
+
+    def _hold_rows(self, into: str, types: tuple[str, ...], rows: Sequence[tuple[Any, ...]], then: str = "") -> None:
+        """Hold an INSERT of `rows` into a table's columns (`into`, of `types`), one array
+        argument per column: a statement per row would cost the server as much as the row."""
+        if rows:
+            columns = ", ".join(f"%b::{t}[]" for t in types)
+            self._held.append((f"INSERT INTO {into} SELECT * FROM unnest({columns}){then}", tuple(list(c) for c in zip(*rows, strict=True))))
 
     def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
-        """(Pipelined, its failure is reported at COMMIT, as TreeMoved: see `_tree_moved`.)"""
+        """Sent with the held writes. (Pipelined, its failure is reported at COMMIT, as
+        TreeMoved: see `_tree_moved`.)"""
         with _tree_moved():
-            self._conn.execute("SELECT log_advance(%s, %s, %s)", (old_size, new_size, b"".join(edge)))
+            self._send("SELECT log_advance(%s, %s, %s)", (old_size, new_size, b"".join(edge)))
+
+    def flush(self) -> None:
+        """Send the writes held, if any (append_transaction does before it commits)."""
+        if self._held:
+            self._send("SELECT", ())
+
+    def _send(self, main: str, args: tuple[Any, ...]) -> None:
+        """Run `main` with every held write as a WITH clause before it, in one statement."""
+        held, self._held = self._held, []
+        clauses = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(held))
+        self._conn.execute(f"WITH {clauses} {main}" if held else main, tuple(a for _, write_args in held for a in write_args) + args)
 
 
 @contextmanager

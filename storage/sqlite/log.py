@@ -220,11 +220,11 @@ class _SqliteAppend:
     def prune_claims(self, now: float) -> None:
         self._conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
 
-    def claim_all(self, claims: list[tuple[str, float, str]]) -> set[tuple[str, str]]:
-        won = set()
-        for key, expires_at, owner in claims:
+    def claim_all(self, claims: list[tuple[str, float, str, int]]) -> set[tuple[str, str]]:
+        won, size = set(), self.size()
+        for key, expires_at, owner, offset in claims:
             try:
-                self._conn.execute("INSERT INTO claims(key, expires_at, first, owner) VALUES (?, ?, -1, ?)", (key, expires_at, owner))
+                self._conn.execute("INSERT INTO claims(key, expires_at, first, owner) VALUES (?, ?, ?, ?)", (key, expires_at, size + offset, owner))
             except sqlite3.IntegrityError:
                 continue
             won.add((key, owner))
