@@ -74,9 +74,17 @@ class OperatorRuntime:
         """Open the stores, check the deployment, catch up with the chain and (if configured)
         start the background thread. Keys come from `secrets` (default: the data directory's)."""
         secrets = secrets or FileSecrets(config.data_dir)
+        backend = open_backend(config.database_url, config.data_dir)
+        try:
+            return cls._start_on(backend, config, secrets)
+        except BaseException:  # refused (an old schema, another log key, a wrong deployment): its pool goes too
+            backend.close()
+            raise
+
+    @classmethod
+    def _start_on(cls, backend: Backend, config: OperatorConfig, secrets: OperatorSecrets) -> OperatorRuntime:
         account = secrets.chain_account()
         signer = secrets.log_signer(config.log_origin)
-        backend = open_backend(config.database_url, config.data_dir)
         backend.check_schema()
         writer = LogWriterClient(config.log_writer_socket) if config.log_writer_socket else None
         log = backend.log(config.log_origin, signer, writer)
