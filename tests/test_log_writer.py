@@ -111,6 +111,41 @@ def test_a_failed_commit_is_reported_to_each_caller_and_the_writer_keeps_serving
     assert commit_one(client, b"kept").first == 0
 
 
+def test_a_batch_waits_for_the_sequencer_while_the_writer_hands_over_the_next(tmp_path, signer, pg_url):
+    """On PostgreSQL a batch the sequencer answers later is answered by a thread of its own:
+    the writer submits the next batch meanwhile (here the sequencer's lock is held
+    elsewhere, so both wait as pending rows, neither answered), and a sequencer that takes
+    the lock answers both."""
+    import time
+
+    import psycopg
+
+    from storage.postgres.locks import lock_key
+    from storage.postgres.log import PostgresLog
+    from storage.postgres.pool import PostgresDatabase
+    from storage.postgres.sequencer import SEQUENCER_LOCK
+
+    first = PostgresDatabase(pg_url)
+    PostgresLog(first, ORIGIN, signer)  # the log's key stored (by an append), then the lock let go
+    first.close()
+    db = PostgresDatabase(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as holder, ThreadPoolExecutor(2) as pool:
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(SEQUENCER_LOCK),))
+        running = Running(PostgresLog(db, ORIGIN, signer), tmp_path / "w.sock")
+        futures = []
+        for i in range(2):
+            req = AppendRequest([b"batch %d" % i], {}, [], (f"claim {i}", time.time() + 300))  # (a sequenced append has one)
+            futures.append(pool.submit(lambda r: LogWriterClient(tmp_path / "w.sock").commit([r]) or r, req))
+            while holder.execute("SELECT count(*) FROM log_pending").fetchone()[0] <= i:
+                assert not any(f.done() for f in futures)  # the first is not answered (nor withdrawn) meanwhile
+                time.sleep(0.02)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key(SEQUENCER_LOCK),))
+        answered = [f.result() for f in futures]
+    assert [r.error for r in answered] == [None, None] and sorted(r.first for r in answered) == [0, 1]
+    running.stop()
+    db.close()
+
+
 def test_without_a_writer_appends_commit_in_the_calling_process(tmp_path, signer):
     client = LogWriterClient(tmp_path / "nobody.sock")
     with pytest.raises(WriterUnavailable):

@@ -2,7 +2,11 @@
 
 Workers send appends over a Unix socket; the writer reads every request that is ready,
 commits them as one transaction (on PostgreSQL: hands them to the log's sequencer as one
-batch, LogStore.write) and answers each with its first index once durable.
+batch, LogStore.write) and answers each with its first index once durable. Appends the
+sequencer answers later (in another thread, or another replica's process) are answered by
+a thread of their own, so that the writer reads and hands over the next batch meanwhile:
+the sequencer integrates it as soon as the last one is committed, and a replica that does
+not hold the sequencer's lock keeps more than one batch in flight.
 
 Why a process: a commit leader inside a busy worker holds the log's cross-process lock
 while it waits for the GIL after each SQLite call, and every other worker waits with it
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import selectors
 import socket
@@ -86,8 +91,12 @@ class LogWriterServer:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ)
         self._stopping = threading.Event()
+        self._sending = threading.Lock()  # replies come from two threads
+        self._awaited: queue.SimpleQueue[list[tuple[socket.socket, AppendRequest]] | None] = queue.SimpleQueue()
 
     def serve_forever(self) -> None:
+        replier = threading.Thread(target=self._reply_when_answered, name="log-writer-replies", daemon=True)
+        replier.start()
         try:
             while not self._stopping.is_set():
                 batch: list[tuple[socket.socket, AppendRequest]] = []
@@ -99,6 +108,8 @@ class LogWriterServer:
                 if batch:
                     self._commit(batch)
         finally:
+            self._awaited.put(None)  # the batches handed over are answered first
+            replier.join()
             self.close()
 
     def stop(self) -> None:
@@ -145,22 +156,41 @@ class LogWriterServer:
             return []
 
     def _commit(self, batch: list[tuple[socket.socket, AppendRequest]]) -> None:
-        requests = [req for _, req in batch]
+        """Write `batch`; answer it now if it is done, else hand it to the replies' thread.
+        (A worker sends its next batch only once this one is answered, so each connection's
+        replies stay in order.)"""
         try:
-            self.store.write(requests)
-            for req in requests:
-                self.store.wait_for(req)
+            self.store.write([req for _, req in batch])
         except Exception as exc:  # noqa: BLE001 - e.g. the lock file vanished: fail these, keep serving
+            for _, req in batch:
+                req.error = exc
+        if any(req.sequenced for _, req in batch):
+            self._awaited.put(batch)
+        else:
+            self._answer(batch)
+
+    def _reply_when_answered(self) -> None:
+        """Answer the batches handed over, in turn, as the sequencer settles them."""
+        while (batch := self._awaited.get()) is not None:
+            self._answer(batch)
+
+    def _answer(self, batch: list[tuple[socket.socket, AppendRequest]]) -> None:
+        try:
+            for _, req in batch:
+                self.store.wait_for(req)
+        except Exception as exc:  # noqa: BLE001 - the wait itself failed: fail these, keep serving
             for _, req in batch:
                 req.error = exc
         for conn, req in batch:
             self._reply(conn, _reply_of(req))
 
     def _reply(self, conn: socket.socket, obj: dict) -> None:
+        """Send a reply; a connection that cannot take it is dropped when it is next read."""
         try:
-            conn.sendall(frame(json.dumps(obj, separators=(",", ":")).encode()))  # one small reply per request in flight: fits the buffer
+            with self._sending:
+                conn.sendall(frame(json.dumps(obj, separators=(",", ":")).encode()))  # one small reply per request in flight: fits the buffer
         except OSError:
-            self._drop(conn)
+            pass
 
 
 class LogWriterClient:
