@@ -20,7 +20,7 @@ release whose entry finds the position moved is decided again at a fresh one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from httpkit.problems import Problem
 from httpkit.query_args import query_int
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from ..runtime import OperatorRuntime
 
 DECISION_ATTEMPTS = 3  # a release whose log entry found the follower moved is decided again, this often at most
+# Where a side-effect-free request is decided, its log entry expecting that position: the
+# one its process read last (no round trip), or one read now (after a StaleRead).
+PositionRead = Literal["last", "now"]
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,12 @@ def _check_names(citizen: str, area: str) -> None:
         raise Problem(404, "not-found", "No such citizen or area")
 
 
-def _decided(rt: OperatorRuntime, service: str, citizen: str, area: str, access: str, claim: tuple[str, float] | None, expected: str | None) -> Access:
+def _decided(
+    rt: OperatorRuntime, service: str, citizen: str, area: str, access: str, claim: tuple[str, float] | None, expected: PositionRead | None
+) -> Access:
     """The decision as an Access, its denial logged and raised. `expected` (side-effect-free
     requests only, whose log entry claims `claim`): that entry, and a denial's, expects the
-    position decided at, the one this process read "last" or one read "now"."""
+    position decided at (None: decided at a position read now, expecting nothing)."""
     decision = release.decide(rt, service, citizen, area, access, last_read=expected == "last")
     expects = decision.at if expected else None
     if not decision.allowed:

@@ -272,7 +272,8 @@ def _index_by_epoch(conn: sqlite3.Connection) -> None:
     """A log from before the lookup index was ordered by epoch has its rows moved into the
     new index's lasting epoch (ordered by key, as before), in one transaction taken by one
     of the processes opening it."""
-    if "epoch" in _columns(conn, "entry_index") or not _columns(conn, "entry_index"):
+    columns = _columns(conn, "entry_index")
+    if not columns or "epoch" in columns:  # a new log, or one moved already
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
