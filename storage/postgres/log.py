@@ -207,8 +207,8 @@ class _PostgresAppend:
     and sent as one statement, with the head's compare-and-swap (`advance`) as its main
     query and each write a data-modifying WITH clause (`flush` sends what is held without
     it): the server's work per statement, not per row, is what a batch of a few releases
-    pays most for. The writes touch different tables, so that they see one snapshot and
-    not each other's rows changes nothing."""
+    pays most for. The writes touch different tables, so it does not matter that they see
+    one snapshot and not each other's rows."""
 
     def __init__(self, conn: psycopg.Connection, head: psycopg.Cursor[Any]):
         self._conn, self._head_query = conn, head
