@@ -12,7 +12,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 class KeepAliveHandler(WSGIRequestHandler):
-    """HTTP/1.1 keeps client connections open between requests."""
+    """Answers in HTTP/1.1 (werkzeug 3 still closes each connection after its response:
+    a server whose clients call it many times a second belongs under gunicorn)."""
 
     protocol_version = "HTTP/1.1"
 

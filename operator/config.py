@@ -18,6 +18,9 @@ class OperatorConfig:
     anchor_every_seconds: float = 30.0
     poll_seconds: float = 1.0  # anchoring schedule checks
     head_poll_seconds: float = 0.05  # how often the watcher asks the node for its newest block
+    # how often the notifier looks for endings to tell services of: each look is ~5 queries,
+    # and a service is told within this (releases are denied at once, whatever it says)
+    notify_poll_seconds: float = 0.25
     confirmations: int | None = None  # blocks deep before a chain event is logged; None: by chain (follower.default_confirmations)
     background: bool = True  # follow the chain and anchor in background threads
     pds_url: str | None = None  # the personal data store the release path reads from

@@ -122,7 +122,7 @@ class OperatorRuntime:
         rt.follower.sync()
         if config.background:
             threading.Thread(target=rt._loop, name="chain-follower", daemon=True).start()
-            threading.Thread(target=rt.notifier.run, args=(config.head_poll_seconds,), name="notifier", daemon=True).start()
+            threading.Thread(target=rt.notifier.run, args=(config.notify_poll_seconds,), name="notifier", daemon=True).start()
         return rt
 
     def _loop(self) -> None:

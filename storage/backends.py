@@ -149,9 +149,11 @@ class PostgresBackend:
     name = "postgresql"
 
     def __init__(self, url: str):
+        from .postgres.locks import LeadershipSession
         from .postgres.pool import PostgresDatabase
 
         self.db = PostgresDatabase(url)
+        self._leadership = LeadershipSession(self.db)
 
     def replay_store(self) -> ReplayStore:
         from .postgres.replay import PostgresReplayStore
@@ -195,9 +197,7 @@ class PostgresBackend:
         return AdvisoryLock(self.db, name)
 
     def try_hold(self, name: str) -> Leadership | None:
-        from .postgres.locks import hold
-
-        return hold(self.db, name)
+        return self._leadership.try_hold(name)
 
     def migrate(self) -> list[str]:
         from .postgres.migrate import migrate

@@ -172,6 +172,41 @@ def test_a_leader_whose_database_session_dies_is_replaced(shared_backend, pg_url
     other.db.close()
 
 
+
+def test_seeking_leadership_again_and_again_keeps_one_session_for_every_lock(shared_backend, pg_url):
+    import psycopg
+
+    from storage.postgres.locks import APPLICATION_NAME
+
+    def sessions(admin) -> set[int]:
+        rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s", (APPLICATION_NAME + "%",)).fetchall()
+        return {pid for (pid,) in rows}
+
+    lead = shared_backend.try_hold("background")
+    other = PostgresBackend(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        assert other.try_hold("background") is None
+        seeking = sessions(admin)
+        assert len(seeking) == 2  # the leader's, and the one the other process seeks on
+        assert [other.try_hold("background") for _ in range(3)] == [None, None, None]
+        notifier = other.try_hold("notifier")
+        assert notifier is not None and notifier.alive()
+        assert other.try_hold("notifier") is None  # held on this session already: not given twice
+        assert sessions(admin) == seeking  # the same sessions throughout
+        notifier.release()
+        assert not notifier.alive() and sessions(admin) == seeking
+        successor = shared_backend.try_hold("notifier")
+        assert successor is not None
+        lead.release()
+        assert successor.alive()  # letting go of one lock keeps the others the session holds
+        taken = other.try_hold("background")
+        assert taken is not None and sessions(admin) == seeking
+    other.close()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        assert len(sessions(admin)) == 1  # closing the backend ends its session, and its locks
+    assert not taken.alive()
+    successor.release()
+
 # ---- the operator's directory ----------------------------------------------------------
 def _service(name="CV Builder"):
     from storage.directory import Service
