@@ -207,6 +207,20 @@ def test_seeking_leadership_again_and_again_keeps_one_session_for_every_lock(sha
     assert not taken.alive()
     successor.release()
 
+
+def test_a_process_whose_kept_session_was_cut_seeks_on_a_new_one_at_once(shared_backend, pg_url):
+    import psycopg
+
+    from storage.postgres.locks import APPLICATION_NAME
+
+    lead = shared_backend.try_hold("background")
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # a network cut nobody has noticed yet
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s", (APPLICATION_NAME + "%",))
+    taken = shared_backend.try_hold("notifier")
+    assert taken is not None and taken.alive()
+    assert not lead.alive()  # the lock it held went with the old session
+    taken.release()
+
 # ---- the operator's directory ----------------------------------------------------------
 def _service(name="CV Builder"):
     from storage.directory import Service

@@ -99,20 +99,30 @@ class LeadershipSession:
         db.on_close(self.close)
 
     def try_hold(self, name: str) -> Leadership | None:
-        """Take `name` for the life of this process if no session holds it; None otherwise."""
+        """Take `name` for the life of this process if no session holds it; None otherwise.
+        A kept session found lost is replaced at once (every lock it held went with it)."""
         with self._lock:
-            if name in self._held and self._current() is not None:
-                return None
-            conn = self._current() or self._connect(name)
+            kept = self._current()
+            if kept is not None:
+                if name in self._held:
+                    return None
+                try:
+                    return self._take(kept, name)
+                except psycopg.Error:
+                    self._forget_session()
+            conn = self._connect(name)
             try:
-                taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),)).fetchone()
+                return self._take(conn, name)
             except psycopg.Error as exc:
                 self._forget_session()
                 raise StorageUnavailable(f"lost the database session while seeking {name}: {exc}") from None
-            if not (taken and taken[0]):
-                return None
-            self._held.add(name)
-            return Leadership(self, conn, name)
+
+    def _take(self, conn: psycopg.Connection, name: str) -> Leadership | None:
+        taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),)).fetchone()
+        if not (taken and taken[0]):
+            return None
+        self._held.add(name)
+        return Leadership(self, conn, name)
 
     def still_holds(self, conn: psycopg.Connection, name: str) -> bool:
         with self._lock:
