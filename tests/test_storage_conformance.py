@@ -172,7 +172,6 @@ def test_a_leader_whose_database_session_dies_is_replaced(shared_backend, pg_url
     other.db.close()
 
 
-
 def test_seeking_leadership_again_and_again_keeps_one_session_for_every_lock(shared_backend, pg_url):
     import psycopg
 
