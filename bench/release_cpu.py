@@ -1,10 +1,10 @@
 """CPU time per release by kind of process: where a release's cost goes, SQLite vs PostgreSQL.
 
 Starts the same worlds as bench/releases.py (SQLite; PostgreSQL with 1 replica x 2
-workers over loopback TCP), sends releases with wrk and, over the middle of the run,
-reads each process's CPU time from /proc (utime + stime): the operator's workers, its log
-writer, the PostgreSQL server, the chain, wrk, HAProxy, and the machine's idle and stolen
-time, each divided by the releases served. On a machine whose speed drifts, compare kinds
+workers, and 2 replicas x 1 worker behind HAProxy, over loopback TCP), sends releases with
+wrk and, over the middle of the run, reads each process's CPU time from /proc (utime +
+stime): the operator's workers, its log writer, the PostgreSQL server, the chain, wrk,
+HAProxy, and the machine's idle and stolen time, each divided by the releases served. On a machine whose speed drifts, compare kinds
 within one run, not runs.
 Run: .venv/bin/python bench/release_cpu.py [--seconds 15] [--postgres]
 """
@@ -83,18 +83,19 @@ def _run(name: str, w, seconds: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=15)
-    ap.add_argument("--postgres", action="store_true", help="also PostgreSQL, 1 replica x 2 workers")
+    ap.add_argument("--postgres", action="store_true", help="also PostgreSQL: 1 replica x 2 workers, 2 replicas x 1 worker")
     args = ap.parse_args()
     with world(2, baseline=False) as w:
         _run("SQLite", w, args.seconds)
     if args.postgres:
         with PostgresServer() as pg:
-            url = pg.create_database("cpu")
-            migrate = PostgresBackend(url)
-            migrate.migrate()
-            migrate.db.close()
-            with world(2, url, 1, baseline=False) as w:
-                _run("PostgreSQL, 1 replica x 2 workers", w, args.seconds)
+            for replicas in (1, 2):
+                url = pg.create_database(f"cpu{replicas}")
+                migrate = PostgresBackend(url)
+                migrate.migrate()
+                migrate.db.close()
+                with world(2 // replicas, url, replicas, baseline=False) as w:
+                    _run(f"PostgreSQL, {replicas} replica(s) x {2 // replicas} worker(s)", w, args.seconds)
 
 
 if __name__ == "__main__":

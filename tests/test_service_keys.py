@@ -3,6 +3,8 @@ at most that long on other processes, an unknown id is asked again every time.""
 
 from __future__ import annotations
 
+import threading
+
 from consent_operator.access.service_keys import ServiceKeys
 
 
@@ -44,3 +46,26 @@ def test_forget_retires_a_kept_key_at_once():
     directory.keys["cv"] = b"new"
     keys.forget("cv")
     assert keys.sign_key("cv") == b"new"
+
+
+def test_requests_that_find_a_key_expired_together_read_it_once():
+    directory, started, release = Directory(), threading.Event(), threading.Event()
+    directory.keys["cv"] = b"k"
+
+    def slow_read(service_id: str) -> bytes | None:
+        started.set()
+        release.wait(5)
+        return directory.read(service_id)
+
+    keys = ServiceKeys(slow_read, ttl=60)
+    first = threading.Thread(target=keys.sign_key, args=("cv",))
+    first.start()
+    started.wait(5)  # the first request is reading; these arrive meanwhile
+    others = [threading.Thread(target=lambda: found.append(keys.sign_key("cv"))) for _ in range(8)]
+    found: list[bytes | None] = []
+    for t in others:
+        t.start()
+    release.set()
+    for t in [first, *others]:
+        t.join(5)
+    assert found == [b"k"] * 8 and directory.reads == 1

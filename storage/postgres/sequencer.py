@@ -323,9 +323,12 @@ class PostgresSequencer:
                 heard = _heard(conn)  # (notifications that came while it worked wait in psycopg, not on the socket)
                 if not heard:
                     wait = POLL_SECONDS if self.leading else max(0.0, min(POLL_SECONDS, next_try - time.monotonic()))
-                    if self._wake_r in select.select([conn.fileno(), self._wake_r], [], [], wait)[0]:
+                    ready = select.select([conn.fileno(), self._wake_r], [], [], wait)[0]
+                    if self._wake_r in ready:
                         os.read(self._wake_r, 4096)
-                    heard = _heard(conn) or (None if not self._local else [])
+                    # None only when the clock woke it: a wake-up whose appends an integration
+                    # under way took already is no reason to look for pending rows
+                    heard = _heard(conn) or ([] if ready else None)
         finally:
             if os.getpid() == pid:
                 conn.close()
