@@ -12,6 +12,7 @@ import pytest
 from ledger.tlog import merkle, note
 from storage.append_codec import decode_request, encode_request
 from storage.log import AppendRequest, ClaimTaken, StaleRead
+from storage.postgres import sequencer
 from storage.postgres.locks import lock_key
 from storage.postgres.log import PostgresLog
 from storage.postgres.pool import PostgresDatabase
@@ -203,3 +204,26 @@ def test_a_new_sequencer_integrates_what_waited_for_the_last_one(replicas, pg_ur
     assert c.sequencer.leading and not b.sequencer.leading
     assert {own, answered["first"]} == {0, 1}
     assert c.entry(own) == b"c's own" and c.entry(answered["first"]) == b"waited"
+
+
+def test_a_sequencer_woken_with_nothing_left_to_append_does_not_look_for_pending_rows(replicas, monkeypatch):
+    """Only its clock (or another replica's announcement) sends it looking: a wake-up whose
+    appends an integration under way took already costs no statement."""
+    monkeypatch.setattr(sequencer, "POLL_SECONDS", 60.0)  # the clock stays out of it
+    looks, one = [], sequencer._one
+
+    def counted(conn, sql, args=()):
+        if "log_pending" in sql:
+            looks.append(sql)
+        return one(conn, sql, args)
+
+    monkeypatch.setattr(sequencer, "_one", counted)
+    a = replicas()
+    a.append([b"first"])  # takes the lock, looks once for what waited for the last sequencer
+    assert a.sequencer.leading
+    looks.clear()
+    for n in range(5):
+        a.sequencer._wake()  # as when a submission's wake-up arrives after its integration took it
+        time.sleep(0.02)
+        a.append([f"entry {n}".encode()])
+    assert looks == []
