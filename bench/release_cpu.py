@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 from load import measure
-from releases import WARM_UP_SECONDS, world
+from releases import WARM_UP_SECONDS, migrated, world
 
 from devchain.postgres import PostgresServer
-from storage.backends import PostgresBackend
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -90,10 +89,7 @@ def main() -> None:
     if args.postgres:
         with PostgresServer() as pg:
             for replicas in (1, 2):
-                url = pg.create_database(f"cpu{replicas}")
-                migrate = PostgresBackend(url)
-                migrate.migrate()
-                migrate.db.close()
+                url = migrated(pg.create_database(f"cpu{replicas}"))
                 with world(2 // replicas, url, replicas, baseline=False) as w:
                     _run(f"PostgreSQL, {replicas} replica(s) x {2 // replicas} worker(s)", w, args.seconds)
 

@@ -14,10 +14,9 @@ import re
 
 import psycopg
 from load import measure
-from releases import world
+from releases import migrated, world
 
 from devchain.postgres import PostgresServer
-from storage.backends import PostgresBackend
 
 STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*?)(?=\n\S|\Z)", re.S)
 
@@ -34,10 +33,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=8)
     args = ap.parse_args()
     with PostgresServer() as pg:
-        url = pg.create_database("statements")
-        migrate = PostgresBackend(url)
-        migrate.migrate()
-        migrate.db.close()
+        url = migrated(pg.create_database("statements"))
         with world(1, url, baseline=False) as w:
             measure(w.operator, w.path, w.signer, 2, args.connections, 1, 4000)  # warm up
             log = pg.folder / "server.log"

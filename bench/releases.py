@@ -115,6 +115,16 @@ def world(workers: int, database_url: str | None = None, replicas: int = 1, base
                 p.wait()
 
 
+def migrated(url: str) -> str:
+    """`url`, once the schema's migrations are applied to its database."""
+    backend = PostgresBackend(url)
+    try:
+        backend.migrate()
+    finally:
+        backend.db.close()
+    return url
+
+
 def _run(name: str, w: World, url: str, args: argparse.Namespace) -> float:
     measure(url, w.path, w.signer, WARM_UP_SECONDS, args.connections, args.wrk_threads, args.max_rate)
     r = measure(url, w.path, w.signer, args.seconds, args.connections, args.wrk_threads, args.max_rate)
@@ -130,10 +140,7 @@ def _postgres_rounds(sqlite: World, args: argparse.Namespace) -> None:
             for replicas in (1, 2):
                 name = f"bench{replicas}{transport}"
                 pg.create_database(name)
-                url = pg.url(name) if transport == "tcp" else pg.socket_url(name)
-                migrate = PostgresBackend(url)
-                migrate.migrate()
-                migrate.db.close()
+                url = migrated(pg.url(name) if transport == "tcp" else pg.socket_url(name))
                 workers = max(1, args.workers // replicas)  # the same cores, shared by the replicas
                 label = f"PostgreSQL ({transport}), {replicas} replica(s) x {workers} worker(s)"
                 with world(workers, url, replicas, baseline=False) as w:
