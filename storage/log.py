@@ -149,6 +149,25 @@ class TreeMoved(MyDataError):
     problem_type = "log-writer-lost"
 
 
+class PresumptionFailed(MyDataError):
+    """A presumed append (LogBackend.presumed_transaction) found the log other than this
+    process last left it (the head moved, a meta value changed, a claim was taken):
+    nothing was written, and the batch is written again the usual way."""
+
+    problem_type = "log-writer-lost"
+
+
+@dataclass(frozen=True)
+class KnownState:
+    """What this process last committed the log to be: its size, its latest checkpoint
+    (size, signing time) and the values of the meta keys it read or wrote ("" for unset).
+    A presumed append starts from it instead of reading it back."""
+
+    size: int
+    last_checkpoint: tuple[int, float] | None
+    metas: dict[str, str]
+
+
 class WrongLogKey(MyDataError):
     """This process signs with another key than the log was started with: its checkpoints
     would not verify, so it must not append (a replica with a stray data directory)."""
@@ -298,6 +317,13 @@ class LogBackend(Protocol):
 
     def append_transaction(self) -> AbstractContextManager[AppendTransaction]: ...
 
+    def presumed_transaction(self, known: KnownState) -> AbstractContextManager[AppendTransaction] | None:
+        """An append transaction that reads nothing first: it starts from `known` and sends
+        the whole batch as one statement, which writes nothing (PresumptionFailed) unless
+        the head, the meta values the batch reads and its claims are as presumed. For a
+        backend whose reads are round trips to a server; None if it has none to save."""
+        ...
+
     def record_anchor(self, rec: AnchorRecord) -> None:
         """Store an anchor (again: a second record of one size is ignored)."""
         ...
@@ -335,6 +361,7 @@ class LogStore:
         self.origin = origin
         self.signer = signer
         self._range: merkle.CompactRange | None = None  # the tree's right edge as this process last committed it
+        self._known: KnownState | None = None  # the rest of what it last committed (a presumed append's start)
         self._queue: list[AppendRequest] = []
         self._queue_cond = threading.Condition()
         self._committing = False
@@ -667,13 +694,13 @@ class LogStore:
         backend's exclusive transaction."""
         try:
             with self.backend.append_transaction() as tx:
-                new_range, _ = self._write(tx, batch, lambda: [])
+                new_range, _, known = self._write(tx, batch, lambda: [])
         except BaseException as exc:  # every request of the batch fails with the transaction
             for req in batch:
                 req.error = exc
                 req.first = -1
             return
-        self._range = new_range
+        self._range, self._known = new_range, known
 
     def integrate(
         self, local: list[AppendRequest], take: Callable[[AppendTransaction], Callable[[], list[AppendRequest]]] | None
@@ -683,11 +710,38 @@ class LogStore:
         (appends other processes submitted, their claims stored then; `take` sends its query
         and returns how to read the answer, so both share one round trip). Returns the drawn
         requests with their first indices, once durable; each local one gets its `first`
-        or `error` in place."""
+        or `error` in place. Without requests to draw, it first tries a presumed append
+        (`_integrate_presumed`): one round trip instead of two."""
+        if take is None and local and self._integrate_presumed(local):
+            return []
         with self.backend.append_transaction() as tx:
-            new_range, drawn = self._write(tx, local, take(tx) if take else lambda: [])
-        self._range = new_range
+            new_range, drawn, known = self._write(tx, local, take(tx) if take else lambda: [])
+        self._range, self._known = new_range, known
         return drawn
+
+    def _integrate_presumed(self, local: list[AppendRequest]) -> bool:
+        """Append `local` starting from what this process last committed (the sequencer, the
+        log's only writer while it holds its lock, knows the head without reading it), in
+        one statement that writes nothing unless the log is still as it was left. False if
+        the backend has no such statement, or the log had moved on (another sequencer, a
+        replayed claim, a meta value changed): then nothing was written and the requests
+        are as they came, for the usual transaction."""
+        known = self._known
+        if known is None or self._range is None or self._range.size != known.size:
+            return False
+        presumed = self.backend.presumed_transaction(known)
+        if presumed is None:
+            return False
+        try:
+            with presumed as tx:
+                new_range, _, now_known = self._write(tx, local, lambda: [])
+        except PresumptionFailed:
+            for req in local:
+                req.error, req.first = None, -1
+            self._known = None
+            return False
+        self._range, self._known = new_range, now_known
+        return True
 
     def _still_current(self, tx: AppendTransaction, requests: list[AppendRequest], current: dict[str, str]) -> list[AppendRequest]:
         """The requests whose expected meta values hold when they are written in turn (each
@@ -722,9 +776,10 @@ class LogStore:
 
     def _write(
         self, tx: AppendTransaction, batch: list[AppendRequest], drawn: Callable[[], list[AppendRequest]]
-    ) -> tuple[merkle.CompactRange, list[AppendRequest]]:
+    ) -> tuple[merkle.CompactRange, list[AppendRequest], KnownState]:
         """Write `batch`, whose claims are made here, and the requests `drawn` gives, whose
-        claims were stored before (a sequencer's), in `tx`; the new edge and those drawn."""
+        claims were stored before (a sequencer's), in `tx`; the new edge, those drawn, and
+        the log's state once `tx` commits."""
         now = time.time()
         if now - self._claims_pruned_at >= PRUNE_CLAIMS_SECONDS:
             tx.prune_claims(now)
@@ -748,7 +803,8 @@ class LogStore:
                 req.error = ClaimTaken(req.claim[0])
             else:
                 unclaimed.append(req)
-        accepted = self._still_current(tx, unclaimed + sequenced, read_metas())
+        metas = read_metas()
+        accepted = self._still_current(tx, unclaimed + sequenced, metas)
         for req in accepted:
             req.first = first + len(rows)
             for data in req.entries:
@@ -760,11 +816,13 @@ class LogStore:
         asked = any(req.publish for req in accepted)
         if last is None or (new_range.size > last[0] and (asked or time.time() - last[1] >= self.publish_seconds)):
             self._sign(tx, new_range)  # a new log's empty checkpoint, one asked for, or the interval's
+            last = (new_range.size, time.time())
         tx.set_firsts(  # those behind a refused append, and those drawn (stored with first -1)
             [(req.claim[0], req.first) for req in accepted if req.claim is not None and stored_offset.get((req.claim[0], req.owner)) != req.first - first]
         )
         tx.set_meta({k: v for req in accepted for k, v in req.meta.items()})  # a later request's value wins, as if written in turn
         tx.add_keys([(k, req.first + i) for req in accepted for i, ks in enumerate(req.keys) for k in ks])
         tx.advance(first, new_range.size, new_range.hashes)
-        return new_range, sequenced
+        # every expected key was read in tx, and `metas` now holds what the batch wrote too
+        return new_range, sequenced, KnownState(new_range.size, last, {key: metas.get(key, "") for key in self._expected_keys} | metas)
 

@@ -197,11 +197,10 @@ def test_reopened_store_keeps_every_entry_node_and_checkpoint(logs, signer):
 
 def test_a_failed_batch_leaves_no_trace(logs, store, monkeypatch):
     store.append([b"kept"], meta={"cursor": "1"})
-    real = store.backend.append_transaction
 
     @contextmanager
-    def failing_after_the_checkpoint():
-        with real() as tx:
+    def failing_after_the_checkpoint(real):
+        with real as tx:
             add_checkpoint = tx.add_checkpoint
 
             def crash(*args):
@@ -211,7 +210,11 @@ def test_a_failed_batch_leaves_no_trace(logs, store, monkeypatch):
             tx.add_checkpoint = crash
             yield tx
 
-    monkeypatch.setattr(store.backend, "append_transaction", failing_after_the_checkpoint)
+    def failing(open_transaction):  # the usual transaction, and a presumed one (PostgreSQL)
+        return lambda *args: None if (real := open_transaction(*args)) is None else failing_after_the_checkpoint(real)
+
+    for opener in ("append_transaction", "presumed_transaction"):
+        monkeypatch.setattr(store.backend, opener, failing(getattr(store.backend, opener)))
     with pytest.raises(OSError, match="disk gone"):
         store.append([b"lost"], meta={"cursor": "2"})
     monkeypatch.undo()

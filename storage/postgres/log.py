@@ -7,8 +7,10 @@ checkpoint's size and time in the same round trip) and commits (WAL fsynced) bef
 caller is answered. The head moves by compare-and-swap (`log_advance`: the head must still
 be at the size the batch started from), so even two sequencers that both believed they
 held the lock could never fork the tree; publishing a checkpoint on demand takes the same
-row lock. Reads take a pooled connection per query, or one pinned REPEATABLE READ
-transaction inside `snapshot()`.
+row lock. A sequencer that appends only its own process's requests and knows the head
+from its last commit skips the reads: its batch goes as one statement that checks what it
+presumed (`_PresumedAppend`), one round trip instead of two. Reads take a pooled
+connection per query, or one pinned REPEATABLE READ transaction inside `snapshot()`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,20 @@ from ledger.lookup_keys import is_lasting
 from ledger.tlog.note import Signer
 
 from ..append_codec import decode_request
-from ..log import LASTING_EPOCH, PUBLISH_SECONDS, AnchorRecord, AppendRequest, AppendTransaction, Committer, LogError, LogStore, TreeMoved, key_epoch
+from ..log import (
+    LASTING_EPOCH,
+    PUBLISH_SECONDS,
+    AnchorRecord,
+    AppendRequest,
+    AppendTransaction,
+    Committer,
+    KnownState,
+    LogError,
+    LogStore,
+    PresumptionFailed,
+    TreeMoved,
+    key_epoch,
+)
 from .pool import PostgresDatabase
 from .sequencer import BATCH_LIMIT, PostgresSequencer
 
@@ -153,6 +168,14 @@ class PostgresLogBackend:
             yield tx
             tx.flush()
 
+    @contextmanager
+    def presumed_transaction(self, known: KnownState) -> Iterator[_PresumedAppend]:
+        """The batch as one statement, its own transaction (see _PresumedAppend)."""
+        with self.db.connection() as conn:
+            tx = _PresumedAppend(conn, known)
+            yield tx
+            tx.flush()
+
     # ---- anchors --------------------------------------------------------------------
     def record_anchor(self, rec: AnchorRecord) -> None:
         with self.db.connection() as conn:
@@ -210,13 +233,14 @@ class _PostgresAppend:
     pays most for. The writes touch different tables, so it does not matter that they see
     one snapshot and not each other's rows."""
 
-    def __init__(self, conn: psycopg.Connection, head: psycopg.Cursor[Any]):
+    def __init__(self, conn: psycopg.Connection, head: psycopg.Cursor[Any] | None):
         self._conn, self._head_query = conn, head
         self._head: tuple[Any, ...] | None = None
         self._held: list[tuple[str, tuple[Any, ...]]] = []  # (statement, its arguments)
 
     def _head_row(self) -> tuple[Any, ...]:
         if self._head is None:
+            assert self._head_query is not None, "a presumed append reads no head"
             self._head = self._head_query.fetchone()
             assert self._head is not None, "migration 0002 inserts the head row"
         return self._head
@@ -323,6 +347,94 @@ class _PostgresAppend:
         held, self._held = self._held, []
         clauses = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(held))
         self._conn.execute(f"WITH {clauses} {main}" if held else main, tuple(a for _, write_args in held for a in write_args) + args)
+
+
+class _PresumedAppend(_PostgresAppend):
+    """An AppendTransaction that reads nothing: it presumes the log is as this process last
+    committed it (`known`: the sequencer is the log's only writer while it holds its lock)
+    and sends the whole batch as one statement in its own transaction, one round trip where
+    reading the head, the claims and the meta values first takes two.
+
+    The head's compare-and-swap is the statement's main query, and its old size is made
+    impossible (-1) unless every claim of the batch was stored and every meta value the
+    batch was decided on is as presumed: then it fails, and the statement with it, before
+    anything is committed. A failure to match (the head moved, a claim taken, a meta value
+    changed) and anything the batch would have to read or correct instead (a request gone
+    stale, a claim to correct) raise PresumptionFailed: nothing was written, and LogStore writes
+    the batch again the usual way."""
+
+    def __init__(self, conn: psycopg.Connection, known: KnownState):
+        super().__init__(conn, None)
+        self._known = known
+        self._claims: tuple[str, int] | None = None  # (the claims' WITH clause, how many it must store)
+        self._presumed: dict[str, str] = {}  # meta values the batch was decided on
+
+    def size(self) -> int:
+        return self._known.size
+
+    def last_checkpoint(self) -> tuple[int, float] | None:
+        return self._known.last_checkpoint
+
+    def prune_claims(self, now: float) -> None:
+        self._held.append(("DELETE FROM log_claims WHERE expires_at < %s", (now,)))
+
+    def claim_all(self, claims: list[tuple[str, float, str, int]]) -> set[tuple[str, str]]:
+        """Held, each claim stored with its presumed first index; presumed all stored."""
+        if not claims:
+            return set()
+        keys, expiries, owners, offsets = (list(column) for column in zip(*claims, strict=True))
+        self._claims = (f"w{len(self._held)}", len(claims))
+        self._held.append(
+            (
+                "INSERT INTO log_claims (key, expires_at, first, owner)"
+                " SELECT key, expires_at, %s::bigint + offset_, owner"
+                " FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bigint[]) WITH ORDINALITY AS c(key, expires_at, owner, offset_, n)"
+                " ORDER BY n ON CONFLICT DO NOTHING RETURNING 1",
+                (self._known.size, keys, expiries, owners, offsets),
+            )
+        )
+        return {(key, owner) for key, _, owner, _ in claims}
+
+    def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
+        if firsts:  # (claims it stores in the statement that corrects them would not be seen)
+            raise PresumptionFailed("a presumed append corrects no claims")
+
+    def drop_claims(self, claims: list[tuple[str, str]]) -> None:
+        if claims:
+            raise PresumptionFailed("a request went stale: its claim is dropped the usual way")
+
+    def metas(self, keys: list[str]) -> Callable[[], dict[str, str]]:
+        unknown = [key for key in keys if key not in self._known.metas]
+        if unknown:
+            raise PresumptionFailed(f"meta value {unknown[0]} is not known")
+        presumed = {key: self._known.metas[key] for key in keys}
+        self._presumed.update(presumed)
+        return lambda: presumed
+
+    def advance(self, old_size: int, new_size: int, edge: list[bytes]) -> None:
+        """Send the batch, its claims and meta values checked in the compare-and-swap."""
+        checks: list[str] = []
+        args: list[Any] = []
+        if self._claims is not None:
+            checks.append(f"(SELECT count(*) FROM {self._claims[0]}) = %s")
+            args.append(self._claims[1])
+        if self._presumed:
+            checks.append(
+                "NOT EXISTS (SELECT 1 FROM unnest(%b::text[], %b::text[]) AS e(key, value)"
+                " LEFT JOIN log_meta m ON m.key = e.key WHERE COALESCE(m.value, '') <> e.value)"
+            )
+            args += [list(self._presumed), list(self._presumed.values())]
+        held_as_presumed = " AND ".join(checks) or "true"
+        try:
+            self._send(f"SELECT log_advance(CASE WHEN {held_as_presumed} THEN %s ELSE -1 END, %s, %s)", (*args, old_size, new_size, b"".join(edge)))
+        except psycopg.Error as exc:
+            if exc.sqlstate == TREE_MOVED:  # (the checks come first: the writes run after the main query)
+                raise PresumptionFailed(exc.diag.message_primary or "the log is not as presumed") from None
+            raise
+
+    def flush(self) -> None:
+        if self._held:  # (writes are sent only with their checks, by `advance`)
+            raise PresumptionFailed("a presumed append sends its writes with the head's compare-and-swap only")
 
 
 @contextmanager
