@@ -47,6 +47,14 @@ from .sequencer import BATCH_LIMIT, PostgresSequencer
 _ANCHOR = "size, root, tx, block, anchor_index"
 TREE_MOVED = "MYD01"  # log_advance's SQLSTATE
 _METAS = "SELECT key, value FROM log_meta WHERE key = ANY(%b)"
+# A batch's claims in order, each with its first index if every append before it is
+# written: the tree's `{size}` plus its offset. Returns those stored (a key claimed
+# before, or earlier in the batch, is not).
+_INSERT_CLAIMS = (
+    "INSERT INTO log_claims (key, expires_at, first, owner) SELECT key, expires_at, {size} + offset_, owner"
+    " FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bigint[]) WITH ORDINALITY AS c(key, expires_at, owner, offset_, n)"
+    " ORDER BY n ON CONFLICT DO NOTHING RETURNING key, owner"
+)
 # A key's rows in the lookup index (storage/log.py, KEY_EPOCH_BITS; migration 0011): a
 # lasting key's in its one epoch; any other's in every epoch, as an array, so that the
 # index is descended once per epoch instead of scanned (the lasting epoch too: rows from
@@ -269,13 +277,7 @@ class _PostgresAppend:
         if not claims:
             return set()
         keys, expiries, owners, offsets = (list(column) for column in zip(*claims, strict=True))
-        rows = self._conn.execute(
-            "INSERT INTO log_claims (key, expires_at, first, owner)"
-            " SELECT key, expires_at, (SELECT size FROM log_head WHERE id = 1) + offset_, owner"
-            " FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bigint[]) WITH ORDINALITY AS c(key, expires_at, owner, offset_, n)"
-            " ORDER BY n ON CONFLICT DO NOTHING RETURNING key, owner",
-            (keys, expiries, owners, offsets),
-        ).fetchall()
+        rows = self._conn.execute(_INSERT_CLAIMS.format(size="(SELECT size FROM log_head WHERE id = 1)"), (keys, expiries, owners, offsets)).fetchall()
         return {(key, owner) for key, owner in rows}
 
     def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
@@ -384,15 +386,7 @@ class _PresumedAppend(_PostgresAppend):
             return set()
         keys, expiries, owners, offsets = (list(column) for column in zip(*claims, strict=True))
         self._claims = (f"w{len(self._held)}", len(claims))
-        self._held.append(
-            (
-                "INSERT INTO log_claims (key, expires_at, first, owner)"
-                " SELECT key, expires_at, %s::bigint + offset_, owner"
-                " FROM unnest(%b::text[], %b::float8[], %b::text[], %b::bigint[]) WITH ORDINALITY AS c(key, expires_at, owner, offset_, n)"
-                " ORDER BY n ON CONFLICT DO NOTHING RETURNING 1",
-                (self._known.size, keys, expiries, owners, offsets),
-            )
-        )
+        self._held.append((_INSERT_CLAIMS.format(size="%s::bigint"), (self._known.size, keys, expiries, owners, offsets)))
         return {(key, owner) for key, _, owner, _ in claims}
 
     def set_firsts(self, firsts: list[tuple[str, int]]) -> None:
