@@ -726,8 +726,8 @@ class LogStore:
         the backend has no such statement, or the log had moved on (another sequencer, a
         replayed claim, a meta value changed): then nothing was written and the requests
         are as they came, for the usual transaction."""
-        known = self._known
-        if known is None or self._range is None or self._range.size != known.size:
+        known = self._known  # (set with the edge, `_range`, at the same size)
+        if known is None:
             return False
         presumed = self.backend.presumed_transaction(known)
         if presumed is None:
