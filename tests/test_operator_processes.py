@@ -14,6 +14,8 @@ import pytest
 import requests
 
 from consent_operator.chain.deployment import deploy_registry
+from consent_operator.config import OperatorConfig
+from consent_operator.log import log_writer_process
 from devchain.nodes import ROOT, free_port, wait_for_http
 from ledger import events
 from ledger.audit import run_audit
@@ -118,15 +120,35 @@ def test_two_operators_on_one_data_directory_each_have_their_own_writer(node, gu
     assert _relay(url, signed_grant(registry)).status_code == 201
 
 
-def test_the_log_writer_stops_when_the_arbiter_is_killed(gunicorn_operator):
+def test_the_log_writer_stops_when_the_arbiter_is_killed_and_removes_its_socket_folder(gunicorn_operator):
     _, _, arbiter = gunicorn_operator
-    [writer] = [pid for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
+    [(writer, args)] = [(pid, args) for pid, args in _children(arbiter.pid).items() if "log_writer_process" in args]
+    folder = Path(args.split()[-1]).parent
+    assert folder.is_dir()
     arbiter.kill()
     arbiter.wait()
     deadline = time.monotonic() + 15
     while _running(writer, "log_writer_process"):
         assert time.monotonic() < deadline, "the orphaned log writer kept running"
         time.sleep(0.1)
+    assert not folder.exists()  # nobody else would remove it: the arbiter died first
+
+
+def test_stopping_a_writer_removes_only_a_folder_that_holds_nothing_else(tmp_path):
+    """The folder is the writer's own (with_writer_socket); a socket placed in a shared one
+    leaves that folder and what else it holds alone."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "someone-else.txt").write_text("kept")
+    config = log_writer_process.with_writer_socket(OperatorConfig(tmp_path / "op", "http://127.0.0.1:1", tmp_path / "deployment.json"))
+    assert config.log_writer_socket is not None
+    for socket_path in (shared / "writer.sock", config.log_writer_socket):
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        socket_path.touch()
+        log_writer_process.stop(proc, socket_path)
+        assert not socket_path.exists()
+    assert (shared / "someone-else.txt").read_text() == "kept"
+    assert not config.log_writer_socket.parent.exists()
 
 
 def _running(pid: int, name: str) -> bool:

@@ -13,9 +13,9 @@ database's URL (if any) in MYDATA_DATABASE_URL.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -61,7 +61,15 @@ def stop(proc: subprocess.Popen, socket_path: Path) -> None:
     """Stop the writer and remove its socket's folder."""
     proc.terminate()
     proc.wait(10)
-    shutil.rmtree(socket_path.parent, ignore_errors=True)
+    _remove_socket_folder(socket_path)
+
+
+def _remove_socket_folder(socket_path: Path) -> None:
+    """Remove the socket and its folder if nothing else is in it (with_writer_socket made it
+    for this writer alone; a folder holding anything else is not ours to delete)."""
+    socket_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        socket_path.parent.rmdir()
 
 
 def _accepts(path: Path) -> bool:
@@ -80,6 +88,7 @@ def _serve(data_dir: Path, origin: str, socket_path: Path) -> None:
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     threading.Thread(target=_stop_when_orphaned, args=(server, os.getppid()), daemon=True).start()
     server.serve_forever()
+    _remove_socket_folder(socket_path)  # (the arbiter does too, unless it died first)
 
 
 def _stop_when_orphaned(server: LogWriterServer, parent: int) -> None:
