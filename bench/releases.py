@@ -6,7 +6,7 @@ Starts the embedded chain, a PDS and two operators (normal, and baseline with
 citizen's `work` area, then sends pre-signed reads to each with wrk (bench/load.py).
 Goal: >= 2,000 releases/s on 2 cores and >= 20x the baseline.
 Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk-threads 1] [--workers 2]
-         [--postgres [--rounds 3] [--transports tcp,socket]]
+         [--postgres [--rounds 3] [--transports tcp,socket] [--replicas 1,2]]
 (--postgres: the same load against PostgreSQL-backed replicas, 1 and 2 behind HAProxy, on the
 same cores, reaching the server over loopback TCP and over its Unix socket, each in rounds
 that alternate with the SQLite operator; the ratio printed is the median round's)
@@ -137,7 +137,7 @@ def _postgres_rounds(sqlite: World, args: argparse.Namespace) -> None:
     rounds: on a machine whose speed drifts, only figures measured side by side compare."""
     with PostgresServer() as pg:
         for transport in args.transports.split(","):
-            for replicas in (1, 2):
+            for replicas in (int(n) for n in args.replicas.split(",")):
                 name = f"bench{replicas}{transport}"
                 pg.create_database(name)
                 url = migrated(pg.url(name) if transport == "tcp" else pg.socket_url(name))
@@ -162,6 +162,7 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true", help="measure this design only")
     ap.add_argument("--postgres", action="store_true", help="also PostgreSQL with 1 and 2 replicas behind HAProxy, same cores")
     ap.add_argument("--rounds", type=int, default=3, help="with --postgres: alternating SQLite/PostgreSQL rounds per setup")
+    ap.add_argument("--replicas", default="1,2", help="with --postgres: the numbers of replicas to measure, each with --workers shared among them")
     ap.add_argument("--transports", default="tcp,socket", help="with --postgres: how the replicas reach the server (tcp: loopback; socket: its Unix socket)")
     args = ap.parse_args()
     with world(args.workers, baseline=not args.no_baseline) as w:
