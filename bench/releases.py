@@ -9,7 +9,8 @@ Run: .venv/bin/python bench/releases.py [--seconds 10] [--connections 32] [--wrk
          [--postgres [--rounds 3] [--transports tcp,socket] [--replicas 1,2]]
 (--postgres: the same load against PostgreSQL-backed replicas, 1 and 2 behind HAProxy, on the
 same cores, reaching the server over loopback TCP and over its Unix socket, each in rounds
-that alternate with the SQLite operator; the ratio printed is the median round's)
+that alternate with the SQLite operator; the ratio printed is the median round's; first the
+do-nothing ceiling of bench/http_ceiling.py under the same load)
 """
 
 import argparse
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from http_ceiling import ceiling
 from load import measure
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
@@ -134,7 +136,11 @@ def _run(name: str, w: World, url: str, args: argparse.Namespace) -> float:
 
 def _postgres_rounds(sqlite: World, args: argparse.Namespace) -> None:
     """Each PostgreSQL setup against the SQLite operator (still running), in alternating
-    rounds: on a machine whose speed drifts, only figures measured side by side compare."""
+    rounds: on a machine whose speed drifts, only figures measured side by side compare.
+    First the do-nothing ceiling under the same load: what this machine allows now (a p99
+    above the goal's there is above it for any server)."""
+    r = ceiling(args.workers, args.seconds, args.connections, args.wrk_threads)
+    print(f"{'do-nothing ceiling (bench/http_ceiling.py)':>48}: {r.rate:8.0f} requests/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms", flush=True)
     with PostgresServer() as pg:
         for transport in args.transports.split(","):
             for replicas in (int(n) for n in args.replicas.split(",")):
