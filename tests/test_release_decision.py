@@ -28,6 +28,7 @@ class StandInLog:
     def __init__(self):
         self.keys: dict[str, list[int]] = {}
         self.entries: list[tuple[dict, list[str], tuple | None]] = []
+        self.expected: list[dict | None] = []  # each append's `expects`
         self.snapshots = 0
 
     def find(self, key):
@@ -42,6 +43,7 @@ class StandInLog:
         yield
 
     def append(self, entries, meta=None, keys=None, claim=None, expects=None):
+        self.expected.append(expects)
         for data, ks in zip(entries, keys, strict=True):
             for k in ks:
                 self.keys.setdefault(k, []).append(len(self.entries))
@@ -52,18 +54,26 @@ class StandInLog:
 class StandInFollower:
     def __init__(self, positions):
         self.positions = list(positions)  # (block, chain time, lagging[, state token]) per call; the last repeats
-        self.syncs = 0
+        self.syncs = self.reads = 0
         self.lock = threading.Lock()
         self.fail = False
+        self.on_sync = lambda: None  # what following the next block brings
+        self._last: Position | None = None
 
     def position(self):
+        self.reads += 1
         at = self.positions.pop(0) if len(self.positions) > 1 else self.positions[0]
-        return Position(*at) if len(at) == 4 else Position(*at, state="t0")
+        self._last = Position(*at) if len(at) == 4 else Position(*at, state="t0")
+        return self._last
+
+    def last_position(self):
+        return self._last or self.position()
 
     def sync(self):
         self.syncs += 1
         if self.fail:
             raise ConnectionError("node down")
+        self.on_sync()
 
 
 def consent(cid="0x01", permissions=({"area": "work", "access": "read"},), expires_at=NOW + 100):
@@ -221,6 +231,29 @@ def test_a_lagging_follower_is_caught_up_before_deciding(rt):
     assert (d.allowed, d.block, rt.follower.syncs) == (True, 42, 1)
 
 
+def test_a_block_noted_while_the_log_states_are_read_is_followed_before_deciding(rt):
+    """The watcher may note a new block between the position a decision starts from and the
+    snapshot that reads the log states: the position read inside the snapshot counts, so a
+    revocation in that block denies this very release."""
+    rt.directory.held.append(consent())
+    rt.follower.positions = [(42, NOW, False, "t0"), (42, NOW, True, "t0"), (43, NOW, False, "t1")]
+    rt.follower.on_sync = lambda: rt.log.keys.update({revocation_key("0x01"): [1]})
+    d = decide(rt)
+    assert (d.allowed, d.reason, d.block, rt.follower.syncs) == (False, "revoked", 43, 1)
+
+
+def test_a_decision_at_the_last_read_position_makes_no_read_of_its_own(rt):
+    """What a release needs is kept per process under the state token: deciding at the
+    position read last (the caller's log entry expects it) costs the log no round trip."""
+    rt.directory.held.append(consent())
+    assert decide(rt).allowed
+    reads, snapshots = rt.follower.reads, rt.log.snapshots
+    d = release.decide(rt, SERVICE, CITIZEN, "work", "read", last_read=True)
+    assert (d.allowed, d.at.state) == (True, "t0")
+    assert (rt.follower.reads, rt.log.snapshots) == (reads, snapshots)
+    assert decide(rt).allowed and rt.follower.reads == reads + 1  # without last_read: a fresh read
+
+
 def test_a_follower_that_cannot_catch_up_answers_503(rt):
     rt.directory.held.append(consent())
     rt.follower.positions = [(41, NOW, True)]
@@ -241,7 +274,8 @@ def test_a_chain_that_cannot_be_reached_while_lagging_answers_503(rt):
 def test_the_baseline_mode_also_asks_the_chain(rt):
     rt.config.eth_call_per_release = True
     rt.directory.held.append(consent())
-    assert decide(rt).allowed is False  # the chain says it is not active
+    refused = decide(rt)
+    assert refused.allowed is False and refused.reason != "active"  # the chain says it is not active
     rt.registry.active.add("0x01")
     assert decide(rt).allowed is True
 
@@ -262,6 +296,15 @@ def test_an_access_is_logged_under_the_citizen_and_the_consent_with_its_claim(rt
     assert {k: entry[k] for k in ("type", "service", "area", "decision", "consent_id", "block", "version")} == {
         "type": events.DATA_READ, "service": SERVICE, "area": "work", "decision": "active", "consent_id": "0x01", "block": 42, "version": 3,
     }
+
+
+def test_an_access_logged_for_a_decision_expects_the_position_it_was_decided_at(rt):
+    """Written only while the follower still stands where the decision was taken (a
+    revocation committed meanwhile makes the append StaleRead: decide again)."""
+    at = Position(42, NOW, False, "t0", {"follower.block": "42", "follower.state": "t0"})
+    release.log_access(rt, events.DATA_READ, SERVICE, CITIZEN, "work", "active", 42, "0x01", expects=at)
+    release.log_access(rt, events.DATA_DENIED, SERVICE, CITIZEN, "work", "no-consent", 42)
+    assert rt.log.expected == [{"follower.block": "42", "follower.state": "t0"}, None]
 
 
 def test_an_access_without_citizen_or_consent_is_logged_under_no_key(rt):
